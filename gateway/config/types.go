@@ -1,0 +1,89 @@
+// Package config loads the Portcullis YAML file (design.md section 3): strict
+// decoding, ${ENV} expansion, defaults, and validation that reports every
+// problem at once with its key path. Each package owns its Config type; this
+// package only assembles them.
+package config
+
+import (
+	"time"
+
+	"github.com/portcullis-gw/portcullis/analysis"
+	"github.com/portcullis-gw/portcullis/policy/authn"
+	"github.com/portcullis-gw/portcullis/policy/authz"
+	"github.com/portcullis-gw/portcullis/policy/ratelimit"
+	"github.com/portcullis-gw/portcullis/schema"
+	"github.com/portcullis-gw/portcullis/upstream"
+)
+
+// Config is the whole file.
+type Config struct {
+	Server    Server           `yaml:"server"`
+	Identity  authn.Config     `yaml:"identity"`
+	Policies  authz.Policies   `yaml:"policies"`
+	RateLimit ratelimit.Config `yaml:"rate_limit"`
+	GraphQL   []GraphQLRoute   `yaml:"graphql"`
+	REST      []RESTRoute      `yaml:"rest"`
+
+	// Path is the file the config was loaded from; relative paths inside it
+	// have already been resolved against its folder.
+	Path string `yaml:"-"`
+}
+
+// Server is the listener section.
+type Server struct {
+	Listen            string        `yaml:"listen"`
+	AdminListen       string        `yaml:"admin_listen"`
+	MaxBodyBytes      int64         `yaml:"max_body_bytes"`
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	ReadTimeout       time.Duration `yaml:"read_timeout"`
+	WriteTimeout      time.Duration `yaml:"write_timeout"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+	ShutdownGrace     time.Duration `yaml:"shutdown_grace"`
+	TLS               *TLS          `yaml:"tls"`
+	// TrustedProxies are CIDRs whose X-Forwarded-For and X-Request-Id are believed.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+}
+
+// TLS terminates HTTPS; with ClientCAFile, client certificates are required.
+type TLS struct {
+	CertFile     string `yaml:"cert_file"`
+	KeyFile      string `yaml:"key_file"`
+	ClientCAFile string `yaml:"client_ca_file"`
+}
+
+// GraphQLRoute is one GraphQL endpoint.
+type GraphQLRoute struct {
+	Name                string              `yaml:"name"`
+	Path                string              `yaml:"path"`
+	Upstream            upstream.Config     `yaml:"upstream"`
+	Schema              schema.Config       `yaml:"schema"`
+	Limits              analysis.Limits     `yaml:"limits"`
+	Cost                analysis.CostConfig `yaml:"cost"`
+	Authorization       authz.GraphQLConfig `yaml:"authorization"`
+	Introspection       *Introspection      `yaml:"introspection"`
+	PersistedOperations PersistedOperations `yaml:"persisted_operations"`
+	// CSRFPrevention is on unless explicitly false.
+	CSRFPrevention *bool `yaml:"csrf_prevention"`
+}
+
+// Introspection lists the scopes that may introspect; absent, nobody may.
+type Introspection struct {
+	AllowScopes []string `yaml:"allow_scopes"`
+}
+
+// PersistedOperations configures APQ or a safelist.
+type PersistedOperations struct {
+	Mode     string `yaml:"mode"` // off | allow_apq | safelist
+	Manifest string `yaml:"manifest"`
+}
+
+// RESTRoute is one REST prefix guarded by an OpenAPI document.
+type RESTRoute struct {
+	Name              string          `yaml:"name"`
+	Prefix            string          `yaml:"prefix"`
+	OpenAPI           string          `yaml:"openapi"`
+	Upstream          upstream.Config `yaml:"upstream"`
+	ValidateResponses string          `yaml:"validate_responses"` // off | report | enforce
+	DefaultCost       int             `yaml:"default_cost"`
+	StripPrefix       bool            `yaml:"strip_prefix"`
+}
