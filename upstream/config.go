@@ -2,7 +2,12 @@
 // httputil.ReverseProxy and maps transport failures to gateway errors.
 package upstream
 
-import "time"
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+)
 
 // Config is one route's back end.
 type Config struct {
@@ -17,4 +22,44 @@ type Config struct {
 	KeyFile  string `yaml:"key_file"`
 	// MaxIdleConns is the idle keep-alive pool per upstream host.
 	MaxIdleConns int `yaml:"max_idle_conns"`
+}
+
+// Validate reports every problem in c without I/O; each message starts with
+// the key path relative to c. The config loader checks that files exist.
+func (c Config) Validate() []error {
+	var errs []error
+	if err := checkURL(c.URL); err != nil {
+		errs = append(errs, fmt.Errorf("url: %w", err))
+	}
+	if c.Timeout <= 0 {
+		errs = append(errs, errors.New("timeout: must be > 0"))
+	}
+	if (c.CertFile == "") != (c.KeyFile == "") {
+		errs = append(errs, errors.New("cert_file: cert_file and key_file must be set together"))
+	}
+	if c.MaxIdleConns < 0 {
+		errs = append(errs, errors.New("max_idle_conns: must be >= 0"))
+	}
+	return errs
+}
+
+func checkURL(raw string) error {
+	if raw == "" {
+		return errors.New("is required")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("invalid URL %q", raw)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
+		return fmt.Errorf("must be an absolute http or https URL, got %q", raw)
+	}
+	if u.User != nil {
+		// Credentials in the URL would end up in logs and error messages.
+		return errors.New("must not contain credentials")
+	}
+	if u.Fragment != "" {
+		return errors.New("must not contain a fragment")
+	}
+	return nil
 }

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/portcullis-gw/portcullis/gateway"
+	"github.com/portcullis-gw/portcullis/gateway/config"
+)
+
+func init() {
+	register(command{name: "serve", summary: "run the gateway", run: runServe})
+	register(command{name: "check", summary: "load and compile a config without serving; list every problem", run: runCheck})
+}
+
+func runServe(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("serve", "serve -c FILE", stdout, stderr)
+	file := fs.String("c", "portcullis.yaml", "config file")
+	level := fs.String("log-level", "info", "operational log level: debug, info, warn, error")
+	if code, done := parseFlags(fs, args); done {
+		return code
+	}
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(*level)); err != nil {
+		fmt.Fprintf(stderr, "portcullis serve: bad -log-level %q\n", *level)
+		return 2
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lv}))
+
+	cfg, err := config.Load(*file)
+	if err != nil {
+		fmt.Fprintf(stderr, "portcullis serve: %s:\n%v\n", *file, err)
+		return 1
+	}
+	gw, err := gateway.New(cfg, gateway.WithLogger(log), gateway.WithAccessLog(stdout))
+	if err != nil {
+		fmt.Fprintf(stderr, "portcullis serve: %v\n", err)
+		return 1
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+			}
+			// A bad reload keeps the running config (design.md section 4).
+			next, err := config.Load(*file)
+			if err == nil {
+				err = gw.Reload(next)
+			}
+			if err != nil {
+				log.Error("reload failed; keeping the running config", "error", err.Error())
+			}
+		}
+	}()
+
+	if err := gw.Run(ctx); err != nil {
+		log.Error("gateway stopped", "error", err.Error())
+		return 1
+	}
+	log.Info("gateway stopped")
+	return 0
+}
+
+func runCheck(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("check", "check -c FILE", stdout, stderr)
+	file := fs.String("c", "portcullis.yaml", "config file")
+	if code, done := parseFlags(fs, args); done {
+		return code
+	}
+	cfg, err := config.Load(*file)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: invalid config:\n%v\n", *file, err)
+		return 1
+	}
+	gw, err := gateway.New(cfg, gateway.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: invalid config:\n%v\n", *file, err)
+		return 1
+	}
+	gw.Close()
+	fmt.Fprintf(stdout, "%s: ok\n", *file)
+	return 0
+}

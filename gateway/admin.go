@@ -1,0 +1,142 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/portcullis-gw/portcullis/upstream"
+)
+
+// AdminHandler serves /healthz, /readyz and /metrics.
+func (g *Gateway) AdminHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		pending := g.ready.pending()
+		if len(pending) > 0 {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "waiting_for": pending})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ready"})
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(g.metrics.reg, promhttp.HandlerOpts{}))
+	return mux
+}
+
+// Ready reports whether every start-up check has passed.
+func (g *Gateway) Ready() bool { return len(g.ready.pending()) == 0 }
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", mediaJSON)
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// readyCheck is one start-up condition; it is retried until it passes once.
+type readyCheck struct {
+	name  string
+	check func(ctx context.Context) error
+}
+
+// readiness tracks start-up checks. A check that has passed once stays
+// passed: readiness answers "has this gateway finished starting", while
+// liveness of upstreams is the proxy's business (502/503 per request).
+type readiness struct {
+	mu      sync.Mutex
+	checks  []readyCheck
+	passed  map[string]bool
+	started bool
+}
+
+func (rd *readiness) init(checks []readyCheck) {
+	rd.mu.Lock()
+	defer rd.mu.Unlock()
+	rd.checks = checks
+	rd.passed = map[string]bool{}
+}
+
+func (rd *readiness) pending() []string {
+	rd.mu.Lock()
+	defer rd.mu.Unlock()
+	var out []string
+	for _, c := range rd.checks {
+		if !rd.passed[c.name] {
+			out = append(out, c.name)
+		}
+	}
+	return out
+}
+
+// start runs each check until it passes or ctx ends, with backoff.
+func (rd *readiness) start(ctx context.Context, log *slog.Logger) {
+	rd.mu.Lock()
+	if rd.started {
+		rd.mu.Unlock()
+		return
+	}
+	rd.started = true
+	checks := rd.checks
+	rd.mu.Unlock()
+	for _, c := range checks {
+		go func() {
+			delay := 100 * time.Millisecond
+			for {
+				cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+				err := c.check(cctx)
+				cancel()
+				if err == nil {
+					rd.mu.Lock()
+					rd.passed[c.name] = true
+					rd.mu.Unlock()
+					log.Info("ready check passed", "check", c.name)
+					return
+				}
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(delay):
+				}
+				if delay < 5*time.Second {
+					delay *= 2
+				} else {
+					log.Warn("ready check still failing", "check", c.name, "error", err)
+				}
+			}
+		}()
+	}
+}
+
+// readinessChecks: each distinct upstream must answer once over the route's
+// own transport (TLS and client certificates included); any HTTP status
+// counts, since the question is reachability, not health.
+func (rt *routeTable) readinessChecks() []readyCheck {
+	seen := map[string]bool{}
+	var out []readyCheck
+	add := func(u string, p *upstream.Proxy) {
+		if seen[u] {
+			return
+		}
+		seen[u] = true
+		name := "upstream " + u
+		if pu, err := url.Parse(u); err == nil {
+			name = "upstream " + pu.Host
+		}
+		out = append(out, readyCheck{name: name, check: p.Ping})
+	}
+	for _, r := range rt.graphql {
+		add(r.cfg.Upstream.URL, r.proxy)
+	}
+	for _, r := range rt.rest {
+		add(r.cfg.Upstream.URL, r.proxy)
+	}
+	return out
+}

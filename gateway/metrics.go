@@ -1,0 +1,43 @@
+package gateway
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// metrics is the gateway's own registry: a private one, so two gateways in
+// one process (tests, reloads) never collide on the global registerer.
+type metrics struct {
+	reg            *prometheus.Registry
+	requests       *prometheus.CounterVec
+	duration       *prometheus.HistogramVec
+	upstreamErrors *prometheus.CounterVec
+	panics         prometheus.Counter
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "portcullis_requests_total",
+			Help: "Requests by route, status and decision (allow, deny, error).",
+		}, []string{"route", "status", "decision"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "portcullis_request_duration_seconds",
+			Help:    "Time from accepting a request to finishing its response, by route.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route"}),
+		upstreamErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "portcullis_upstream_errors_total",
+			Help: "Upstream failures by route and kind (UPSTREAM_ERROR, UPSTREAM_UNAVAILABLE, UPSTREAM_TIMEOUT).",
+		}, []string{"route", "code"}),
+		panics: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "portcullis_panics_recovered_total",
+			Help: "Panics recovered while serving a request.",
+		}),
+	}
+	m.reg.MustRegister(m.requests, m.duration, m.upstreamErrors, m.panics,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}

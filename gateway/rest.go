@@ -1,0 +1,66 @@
+package gateway
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/portcullis-gw/portcullis/gateway/config"
+	"github.com/portcullis-gw/portcullis/upstream"
+)
+
+// restRoute is one REST prefix, compiled at load.
+type restRoute struct {
+	cfg     *config.RESTRoute
+	prefix  string
+	proxy   *upstream.Proxy
+	maxBody int64
+}
+
+func (g *Gateway) newRESTRoute(c *config.RESTRoute) (*restRoute, error) {
+	p, err := g.newProxy(c.Name, c.Upstream, protoREST)
+	if err != nil {
+		return nil, err
+	}
+	return &restRoute{
+		cfg:     c,
+		prefix:  strings.TrimSuffix(c.Prefix, "/"),
+		proxy:   p,
+		maxBody: g.cfg.Server.MaxBodyBytes,
+	}, nil
+}
+
+func (rt *restRoute) serve(g *Gateway, c echo.Context, st *reqState) {
+	r := c.Request()
+	w := c.Response()
+	body, err := readBody(r, rt.maxBody)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			g.writeError(c, http.StatusRequestEntityTooLarge, CodeTooLarge, "request body too large")
+			return
+		}
+		g.writeError(c, http.StatusBadRequest, CodeBadRequest, "reading request body failed")
+		return
+	}
+	// The path goes upstream exactly as matched: the raw (escaped) form,
+	// which unsafePath has already proven has no separators in disguise.
+	path := r.URL.EscapedPath()
+	if rt.cfg.StripPrefix {
+		path = strings.TrimPrefix(path, rt.prefix)
+		if path == "" {
+			path = "/"
+		}
+	}
+	out := upstream.Outbound{
+		Path:     path,
+		RawQuery: r.URL.RawQuery,
+		Body:     body,
+		ClientIP: st.clientIP,
+		Header:   http.Header{echo.HeaderXRequestID: {st.id}},
+	}
+	st.decision = "allow"
+	rt.proxy.Forward(w, r, out)
+}

@@ -1,0 +1,141 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/portcullis-gw/portcullis/gateway/config"
+)
+
+// routeTable is immutable once built; Reload swaps a whole new one in.
+type routeTable struct {
+	graphql map[string]*graphqlRoute
+	// rest is sorted by prefix length, longest first, so the first match is
+	// the longest prefix.
+	rest []*restRoute
+}
+
+func (g *Gateway) buildRoutes(cfg *config.Config) (*routeTable, error) {
+	rt := &routeTable{graphql: map[string]*graphqlRoute{}}
+	var errs []error
+	for i := range cfg.GraphQL {
+		r, err := g.newGraphQLRoute(&cfg.GraphQL[i])
+		if err != nil {
+			errs = append(errs, fmt.Errorf("graphql[%d] (%s): %w", i, cfg.GraphQL[i].Name, err))
+			continue
+		}
+		rt.graphql[r.path] = r
+	}
+	for i := range cfg.REST {
+		r, err := g.newRESTRoute(&cfg.REST[i])
+		if err != nil {
+			errs = append(errs, fmt.Errorf("rest[%d] (%s): %w", i, cfg.REST[i].Name, err))
+			continue
+		}
+		rt.rest = append(rt.rest, r)
+	}
+	if len(errs) > 0 {
+		rt.close()
+		return nil, errors.Join(errs...)
+	}
+	sort.SliceStable(rt.rest, func(i, j int) bool { return len(rt.rest[i].prefix) > len(rt.rest[j].prefix) })
+	return rt, nil
+}
+
+// close releases what the routes hold (idle upstream connections).
+func (rt *routeTable) close() {
+	if rt == nil {
+		return
+	}
+	for _, r := range rt.graphql {
+		r.proxy.CloseIdleConnections()
+	}
+	for _, r := range rt.rest {
+		r.proxy.CloseIdleConnections()
+	}
+}
+
+// matchREST finds the REST route with the longest prefix that path is, or
+// starts with followed by a slash.
+func (rt *routeTable) matchREST(path string) *restRoute {
+	for _, r := range rt.rest {
+		if r.prefix == "/" || path == r.prefix || strings.HasPrefix(path, r.prefix) && path[len(r.prefix)] == '/' {
+			return r
+		}
+	}
+	return nil
+}
+
+// dispatch is the only handler: it refuses unsafe paths, then picks the
+// GraphQL route by exact path or the REST route by longest prefix. Anything
+// else is 404 and reaches no upstream (positive security model).
+func (g *Gateway) dispatch(c echo.Context) error {
+	st := stateOf(c)
+	r := c.Request()
+	if reason := unsafePath(r); reason != "" {
+		g.writeError(c, http.StatusBadRequest, CodeUnsafePath, "path refused: "+reason)
+		return nil
+	}
+	rt := g.routes.Load()
+	if gr, ok := rt.graphql[r.URL.Path]; ok {
+		st.route, st.protocol = gr.cfg.Name, protoGraphQL
+		gr.serve(g, c, st)
+		return nil
+	}
+	if rr := rt.matchREST(r.URL.Path); rr != nil {
+		st.route, st.protocol = rr.cfg.Name, protoREST
+		rr.serve(g, c, st)
+		return nil
+	}
+	g.writeError(c, http.StatusNotFound, CodeNotFound, "no route for this path")
+	return nil
+}
+
+// unsafePath returns why a request path could mean something other than
+// what a plain match sees, or "" when it is safe. Such paths are refused,
+// never normalised into another route (design.md section 1, step 2).
+func unsafePath(r *http.Request) string {
+	raw := r.URL.EscapedPath()
+	if raw == "" || raw[0] != '/' {
+		return "not absolute"
+	}
+	if len(raw) > 8192 {
+		return "too long"
+	}
+	if strings.Contains(raw, "//") {
+		return "empty segment"
+	}
+	if strings.ContainsAny(raw, ";\\") {
+		return "matrix parameter or backslash"
+	}
+	for i := 0; i+2 < len(raw); i++ {
+		if raw[i] != '%' {
+			continue
+		}
+		switch strings.ToLower(raw[i+1 : i+3]) {
+		case "2f", "5c", "2e", "00", "3b":
+			return "encoded separator"
+		}
+	}
+	p := r.URL.Path
+	if !utf8.ValidString(p) {
+		return "invalid UTF-8"
+	}
+	for _, seg := range strings.Split(p, "/") {
+		if seg == "." || seg == ".." {
+			return "dot segment"
+		}
+	}
+	for i := 0; i < len(p); i++ {
+		if p[i] < 0x20 || p[i] == 0x7f {
+			return "control character"
+		}
+	}
+	return ""
+}

@@ -1,0 +1,118 @@
+package gateway
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+type protocol uint8
+
+const (
+	protoNone protocol = iota
+	protoGraphQL
+	protoREST
+)
+
+// reqState is what the middleware chain learns about one request, read back
+// by the access log and metrics once the handler is done.
+type reqState struct {
+	start    time.Time
+	id       string
+	clientIP string
+	route    string
+	protocol protocol
+	// subject is the identity's subject once known.
+	subject string
+	// decision is "allow" once forwarded, or "deny" / "error" with code.
+	decision string
+	code     string
+	// peerSubject is the verified client certificate's subject (mTLS).
+	peerSubject string
+}
+
+type stateKey struct{}
+
+// stateOf returns the request's state, kept in its context so code that only
+// sees the *http.Request (the proxy's error hook) finds it too.
+func stateOf(c echo.Context) *reqState { return stateFromRequest(c.Request()) }
+
+func stateFromRequest(r *http.Request) *reqState {
+	if st, ok := r.Context().Value(stateKey{}).(*reqState); ok {
+		return st
+	}
+	// Only reachable if a handler runs outside the chain; never nil.
+	return &reqState{start: time.Now()}
+}
+
+// deny records a refusal for the log and metrics.
+func (st *reqState) deny(code string) {
+	st.decision = "deny"
+	st.code = code
+}
+
+// clientIP is the connection's peer, or, when the peer is a trusted proxy,
+// the right-most address in X-Forwarded-For that is not itself trusted:
+// everything left of it is client-controlled and cannot be believed.
+func clientIP(r *http.Request, trusted []netip.Prefix) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	if len(trusted) == 0 {
+		return host
+	}
+	peer, err := netip.ParseAddr(host)
+	if err != nil || !isTrusted(peer, trusted) {
+		return host
+	}
+	xff := r.Header.Values("X-Forwarded-For")
+	for i := len(xff) - 1; i >= 0; i-- {
+		parts := strings.Split(xff[i], ",")
+		for j := len(parts) - 1; j >= 0; j-- {
+			a, err := netip.ParseAddr(strings.TrimSpace(parts[j]))
+			if err != nil {
+				return host
+			}
+			if !isTrusted(a, trusted) {
+				return a.Unmap().String()
+			}
+			host = a.String()
+		}
+	}
+	return host
+}
+
+func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
+	a = a.Unmap()
+	for _, p := range trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// validRequestID accepts only short IDs of safe characters, so a client
+// cannot smuggle log or header injection through a trusted proxy's ID.
+func validRequestID(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == ':') {
+			return false
+		}
+	}
+	return true
+}
+
+func withState(r *http.Request, st *reqState) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), stateKey{}, st))
+}

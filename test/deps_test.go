@@ -1,0 +1,124 @@
+package test
+
+import (
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/portcullis-gw/portcullis"
+
+// allowed maps a top-level area to the areas it may import (design.md
+// section 2). An area imports itself freely (gateway/config from gateway,
+// policy/authz from policy/authn).
+var allowed = map[string][]string{
+	"cmd":      {"gateway", "policy", "analysis", "schema", "upstream", "configs"},
+	"gateway":  {"analysis", "policy", "upstream", "schema", "configs"},
+	"policy":   {"analysis", "schema"},
+	"analysis": {"schema"},
+	"schema":   {},
+	"upstream": {},
+	"configs":  {},
+	"test":     {"cmd", "gateway", "policy", "analysis", "schema", "upstream", "configs"},
+}
+
+func area(pkg string) string {
+	rel := strings.TrimPrefix(strings.TrimPrefix(pkg, module), "/")
+	a, _, _ := strings.Cut(rel, "/")
+	return a
+}
+
+// TestImportDirection fails when a package imports against the direction of
+// design.md section 2, or when anything imports test/. Test files count too:
+// a _test.go that reaches upward is still an upward import.
+func TestImportDirection(t *testing.T) {
+	out, err := exec.Command("go", "list", "-json=ImportPath,Imports,TestImports,XTestImports", module+"/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	seen := 0
+	for dec.More() {
+		var p struct {
+			ImportPath                         string
+			Imports, TestImports, XTestImports []string
+		}
+		if err := dec.Decode(&p); err != nil {
+			t.Fatalf("decoding go list output: %v", err)
+		}
+		seen++
+		for _, v := range violations(p.ImportPath, append(append(p.Imports, p.TestImports...), p.XTestImports...)) {
+			t.Error(v)
+		}
+	}
+	if seen < 5 {
+		t.Fatalf("go list saw %d packages; expected the whole module", seen)
+	}
+}
+
+// violations lists the imports of pkg that break the direction.
+func violations(pkg string, imports []string) []string {
+	from := area(pkg)
+	rules, known := allowed[from]
+	if !known {
+		return []string{pkg + ": top-level folder " + from + " is not in design.md section 2"}
+	}
+	var out []string
+	for _, imp := range imports {
+		if !strings.HasPrefix(imp, module+"/") {
+			continue
+		}
+		to := area(imp)
+		if to == from {
+			continue
+		}
+		ok := false
+		for _, a := range rules {
+			ok = ok || a == to
+		}
+		if !ok {
+			out = append(out, pkg+" imports "+imp+": "+from+" may not import "+to+" (design.md section 2)")
+		}
+	}
+	return out
+}
+
+// TestViolations proves the checker catches each kind of upward import.
+func TestViolations(t *testing.T) {
+	cases := []struct {
+		name, pkg string
+		imports   []string
+		bad       int
+	}{
+		{"schema may not import analysis", module + "/schema", []string{module + "/analysis"}, 1},
+		{"analysis may not import policy", module + "/analysis", []string{module + "/policy/authz"}, 1},
+		{"policy may not import gateway", module + "/policy/authz", []string{module + "/gateway"}, 1},
+		{"nothing imports test", module + "/gateway", []string{module + "/test/upstreams"}, 1},
+		{"upstream imports nothing of ours", module + "/upstream", []string{module + "/schema", "net/http"}, 1},
+		{"unknown folder", module + "/util", nil, 1},
+		{"gateway may import policy and analysis", module + "/gateway", []string{module + "/policy/authn", module + "/analysis", "fmt"}, 0},
+		{"policy siblings", module + "/policy/authz", []string{module + "/policy/authn"}, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := violations(c.pkg, c.imports); len(got) != c.bad {
+				t.Errorf("violations = %q, want %d", got, c.bad)
+			}
+		})
+	}
+}
+
+// TestAreaOf pins the helper the rule table relies on.
+func TestAreaOf(t *testing.T) {
+	for in, want := range map[string]string{
+		module + "/policy/authn":   "policy",
+		module + "/gateway/config": "gateway",
+		module + "/cmd/portcullis": "cmd",
+		module + "/schema":         "schema",
+	} {
+		if got := area(in); got != want {
+			t.Errorf("area(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

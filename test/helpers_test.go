@@ -1,0 +1,18 @@
+package test
+
+import (
+	"errors"
+	"net"
+	"testing"
+)
+
+func listen(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }
