@@ -2,6 +2,11 @@
 // many rules, one Report) and checks REST requests against OpenAPI.
 package analysis
 
+import (
+	"errors"
+	"fmt"
+)
+
 // Limits are the per-operation ceilings of design.md section 5. A zero
 // field means "use the default", never "unlimited": zero values fail closed.
 type Limits struct {
@@ -31,4 +36,51 @@ var DefaultLimits = Limits{
 type CostConfig struct {
 	// ListSize is the assumed size of a list field without @listSize.
 	ListSize int `yaml:"list_size"`
+}
+
+func (l Limits) named() []struct {
+	name  string
+	value int
+} {
+	return []struct {
+		name  string
+		value int
+	}{
+		{"max_depth", l.MaxDepth}, {"max_height", l.MaxHeight}, {"max_aliases", l.MaxAliases},
+		{"max_root_fields", l.MaxRootFields}, {"max_tokens", l.MaxTokens},
+		{"max_directives", l.MaxDirectives}, {"max_cost", l.MaxCost}, {"max_batch", l.MaxBatch},
+	}
+}
+
+// Validate reports every limit that is not positive; run it after defaults
+// are applied, since a zero limit would refuse everything. Each message
+// starts with the key path relative to l.
+func (l Limits) Validate() []error {
+	var errs []error
+	for _, f := range l.named() {
+		if f.value <= 0 {
+			errs = append(errs, fmt.Errorf("%s: must be > 0", f.name))
+		}
+	}
+	return errs
+}
+
+// ValidateOverride checks limits that override others field by field (a
+// rate-limit tier's limits), where zero means "keep the route's limit".
+func (l Limits) ValidateOverride() []error {
+	var errs []error
+	for _, f := range l.named() {
+		if f.value < 0 {
+			errs = append(errs, fmt.Errorf("%s: must be >= 0 (0 keeps the route's limit)", f.name))
+		}
+	}
+	return errs
+}
+
+// Validate reports every problem in c; messages start with the key path relative to c.
+func (c CostConfig) Validate() []error {
+	if c.ListSize <= 0 {
+		return []error{errors.New("list_size: must be > 0")}
+	}
+	return nil
 }

@@ -2,7 +2,12 @@
 // documents and turns them into immutable, query-ready models.
 package schema
 
-import "time"
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+)
 
 // Subgraph names one subgraph's SDL source: a file or a running service
 // asked for `{ _service { sdl } }`.
@@ -18,4 +23,63 @@ type Subgraph struct {
 type Config struct {
 	Subgraphs  []Subgraph `yaml:"subgraphs"`
 	Supergraph string     `yaml:"supergraph"`
+}
+
+// Validate reports every problem in c without I/O; each message starts with
+// the key path relative to c. The config loader checks that files exist.
+func (c Config) Validate() []error {
+	var errs []error
+	switch {
+	case len(c.Subgraphs) > 0 && c.Supergraph != "":
+		errs = append(errs, errors.New("supergraph: set either subgraphs or supergraph, not both"))
+	case len(c.Subgraphs) == 0 && c.Supergraph == "":
+		errs = append(errs, errors.New("subgraphs: one of subgraphs or supergraph is required"))
+	}
+	seen := map[string]int{}
+	for i, sg := range c.Subgraphs {
+		p := fmt.Sprintf("subgraphs[%d]", i)
+		switch {
+		case sg.Name == "":
+			errs = append(errs, fmt.Errorf("%s.name: is required", p))
+		case !validName(sg.Name):
+			errs = append(errs, fmt.Errorf("%s.name: %q must match [A-Za-z][A-Za-z0-9_-]*", p, sg.Name))
+		default:
+			if j, dup := seen[sg.Name]; dup {
+				errs = append(errs, fmt.Errorf("%s.name: duplicate subgraph name %q (also subgraphs[%d])", p, sg.Name, j))
+			} else {
+				seen[sg.Name] = i
+			}
+		}
+		switch {
+		case sg.File != "" && sg.URL != "":
+			errs = append(errs, fmt.Errorf("%s.url: set either file or url, not both", p))
+		case sg.File == "" && sg.URL == "":
+			errs = append(errs, fmt.Errorf("%s.file: one of file or url is required", p))
+		case sg.URL != "":
+			if u, err := url.Parse(sg.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				errs = append(errs, fmt.Errorf("%s.url: must be an absolute http or https URL, got %q", p, sg.URL))
+			}
+		}
+		if sg.Timeout < 0 {
+			errs = append(errs, fmt.Errorf("%s.timeout: must be >= 0", p))
+		}
+		if sg.Timeout > 0 && sg.URL == "" {
+			errs = append(errs, fmt.Errorf("%s.timeout: only applies to a subgraph fetched by url", p))
+		}
+	}
+	return errs
+}
+
+// validName keeps subgraph names usable as identifiers in the composed
+// supergraph (join__Graph values) and in metrics labels.
+func validName(s string) bool {
+	for i, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
+		case i > 0 && (r >= '0' && r <= '9' || r == '_' || r == '-'):
+		default:
+			return false
+		}
+	}
+	return s != ""
 }

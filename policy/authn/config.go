@@ -2,7 +2,14 @@
 // Identity.
 package authn
 
-import "time"
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+)
 
 // OIDC is one trusted token issuer.
 type OIDC struct {
@@ -29,4 +36,101 @@ type Config struct {
 	OIDC      []OIDC   `yaml:"oidc"`
 	APIKeys   []APIKey `yaml:"api_keys"`
 	Anonymous bool     `yaml:"anonymous"`
+}
+
+// Validate reports every problem in c without I/O; each message starts with
+// the key path relative to c. Tier references are checked by the config
+// loader, which sees the rate_limit section.
+func (c Config) Validate() []error {
+	var errs []error
+	issuers := map[string]int{}
+	for i, o := range c.OIDC {
+		p := fmt.Sprintf("oidc[%d]", i)
+		if err := checkIdPURL(o.Issuer); err != nil {
+			errs = append(errs, fmt.Errorf("%s.issuer: %w", p, err))
+		} else if j, dup := issuers[o.Issuer]; dup {
+			errs = append(errs, fmt.Errorf("%s.issuer: duplicate issuer (also oidc[%d])", p, j))
+		} else {
+			issuers[o.Issuer] = i
+		}
+		if o.JWKSURL != "" {
+			if err := checkIdPURL(o.JWKSURL); err != nil {
+				errs = append(errs, fmt.Errorf("%s.jwks_url: %w", p, err))
+			}
+		}
+		// Without an audience check a token minted for any other client of
+		// the same IdP would be accepted.
+		if len(o.Audiences) == 0 {
+			errs = append(errs, fmt.Errorf("%s.audiences: at least one audience is required", p))
+		}
+		for j, a := range o.Audiences {
+			if a == "" {
+				errs = append(errs, fmt.Errorf("%s.audiences[%d]: must not be empty", p, j))
+			}
+		}
+		if o.ClockSkew < 0 {
+			errs = append(errs, fmt.Errorf("%s.clock_skew: must be >= 0", p))
+		}
+		if o.ClockSkew > 5*time.Minute {
+			errs = append(errs, fmt.Errorf("%s.clock_skew: must be at most 5m", p))
+		}
+	}
+	names := map[string]int{}
+	hashes := map[string]int{}
+	for i, k := range c.APIKeys {
+		p := fmt.Sprintf("api_keys[%d]", i)
+		if k.Name == "" {
+			errs = append(errs, fmt.Errorf("%s.name: is required", p))
+		} else if j, dup := names[k.Name]; dup {
+			errs = append(errs, fmt.Errorf("%s.name: duplicate API key name %q (also api_keys[%d])", p, k.Name, j))
+		} else {
+			names[k.Name] = i
+		}
+		if !isSHA256Hex(k.SHA256) {
+			errs = append(errs, fmt.Errorf("%s.sha256: must be 64 hex characters (the SHA-256 of the key)", p))
+		} else if j, dup := hashes[strings.ToLower(k.SHA256)]; dup {
+			errs = append(errs, fmt.Errorf("%s.sha256: same key hash as api_keys[%d]", p, j))
+		} else {
+			hashes[strings.ToLower(k.SHA256)] = i
+		}
+	}
+	return errs
+}
+
+// checkIdPURL accepts https, and plain http only for loopback hosts
+// (design.md section 3): keys fetched over plain http could be swapped.
+func checkIdPURL(raw string) error {
+	if raw == "" {
+		return errors.New("is required")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("must be an absolute https URL, got %q", raw)
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		host := u.Hostname()
+		if host == "localhost" {
+			return nil
+		}
+		if ip, err := netip.ParseAddr(host); err == nil && ip.IsLoopback() {
+			return nil
+		}
+		return fmt.Errorf("must use https (plain http only for loopback hosts), got %q", raw)
+	}
+	return fmt.Errorf("must be an absolute https URL, got %q", raw)
+}
+
+func isSHA256Hex(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F') {
+			return false
+		}
+	}
+	return true
 }

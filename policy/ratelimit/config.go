@@ -3,6 +3,12 @@
 package ratelimit
 
 import (
+	"errors"
+	"fmt"
+	"net"
+	"regexp"
+	"sort"
+	"strconv"
 	"time"
 
 	"github.com/portcullis-gw/portcullis/analysis"
@@ -31,3 +37,62 @@ type Config struct {
 	Key          string          `yaml:"key"`            // subject | api_key | ip
 	Tiers        map[string]Tier `yaml:"tiers"`
 }
+
+// Validate reports every problem in c without I/O; each message starts with
+// the key path relative to c.
+func (c Config) Validate() []error {
+	var errs []error
+	switch c.Store {
+	case "memory":
+	case "redis":
+		if c.Redis.Address == "" {
+			errs = append(errs, errors.New("redis.address: is required when store is redis"))
+		} else if _, _, err := net.SplitHostPort(c.Redis.Address); err != nil {
+			errs = append(errs, fmt.Errorf("redis.address: must be host:port, got %q", c.Redis.Address))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("store: must be memory or redis, got %q", c.Store))
+	}
+	if c.Redis.DB < 0 {
+		errs = append(errs, errors.New("redis.db: must be >= 0"))
+	}
+	if c.OnStoreError != "fail_closed" && c.OnStoreError != "fail_open" {
+		errs = append(errs, fmt.Errorf("on_store_error: must be fail_closed or fail_open, got %q", c.OnStoreError))
+	}
+	switch c.Key {
+	case "subject", "api_key", "ip":
+	default:
+		errs = append(errs, fmt.Errorf("key: must be subject, api_key or ip, got %q", c.Key))
+	}
+	names := make([]string, 0, len(c.Tiers))
+	for name := range c.Tiers {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		t := c.Tiers[name]
+		// Tier names go into RateLimit-Policy headers and metric labels.
+		if !tierNameRE.MatchString(name) {
+			errs = append(errs, fmt.Errorf("tiers[%s]: tier name must match %s", strconv.Quote(name), tierNameRE))
+			continue
+		}
+		p := "tiers." + name
+		if t.Rate <= 0 {
+			errs = append(errs, fmt.Errorf("%s.rate: must be > 0", p))
+		}
+		if t.Per <= 0 {
+			errs = append(errs, fmt.Errorf("%s.per: must be > 0", p))
+		}
+		if t.Burst <= 0 {
+			errs = append(errs, fmt.Errorf("%s.burst: must be > 0", p))
+		}
+		if t.Limits != nil {
+			for _, err := range t.Limits.ValidateOverride() {
+				errs = append(errs, fmt.Errorf("%s.limits.%w", p, err))
+			}
+		}
+	}
+	return errs
+}
+
+var tierNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
