@@ -1,0 +1,123 @@
+package schema
+
+import (
+	"slices"
+
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// satisfiability is a simplified form of Apollo's satisfiability check:
+// every field of an object type reachable in a subgraph must be resolvable
+// from there, either locally or by jumping to a subgraph that resolves it
+// through a resolvable @key whose top-level fields the first subgraph has.
+// Root types are skipped: the query planner can start at any subgraph.
+func (c *composer) satisfiability() {
+	for _, sg := range c.subs {
+		for _, name := range sortedKeys(c.reachable(sg)) {
+			t := sg.types[name]
+			merged := c.merged[name]
+			if t == nil || merged == nil || t.def.Kind != ast.Object || isRoot(name) {
+				continue
+			}
+			for _, f := range merged.Fields {
+				coord := name + "." + f.Name
+				resolvers := c.fieldSubs[coord]
+				if slices.Contains(resolvers, sg.name) || (t.fields[f.Name] != nil && !t.fields[f.Name].external) {
+					continue
+				}
+				if c.canJump(sg, name, resolvers) {
+					continue
+				}
+				c.errorf("SATISFIABILITY_ERROR", append([]string{sg.name}, resolvers...), coord,
+					"The following supergraph API query cannot be satisfied: field %q can be reached in subgraph %q, which cannot resolve it, and no subgraph resolving it (%s) can be reached from %q through a @key.",
+					coord, sg.name, quoteJoin(resolvers), sg.name)
+			}
+		}
+	}
+}
+
+func isRoot(name string) bool {
+	return name == "Query" || name == "Mutation" || name == "Subscription"
+}
+
+// canJump reports whether a resolver of the field has a resolvable key
+// whose top-level fields subgraph from can provide.
+func (c *composer) canJump(from *subgraph, typeName string, resolvers []string) bool {
+	local := from.types[typeName]
+	for _, other := range c.subs {
+		if !slices.Contains(resolvers, other.name) {
+			continue
+		}
+		t := other.types[typeName]
+		if t == nil {
+			continue
+		}
+		for _, k := range t.keys {
+			if !k.resolvable {
+				continue
+			}
+			fields := topLevelFields(k.fields)
+			ok := len(fields) > 0
+			for _, f := range fields {
+				lf := local.fieldOrNil(f)
+				if lf == nil || lf.external {
+					ok = false
+				}
+			}
+			if ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// reachable lists the types a query can reach inside one subgraph: from
+// its root types, and from its entities (entered through a key).
+func (c *composer) reachable(sg *subgraph) map[string]bool {
+	seen := map[string]bool{}
+	var queue []string
+	push := func(name string) {
+		if !seen[name] && sg.types[name] != nil {
+			seen[name] = true
+			queue = append(queue, name)
+		}
+	}
+	for _, r := range []string{"Query", "Mutation", "Subscription"} {
+		push(r)
+	}
+	for name, t := range sg.types {
+		for _, k := range t.keys {
+			if k.resolvable {
+				push(name)
+			}
+		}
+	}
+	for len(queue) > 0 {
+		name := queue[0]
+		queue = queue[1:]
+		t := sg.types[name]
+		for _, f := range t.def.Fields {
+			if sf := t.fields[f.Name]; sf != nil && !sf.external {
+				push(f.Type.Name())
+			}
+		}
+		for _, m := range t.def.Types {
+			push(m)
+		}
+		if t.def.Kind == ast.Interface {
+			for _, impl := range sg.schema.PossibleTypes[name] {
+				push(impl.Name)
+			}
+		}
+	}
+	return seen
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return sortedUnique(out)
+}
