@@ -1,0 +1,225 @@
+package analysis
+
+import (
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/portcullis-gw/portcullis/schema"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+	"github.com/vektah/gqlparser/v2/parser"
+	"github.com/vektah/gqlparser/v2/validator"
+	"github.com/vektah/gqlparser/v2/validator/rules"
+)
+
+// Defaults of the analyzer options.
+const (
+	DefaultCacheSize     = 1000
+	DefaultCacheMaxBytes = 64 << 10
+	DefaultWalkBudget    = 20000
+)
+
+// Analyzer analyses GraphQL operations against one schema graph with one
+// cost configuration. Build it once per graph (nothing is compiled per
+// request); it is safe for concurrent use.
+type Analyzer struct {
+	graph    *schema.Graph
+	listSize int
+	cache    *lru
+	maxBytes int
+	budget   int
+	rules    *rules.Rules
+
+	hits, misses atomic.Uint64
+}
+
+// Option tunes an Analyzer.
+type Option func(*Analyzer)
+
+// WithCacheSize bounds the validated-document cache (entries); 0 disables it.
+func WithCacheSize(n int) Option { return func(a *Analyzer) { a.cache = newLRU(n) } }
+
+// WithCacheMaxBytes sets the largest document that is cached. Larger ones
+// are token-counted before they are hashed, so a flood is refused after
+// max_tokens tokens of lexing, not after hashing megabytes.
+func WithCacheMaxBytes(n int) Option { return func(a *Analyzer) { a.maxBytes = n } }
+
+// WithWalkBudget caps the fields one analysis visits, fragments expanded;
+// an operation over it is refused as too high (MAX_HEIGHT_LIMIT). Keep it
+// above twice the largest max_height of any tier.
+func WithWalkBudget(n int) Option { return func(a *Analyzer) { a.budget = n } }
+
+// NewAnalyzer builds the analyzer of graph g.
+func NewAnalyzer(g *schema.Graph, cost CostConfig, opts ...Option) *Analyzer {
+	a := &Analyzer{
+		graph:    g,
+		listSize: cost.ListSize,
+		cache:    newLRU(DefaultCacheSize),
+		maxBytes: DefaultCacheMaxBytes,
+		budget:   DefaultWalkBudget,
+		rules:    rules.NewDefaultRules(),
+	}
+	if a.listSize <= 0 {
+		a.listSize = DefaultListSize
+	}
+	for _, o := range opts {
+		o(a)
+	}
+	if a.budget <= 0 {
+		a.budget = DefaultWalkBudget
+	}
+	return a
+}
+
+// CacheStats are the document cache's counters, for metrics.
+type CacheStats struct {
+	Hits, Misses uint64
+	Entries      int
+}
+
+// Stats returns the cache counters.
+func (a *Analyzer) Stats() CacheStats {
+	return CacheStats{Hits: a.hits.Load(), Misses: a.misses.Load(), Entries: a.cache.len()}
+}
+
+// AnalyzeBatch analyses each entry of a batch on its own, after refusing a
+// batch over lim.MaxBatch (issue 4 item 6). The error is nil when the batch
+// size is allowed.
+func (a *Analyzer) AnalyzeBatch(reqs []Request, lim Limits, access Access) ([]*Report, *Error) {
+	if err := CheckBatch(len(reqs), lim); err != nil {
+		return nil, err
+	}
+	out := make([]*Report, len(reqs))
+	for i, r := range reqs {
+		out[i] = a.Analyze(r, lim, access)
+	}
+	return out, nil
+}
+
+// Analyze checks one request, cheapest step first (issue 4 item 1): tokens
+// (before any parsing), parse, operation selection, validation, then one
+// walk of the selected operation with the rule set. Limits left zero take
+// their defaults.
+func (a *Analyzer) Analyze(req Request, lim Limits, access Access) *Report {
+	lim = effective(lim)
+	r := &Report{}
+	var e *docEntry
+	cacheable := len(req.Query) <= a.maxBytes && a.cache.max > 0
+	var key docKey
+	if cacheable {
+		key = docKey{sum: sha256.Sum256([]byte(req.Query)), version: a.graph.Version()}
+		e = a.cache.get(key)
+	}
+	if e != nil {
+		a.hits.Add(1)
+		if e.tokens > lim.MaxTokens {
+			return tokenReport(r, e.tokens, lim.MaxTokens)
+		}
+	} else {
+		a.misses.Add(1)
+		n, over := CountTokens(req.Query, lim.MaxTokens)
+		if over {
+			return tokenReport(r, n, lim.MaxTokens)
+		}
+		e = a.load(req.Query, n)
+		if cacheable {
+			a.cache.put(key, e)
+		}
+	}
+	r.Tokens = e.tokens
+	if e.parseErr != nil {
+		r.Errors = parseErrors(e.parseErr)
+		return r
+	}
+	r.Document = e.doc
+	op, err := selectOperation(e.doc, req.OperationName)
+	if err != nil {
+		r.Errors = []Error{*err}
+		return r
+	}
+	r.Operation = op
+	r.OperationName = op.Name
+	r.OperationType = string(op.Operation)
+	if r.OperationType == "" {
+		r.OperationType = string(ast.Query)
+	}
+	if len(e.validation) > 0 {
+		r.Errors = validationErrors(e.validation, access)
+		return r
+	}
+	vars, verr := validator.VariableValues(a.graph.Schema(), op, req.Variables)
+	if verr != nil {
+		r.Errors = variableErrors(verr, access)
+		return r
+	}
+	r.Variables = vars
+
+	m := e.measures(op.Name)
+	if m == nil {
+		m = walk(a.graph, e.doc, op, vars, a.listSize, a.budget, graphQLRules)
+		if len(op.VariableDefinitions) == 0 && cacheable {
+			e.keep(op.Name, m)
+		}
+	}
+	r.Depth, r.Height, r.Aliases = m.depth, m.height, m.aliases
+	r.RootFields, r.Directives = m.rootFields, m.directives
+	r.Cost, r.Fields, r.Introspection = m.cost, m.fields, m.introspection
+
+	r.Errors = append(r.Errors, limitErrors(m, lim)...)
+	r.Errors = append(r.Errors, costError(m.cost, lim.MaxCost)...)
+	r.Errors = append(r.Errors, m.errs...)
+	if m.introspection && !access.Introspection {
+		r.Errors = append(r.Errors, Error{Code: CodeIntrospectionDisabled, Message: "Introspection is not allowed."})
+	}
+	return r
+}
+
+func tokenReport(r *Report, n, max int) *Report {
+	r.Tokens = n
+	r.Errors = []Error{{Code: CodeMaxTokens, Message: fmt.Sprintf("Document has more than %d tokens.", max)}}
+	return r
+}
+
+// load parses and validates a document. gqlparser is third-party code on
+// hostile input: a panic in it is turned into a refusal, never a crash.
+func (a *Analyzer) load(q string, tokens int) (e *docEntry) {
+	e = &docEntry{tokens: tokens}
+	defer func() {
+		if p := recover(); p != nil {
+			e = &docEntry{tokens: tokens, parseErr: gqlerror.Errorf("The document could not be parsed.")}
+		}
+	}()
+	doc, err := parser.ParseQuery(&ast.Source{Input: q})
+	if err != nil {
+		var ge *gqlerror.Error
+		if !errors.As(err, &ge) {
+			ge = gqlerror.Errorf("The document could not be parsed.")
+		}
+		e.parseErr = ge
+		return e
+	}
+	e.doc = doc
+	e.validation = validator.ValidateWithRules(a.graph.Schema(), doc, a.rules)
+	return e
+}
+
+// selectOperation picks the operation named by operationName; without a
+// name the document must hold exactly one operation.
+func selectOperation(doc *ast.QueryDocument, name string) (*ast.OperationDefinition, *Error) {
+	if name == "" {
+		switch len(doc.Operations) {
+		case 1:
+			return doc.Operations[0], nil
+		case 0:
+			return nil, &Error{Code: CodeValidationFailed, Message: "The document contains no operation."}
+		default:
+			return nil, &Error{Code: CodeValidationFailed, Message: "Must provide operation name if query contains multiple operations."}
+		}
+	}
+	if op := doc.Operations.ForName(name); op != nil {
+		return op, nil
+	}
+	return nil, &Error{Code: CodeValidationFailed, Message: fmt.Sprintf("Unknown operation named %q.", name)}
+}

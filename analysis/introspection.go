@@ -1,0 +1,39 @@
+package analysis
+
+import "fmt"
+
+// MaxOfTypeDepth bounds chains of __Type.ofType in introspection queries
+// (issue 4 item 5). graphql-js's standard introspection query nests ofType
+// fewer times, so tooling passes; a chain deeper than any real type wrapping
+// is only load.
+const MaxOfTypeDepth = 10
+
+// introspectionRule notes __schema / __type selections (refused without the
+// right; __typename is always fine) and bounds ofType chains. gqlparser's
+// MaxIntrospectionDepth rule already bounds the list fields.
+var introspectionRule = rule{name: "introspection", init: func(_ *walker, ev *events, m *measures) {
+	var chain []int
+	reported := false
+	ev.onEnterField(func(e *fieldEvent) {
+		name := e.field.Name
+		if e.depth == 1 && (name == "__schema" || name == "__type") {
+			m.introspection = true
+		}
+		n := 0
+		if name == "ofType" && e.parent.Name == "__Type" && len(chain) > 0 {
+			n = chain[len(chain)-1] + 1
+		} else if name == "ofType" && e.parent.Name == "__Type" {
+			n = 1
+		}
+		chain = append(chain, n)
+		if n > MaxOfTypeDepth && !reported {
+			reported = true
+			err := Error{Code: CodeValidationFailed, Message: fmt.Sprintf("Maximum introspection depth exceeded: ofType nested more than %d times.", MaxOfTypeDepth)}
+			if p := e.field.Position; p != nil {
+				err.Locations = []Location{{Line: p.Line, Column: p.Column}}
+			}
+			m.errs = append(m.errs, err)
+		}
+	})
+	ev.onLeaveField(func(*fieldEvent) { chain = chain[:len(chain)-1] })
+}}

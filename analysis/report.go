@@ -1,0 +1,120 @@
+package analysis
+
+import (
+	"net/http"
+
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// Error codes of design.md section 6 that analysis produces (MAX_BATCH_LIMIT
+// is raised by CheckBatch, for the front door that splits batches).
+const (
+	CodeParseFailed           = "GRAPHQL_PARSE_FAILED"
+	CodeValidationFailed      = "GRAPHQL_VALIDATION_FAILED"
+	CodeMaxDepth              = "MAX_DEPTH_LIMIT"
+	CodeMaxHeight             = "MAX_HEIGHT_LIMIT"
+	CodeMaxAliases            = "MAX_ALIASES_LIMIT"
+	CodeMaxRootFields         = "MAX_ROOT_FIELDS_LIMIT"
+	CodeMaxTokens             = "MAX_TOKENS_LIMIT"
+	CodeMaxDirectives         = "MAX_DIRECTIVES_LIMIT"
+	CodeMaxBatch              = "MAX_BATCH_LIMIT"
+	CodeCostTooExpensive      = "COST_ESTIMATED_TOO_EXPENSIVE"
+	CodeIntrospectionDisabled = "INTROSPECTION_DISABLED"
+)
+
+// Request is one GraphQL-over-HTTP request body, already decoded.
+type Request struct {
+	Query         string         `json:"query"`
+	OperationName string         `json:"operationName,omitempty"`
+	Variables     map[string]any `json:"variables,omitempty"`
+	Extensions    map[string]any `json:"extensions,omitempty"`
+}
+
+// Access is what the caller's identity may see of the schema.
+type Access struct {
+	// Introspection: the identity may introspect, and so gets full
+	// validation messages (issue 4 item 5).
+	Introspection bool
+}
+
+// Location is a line and column in the query document, 1-based.
+type Location struct {
+	Line   int `json:"line"`
+	Column int `json:"column"`
+}
+
+// Error is one public GraphQL error: safe to send to the client as is.
+type Error struct {
+	Message    string         `json:"message"`
+	Code       string         `json:"code"`
+	Path       []any          `json:"path,omitempty"`
+	Locations  []Location     `json:"locations,omitempty"`
+	Extensions map[string]any `json:"extensions,omitempty"`
+}
+
+func (e Error) Error() string { return e.Code + ": " + e.Message }
+
+// FieldUse is one field of the selected operation, at one response path,
+// with its argument values (variables and defaults applied). A fragment
+// spread several times yields one FieldUse per spread.
+type FieldUse struct {
+	// Coordinate is Type.field, Type being the type the field was selected on.
+	Coordinate string `json:"coordinate"`
+	// ParentType and ReturnType (the named type) name the field's types.
+	ParentType string `json:"parentType"`
+	ReturnType string `json:"returnType"`
+	// Path is the response path (response keys; lists add no index).
+	Path      []any          `json:"path"`
+	Arguments map[string]any `json:"arguments,omitempty"`
+	// Field is the node in Report.Document; it is shared, never mutate it.
+	Field *ast.Field `json:"-"`
+}
+
+// Report is the immutable result of analysing one operation. Reports, and
+// the documents and slices they point to, may be shared between requests
+// through the cache: never modify them.
+type Report struct {
+	OperationName string  `json:"operationName"`
+	OperationType string  `json:"operationType"`
+	Depth         int     `json:"depth"`
+	Height        int     `json:"height"`
+	Aliases       int     `json:"aliases"`
+	RootFields    int     `json:"rootFields"`
+	Directives    int     `json:"directives"`
+	Tokens        int     `json:"tokens"`
+	Cost          float64 `json:"cost"`
+	// Fields are the fields touched, in document order, introspection and
+	// __typename excluded.
+	Fields []FieldUse `json:"fields"`
+	// Introspection: the operation selects __schema or __type.
+	Introspection bool    `json:"introspection"`
+	Errors        []Error `json:"errors"`
+	// Document and Operation are for later stages (authz filtering). Shared
+	// through the cache: copy before rewriting.
+	Document  *ast.QueryDocument       `json:"-"`
+	Operation *ast.OperationDefinition `json:"-"`
+	// Variables are the coerced variable values.
+	Variables map[string]any `json:"-"`
+}
+
+// OK reports whether the operation passed every check.
+func (r *Report) OK() bool { return r != nil && len(r.Errors) == 0 }
+
+// Status is the HTTP status of design.md section 6 for the report's first
+// error, 200 when there is none.
+func (r *Report) Status() int {
+	if r.OK() {
+		return http.StatusOK
+	}
+	return StatusOf(r.Errors[0].Code)
+}
+
+// StatusOf maps an analysis error code to its HTTP status.
+func StatusOf(code string) int {
+	switch code {
+	case CodeIntrospectionDisabled:
+		return http.StatusForbidden
+	default:
+		return http.StatusBadRequest
+	}
+}
