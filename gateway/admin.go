@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -134,7 +135,14 @@ func (rt *routeTable) readinessChecks() []readyCheck {
 	}
 	for _, r := range rt.graphql {
 		add(r.cfg.Upstream.URL, r.proxy)
+		out = append(out, readyCheck{name: "schema " + r.cfg.Name, check: r.loadSchema})
 	}
+	out = append(out, readyCheck{name: "identity providers", check: func(context.Context) error {
+		if rt.auth.Ready() {
+			return nil
+		}
+		return errors.New("waiting for OIDC discovery")
+	}})
 	for _, r := range rt.rest {
 		add(r.cfg.Upstream.URL, r.proxy)
 	}

@@ -26,6 +26,10 @@ const (
 )
 
 const benchConfig = `
+identity: {anonymous: true}
+rate_limit:
+  tiers:
+    anonymous: {rate: 1000000000, per: 1s, burst: 1000000000}
 graphql:
   - name: shop
     path: /graphql

@@ -21,6 +21,7 @@ const (
 	CodeInternal            = "INTERNAL_SERVER_ERROR"
 	CodeNotFound            = "NOT_FOUND"
 	CodeUnsafePath          = "UNSAFE_PATH"
+	CodeNotReady            = "GATEWAY_NOT_READY"
 	CodeUpstreamError       = "UPSTREAM_ERROR"
 	CodeUpstreamUnavailable = "UPSTREAM_UNAVAILABLE"
 	CodeUpstreamTimeout     = "UPSTREAM_TIMEOUT"

@@ -37,6 +37,9 @@ type Gateway struct {
 
 	routes atomic.Pointer[routeTable]
 	ready  readiness
+	// requireSchemas makes a schema that cannot be fetched now an error
+	// (check, reload) instead of a route that waits for it (serve).
+	requireSchemas bool
 
 	idPrefix  string
 	idCounter atomic.Uint64
@@ -58,6 +61,10 @@ func WithAccessLog(w io.Writer) Option {
 func WithMiddleware(m echo.MiddlewareFunc) Option {
 	return func(g *Gateway) { g.extra = append(g.extra, m) }
 }
+
+// WithRequireSchemas makes New fail when a subgraph served over HTTP cannot
+// be fetched, instead of starting not ready (for `portcullis check`).
+func WithRequireSchemas() Option { return func(g *Gateway) { g.requireSchemas = true } }
 
 // New builds a gateway from a validated config: route table, upstream
 // proxies, middleware. It does no listening.
@@ -87,7 +94,7 @@ func New(cfg *config.Config, opts ...Option) (*Gateway, error) {
 	_, _ = rand.Read(b[:])
 	g.idPrefix = hex.EncodeToString(b[:]) + "-"
 
-	rt, err := g.buildRoutes(cfg)
+	rt, err := g.buildRoutes(context.Background(), cfg, g.requireSchemas)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +118,8 @@ func (g *Gateway) Handler() http.Handler { return g.echo }
 // Reload swaps in the routes of a new config. Server settings (listeners,
 // timeouts, TLS) are fixed for the process and are not reloaded.
 func (g *Gateway) Reload(cfg *config.Config) error {
-	rt, err := g.buildRoutes(cfg)
+	// A reload must not swap in routes that cannot serve yet.
+	rt, err := g.buildRoutes(context.Background(), cfg, true)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/portcullis-gw/portcullis/analysis"
 	"github.com/portcullis-gw/portcullis/gateway/config"
 )
 
@@ -79,6 +80,7 @@ func (s syncBuffer) Write(p []byte) (int, error) {
 }
 
 const baseConfig = `
+identity: {anonymous: true}
 server:
   max_body_bytes: 2048
   trusted_proxies: [10.9.0.0/16]
@@ -297,8 +299,9 @@ func TestGraphQLRefusals(t *testing.T) {
 		{"not JSON", "POST", "/graphql", jsonCT, `{"query":`, 400, CodeBadRequest},
 		{"missing query", "POST", "/graphql", jsonCT, `{"variables":{}}`, 400, CodeBadRequest},
 		{"syntax error", "POST", "/graphql", jsonCT, `{"query":"{ hello "}`, 400, CodeParseFailed},
-		{"two operations without a name", "POST", "/graphql", jsonCT, `{"query":"query A { hello } query B { hello }"}`, 400, CodeBadRequest},
-		{"unknown operation name", "POST", "/graphql", jsonCT, `{"query":"query A { hello }","operationName":"B"}`, 400, CodeBadRequest},
+		{"two operations without a name", "POST", "/graphql", jsonCT, `{"query":"query A { hello } query B { hello }"}`, 400, analysis.CodeValidationFailed},
+		{"unknown operation name", "POST", "/graphql", jsonCT, `{"query":"query A { hello }","operationName":"B"}`, 400, analysis.CodeValidationFailed},
+		{"unknown field", "POST", "/graphql", jsonCT, `{"query":"{ hello secret }"}`, 400, analysis.CodeValidationFailed},
 		{"batch over max_batch", "POST", "/graphql", jsonCT, `[{"query":"{hello}"},{"query":"{hello}"},{"query":"{hello}"},{"query":"{hello}"}]`, 400, CodeMaxBatch},
 		{"batch where batching is off", "POST", "/nobatch", jsonCT, `[{"query":"{hello}"},{"query":"{hello}"}]`, 400, CodeMaxBatch},
 		{"empty batch", "POST", "/graphql", jsonCT, `[]`, 400, CodeBadRequest},

@@ -2,45 +2,136 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"strings"
+	"sync/atomic"
 
 	"github.com/labstack/echo/v4"
-	"github.com/vektah/gqlparser/v2/ast"
-	"github.com/vektah/gqlparser/v2/gqlerror"
-	"github.com/vektah/gqlparser/v2/parser"
 
+	"github.com/portcullis-gw/portcullis/analysis"
 	"github.com/portcullis-gw/portcullis/gateway/config"
+	"github.com/portcullis-gw/portcullis/policy/authn"
+	"github.com/portcullis-gw/portcullis/schema"
 	"github.com/portcullis-gw/portcullis/upstream"
 )
 
 // graphqlRoute is one GraphQL endpoint, compiled at load.
 type graphqlRoute struct {
-	cfg      *config.GraphQLRoute
-	path     string
-	proxy    *upstream.Proxy
-	csrf     bool
-	maxBody  int64
-	maxBatch int
+	cfg     *config.GraphQLRoute
+	path    string
+	proxy   *upstream.Proxy
+	csrf    bool
+	maxBody int64
+	// limits are the route's limits per rate-limit tier (a tier's own
+	// limits override the route's field by field), resolved at load.
+	limits        map[string]analysis.Limits
+	defaultLimits analysis.Limits
+	introspection []string
+	// schema is nil until the route's schema is loaded and composed; a
+	// subgraph fetched over HTTP may come later (readiness retries it).
+	schema atomic.Pointer[gqlSchema]
 }
 
-func (g *Gateway) newGraphQLRoute(c *config.GraphQLRoute) (*graphqlRoute, error) {
+// gqlSchema is everything compiled from one version of the route's schema.
+type gqlSchema struct {
+	graph    *schema.Graph
+	analyzer *analysis.Analyzer
+}
+
+func (g *Gateway) newGraphQLRoute(ctx context.Context, c *config.GraphQLRoute, cfg *config.Config, requireSchemas bool) (*graphqlRoute, error) {
 	p, err := g.newProxy(c.Name, c.Upstream, protoGraphQL)
 	if err != nil {
 		return nil, err
 	}
-	return &graphqlRoute{
-		cfg:      c,
-		path:     c.Path,
-		proxy:    p,
-		csrf:     c.CSRFPrevention == nil || *c.CSRFPrevention,
-		maxBody:  g.cfg.Server.MaxBodyBytes,
-		maxBatch: c.Limits.MaxBatch,
-	}, nil
+	rt := &graphqlRoute{
+		cfg:           c,
+		path:          c.Path,
+		proxy:         p,
+		csrf:          c.CSRFPrevention == nil || *c.CSRFPrevention,
+		maxBody:       cfg.Server.MaxBodyBytes,
+		defaultLimits: c.Limits,
+		limits:        map[string]analysis.Limits{},
+	}
+	for name, tier := range cfg.RateLimit.Tiers {
+		rt.limits[name] = overrideLimits(c.Limits, tier.Limits)
+	}
+	if c.Introspection != nil {
+		rt.introspection = c.Introspection.AllowScopes
+	}
+	if err := rt.loadSchema(ctx); err != nil {
+		if requireSchemas || !hasRemoteSubgraphs(c.Schema) {
+			p.CloseIdleConnections()
+			return nil, err
+		}
+		g.log.Warn("schema not loaded yet; the route answers 503 until it is", "route", c.Name, "error", err.Error())
+	}
+	return rt, nil
+}
+
+// loadSchema loads and composes the route's schema and compiles what hangs
+// off it; it is a no-op once loaded.
+func (rt *graphqlRoute) loadSchema(ctx context.Context) error {
+	if rt.schema.Load() != nil {
+		return nil
+	}
+	graph, err := schema.Load(ctx, rt.cfg.Schema)
+	if err != nil {
+		return fmt.Errorf("loading schema: %w", err)
+	}
+	rt.schema.Store(&gqlSchema{graph: graph, analyzer: analysis.NewAnalyzer(graph, rt.cfg.Cost)})
+	return nil
+}
+
+func hasRemoteSubgraphs(c schema.Config) bool {
+	for _, s := range c.Subgraphs {
+		if s.URL != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// overrideLimits applies a tier's non-zero limits over the route's.
+func overrideLimits(route analysis.Limits, tier *analysis.Limits) analysis.Limits {
+	if tier == nil {
+		return route
+	}
+	out := route
+	for _, f := range []struct {
+		dst *int
+		src int
+	}{
+		{&out.MaxDepth, tier.MaxDepth}, {&out.MaxHeight, tier.MaxHeight}, {&out.MaxAliases, tier.MaxAliases},
+		{&out.MaxRootFields, tier.MaxRootFields}, {&out.MaxTokens, tier.MaxTokens}, {&out.MaxDirectives, tier.MaxDirectives},
+		{&out.MaxCost, tier.MaxCost}, {&out.MaxBatch, tier.MaxBatch},
+	} {
+		if f.src > 0 {
+			*f.dst = f.src
+		}
+	}
+	return out
+}
+
+func (rt *graphqlRoute) limitsFor(tier string) analysis.Limits {
+	if l, ok := rt.limits[tier]; ok {
+		return l
+	}
+	return rt.defaultLimits
+}
+
+func (rt *graphqlRoute) access(id authn.Identity) analysis.Access {
+	for _, s := range rt.introspection {
+		if id.HasScope(s) {
+			return analysis.Access{Introspection: true}
+		}
+	}
+	return analysis.Access{}
 }
 
 // gqlParams is one GraphQL-over-HTTP request.
@@ -62,12 +153,22 @@ func refuse(status int, code, msg string) *gqlRefusal {
 	return &gqlRefusal{status: status, errs: []GraphQLError{gqlErr(code, msg)}}
 }
 
-func (rt *graphqlRoute) serve(g *Gateway, c echo.Context, st *reqState) {
+func (rt *graphqlRoute) serve(g *Gateway, c echo.Context, st *reqState, tbl *routeTable) {
 	r := c.Request()
 	w := c.Response()
-	params, body, ref := rt.decode(r)
+	sch := rt.schema.Load()
+	if sch == nil {
+		g.writeError(c, http.StatusServiceUnavailable, CodeNotReady, "the gateway is still loading this route's schema")
+		return
+	}
+	id, ok := g.identify(c, st, tbl)
+	if !ok {
+		return
+	}
+	lim := rt.limitsFor(id.Tier)
+	params, body, ref := rt.decode(r, lim.MaxBatch)
 	if ref == nil {
-		ref = rt.check(r, params)
+		ref = rt.check(r, sch, params, lim, rt.access(id))
 	}
 	if ref != nil {
 		st.deny(ref.errs[0].Extensions["code"].(string))
@@ -78,6 +179,7 @@ func (rt *graphqlRoute) serve(g *Gateway, c echo.Context, st *reqState) {
 		return
 	}
 	out := upstream.Outbound{ClientIP: st.clientIP, Header: http.Header{echo.HeaderXRequestID: {st.id}}}
+	out.StripHeaders = tbl.fwd.apply(out.Header, id, rt.cfg.ForwardAuthorization)
 	if r.Method == http.MethodGet {
 		out.RawQuery = r.URL.RawQuery
 	} else {
@@ -89,7 +191,7 @@ func (rt *graphqlRoute) serve(g *Gateway, c echo.Context, st *reqState) {
 
 // decode reads a GraphQL-over-HTTP request: POST with a JSON body (an object,
 // or an array when batching), or GET with query parameters.
-func (rt *graphqlRoute) decode(r *http.Request) ([]gqlParams, []byte, *gqlRefusal) {
+func (rt *graphqlRoute) decode(r *http.Request, maxBatch int) ([]gqlParams, []byte, *gqlRefusal) {
 	switch r.Method {
 	case http.MethodGet:
 		q := r.URL.Query()
@@ -147,8 +249,8 @@ func (rt *graphqlRoute) decode(r *http.Request) ([]gqlParams, []byte, *gqlRefusa
 		if len(batch) == 0 {
 			return nil, nil, refuse(http.StatusBadRequest, CodeBadRequest, "empty batch")
 		}
-		if len(batch) > rt.maxBatch {
-			return nil, nil, refuse(http.StatusBadRequest, CodeMaxBatch, "batch too large")
+		if e := analysis.CheckBatch(len(batch), analysis.Limits{MaxBatch: maxBatch}); e != nil {
+			return nil, nil, &gqlRefusal{status: http.StatusBadRequest, errs: []GraphQLError{fromAnalysis(*e)}}
 		}
 		return batch, body, nil
 	}
@@ -169,32 +271,27 @@ func isSimpleContentType(ct string) bool {
 	return false
 }
 
-// check parses each operation enough to apply the front door's own rules.
-// Schema validation and analysis replace the bare parse with a full report.
-func (rt *graphqlRoute) check(r *http.Request, params []gqlParams) *gqlRefusal {
+// check analyses each operation of the request against the route's schema
+// and limits (analysis does tokens, parse, validation and the rules, in
+// that order, cheapest first).
+func (rt *graphqlRoute) check(r *http.Request, sch *gqlSchema, params []gqlParams, lim analysis.Limits, access analysis.Access) *gqlRefusal {
 	for _, p := range params {
 		if strings.TrimSpace(p.Query) == "" {
 			return refuse(http.StatusBadRequest, CodeBadRequest, "missing query")
 		}
-		doc, err := parser.ParseQuery(&ast.Source{Input: p.Query})
-		if err != nil {
-			ref := refuse(http.StatusBadRequest, CodeParseFailed, "syntax error")
-			var ge *gqlerror.Error
-			if errors.As(err, &ge) {
-				ref.errs[0].Message = ge.Message
-				for _, l := range ge.Locations {
-					ref.errs[0].Locations = append(ref.errs[0].Locations, Location{Line: l.Line, Column: l.Column})
-				}
+		rep := sch.analyzer.Analyze(analysis.Request{
+			Query: p.Query, OperationName: p.OperationName, Variables: p.Variables, Extensions: p.Extensions,
+		}, lim, access)
+		if !rep.OK() {
+			ref := &gqlRefusal{status: rep.Status()}
+			for _, e := range rep.Errors {
+				ref.errs = append(ref.errs, fromAnalysis(e))
 			}
 			return ref
 		}
-		op, ref := selectOperation(doc, p.OperationName)
-		if ref != nil {
-			return ref
-		}
-		if r.Method == http.MethodGet && op.Operation != ast.Query {
+		if r.Method == http.MethodGet && rep.OperationType != "query" {
 			// GET must be safe (GraphQL-over-HTTP): mutations only over POST.
-			ref := refuse(http.StatusMethodNotAllowed, CodeMethodNotAllowed, string(op.Operation)+" operations must use POST")
+			ref := refuse(http.StatusMethodNotAllowed, CodeMethodNotAllowed, rep.OperationType+" operations must use POST")
 			ref.allow = "POST"
 			return ref
 		}
@@ -202,21 +299,18 @@ func (rt *graphqlRoute) check(r *http.Request, params []gqlParams) *gqlRefusal {
 	return nil
 }
 
-// selectOperation picks the operation to run: the named one, or the only one.
-func selectOperation(doc *ast.QueryDocument, name string) (*ast.OperationDefinition, *gqlRefusal) {
-	if name != "" {
-		if op := doc.Operations.ForName(name); op != nil {
-			return op, nil
-		}
-		return nil, refuse(http.StatusBadRequest, CodeBadRequest, "unknown operation name")
+// fromAnalysis renders an analysis error in the GraphQL error shape.
+func fromAnalysis(e analysis.Error) GraphQLError {
+	ext := make(map[string]any, len(e.Extensions)+1)
+	for k, v := range e.Extensions {
+		ext[k] = v
 	}
-	switch len(doc.Operations) {
-	case 0:
-		return nil, refuse(http.StatusBadRequest, CodeBadRequest, "no operation in document")
-	case 1:
-		return doc.Operations[0], nil
+	ext["code"] = e.Code
+	out := GraphQLError{Message: e.Message, Path: e.Path, Extensions: ext}
+	for _, l := range e.Locations {
+		out.Locations = append(out.Locations, Location{Line: l.Line, Column: l.Column})
 	}
-	return nil, refuse(http.StatusBadRequest, CodeBadRequest, "several operations and no operationName")
+	return out
 }
 
 // readBody reads at most limit bytes; a longer body is an *http.MaxBytesError.

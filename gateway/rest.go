@@ -32,9 +32,13 @@ func (g *Gateway) newRESTRoute(c *config.RESTRoute) (*restRoute, error) {
 	}, nil
 }
 
-func (rt *restRoute) serve(g *Gateway, c echo.Context, st *reqState) {
+func (rt *restRoute) serve(g *Gateway, c echo.Context, st *reqState, tbl *routeTable) {
 	r := c.Request()
 	w := c.Response()
+	id, ok := g.identify(c, st, tbl)
+	if !ok {
+		return
+	}
 	body, err := readBody(r, rt.maxBody)
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -61,6 +65,7 @@ func (rt *restRoute) serve(g *Gateway, c echo.Context, st *reqState) {
 		ClientIP: st.clientIP,
 		Header:   http.Header{echo.HeaderXRequestID: {st.id}},
 	}
+	out.StripHeaders = tbl.fwd.apply(out.Header, id, rt.cfg.ForwardAuthorization)
 	st.decision = "allow"
 	rt.proxy.Forward(w, r, out)
 }

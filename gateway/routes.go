@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,21 +12,28 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/portcullis-gw/portcullis/gateway/config"
+	"github.com/portcullis-gw/portcullis/policy/authn"
 )
 
 // routeTable is immutable once built; Reload swaps a whole new one in.
 type routeTable struct {
+	auth    *authn.Authenticator
+	fwd     forwardHeaders
 	graphql map[string]*graphqlRoute
 	// rest is sorted by prefix length, longest first, so the first match is
 	// the longest prefix.
 	rest []*restRoute
 }
 
-func (g *Gateway) buildRoutes(cfg *config.Config) (*routeTable, error) {
-	rt := &routeTable{graphql: map[string]*graphqlRoute{}}
+func (g *Gateway) buildRoutes(ctx context.Context, cfg *config.Config, requireSchemas bool) (*routeTable, error) {
+	auth, err := authn.New(ctx, cfg.Identity, authn.WithLogger(g.log))
+	if err != nil {
+		return nil, fmt.Errorf("building identity: %w", err)
+	}
+	rt := &routeTable{auth: auth, fwd: newForwardHeaders(cfg.Identity.Forward), graphql: map[string]*graphqlRoute{}}
 	var errs []error
 	for i := range cfg.GraphQL {
-		r, err := g.newGraphQLRoute(&cfg.GraphQL[i])
+		r, err := g.newGraphQLRoute(ctx, &cfg.GraphQL[i], cfg, requireSchemas)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("graphql[%d] (%s): %w", i, cfg.GraphQL[i].Name, err))
 			continue
@@ -52,6 +60,9 @@ func (g *Gateway) buildRoutes(cfg *config.Config) (*routeTable, error) {
 func (rt *routeTable) close() {
 	if rt == nil {
 		return
+	}
+	if rt.auth != nil {
+		rt.auth.Close()
 	}
 	for _, r := range rt.graphql {
 		r.proxy.CloseIdleConnections()
@@ -85,12 +96,12 @@ func (g *Gateway) dispatch(c echo.Context) error {
 	rt := g.routes.Load()
 	if gr, ok := rt.graphql[r.URL.Path]; ok {
 		st.route, st.protocol = gr.cfg.Name, protoGraphQL
-		gr.serve(g, c, st)
+		gr.serve(g, c, st, rt)
 		return nil
 	}
 	if rr := rt.matchREST(r.URL.Path); rr != nil {
 		st.route, st.protocol = rr.cfg.Name, protoREST
-		rr.serve(g, c, st)
+		rr.serve(g, c, st, rt)
 		return nil
 	}
 	g.writeError(c, http.StatusNotFound, CodeNotFound, "no route for this path")

@@ -186,6 +186,7 @@ func firstCode(t *testing.T, body []byte) string {
 
 func e2eConfig(set *upstreams.Set, extra string) string {
 	return fmt.Sprintf(`
+identity: {anonymous: true}
 server:
   listen: 127.0.0.1:0
   admin_listen: 127.0.0.1:0

@@ -85,7 +85,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: invalid config:\n%v\n", *file, err)
 		return 1
 	}
-	gw, err := gateway.New(cfg, gateway.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	gw, err := gateway.New(cfg, gateway.WithRequireSchemas(), gateway.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: invalid config:\n%v\n", *file, err)
 		return 1

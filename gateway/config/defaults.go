@@ -25,6 +25,9 @@ const (
 	// not see is refused whole rather than answered in part.
 	DefaultAuthorizationMode = "reject"
 	DefaultScopesClaim       = "scope"
+	DefaultSubjectHeader     = "X-Portcullis-Subject"
+	DefaultScopesHeader      = "X-Portcullis-Scopes"
+	DefaultTierHeader        = "X-Portcullis-Tier"
 )
 
 // defaultTiers apply when rate_limit.tiers lacks them: every identity falls
@@ -50,6 +53,9 @@ func applyDefaults(c *Config) {
 	for i := range c.Identity.OIDC {
 		setString(&c.Identity.OIDC[i].ScopesClaim, DefaultScopesClaim)
 	}
+	setString(&c.Identity.Forward.SubjectHeader, DefaultSubjectHeader)
+	setString(&c.Identity.Forward.ScopesHeader, DefaultScopesHeader)
+	setString(&c.Identity.Forward.TierHeader, DefaultTierHeader)
 	for i := range c.Identity.APIKeys {
 		c.Identity.APIKeys[i].SHA256 = strings.ToLower(c.Identity.APIKeys[i].SHA256)
 	}

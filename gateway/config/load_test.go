@@ -61,6 +61,7 @@ func TestLoadFull(t *testing.T) {
 				SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
 			}},
 			Anonymous: true,
+			Forward:   authn.Forward{SubjectHeader: "X-Portcullis-Subject", ScopesHeader: "X-Portcullis-Scopes", TierHeader: "X-Portcullis-Tier"},
 		},
 		Policies: authz.Policies{
 			"admin": "'admin' in identity.roles",

@@ -64,6 +64,9 @@ type GraphQLRoute struct {
 	PersistedOperations PersistedOperations `yaml:"persisted_operations"`
 	// CSRFPrevention is on unless explicitly false.
 	CSRFPrevention *bool `yaml:"csrf_prevention"`
+	// ForwardAuthorization passes the client's Authorization header on;
+	// by default credentials stop at the gateway.
+	ForwardAuthorization bool `yaml:"forward_authorization"`
 }
 
 // Introspection lists the scopes that may introspect; absent, nobody may.
@@ -86,4 +89,6 @@ type RESTRoute struct {
 	ValidateResponses string          `yaml:"validate_responses"` // off | report | enforce
 	DefaultCost       int             `yaml:"default_cost"`
 	StripPrefix       bool            `yaml:"strip_prefix"`
+	// ForwardAuthorization passes the client's Authorization header on.
+	ForwardAuthorization bool `yaml:"forward_authorization"`
 }

@@ -31,11 +31,21 @@ type APIKey struct {
 	Tier   string   `yaml:"tier"`
 }
 
+// Forward names the headers that carry the verified identity to upstreams.
+// Client-sent headers of these names are always stripped first, so an
+// upstream can trust them.
+type Forward struct {
+	SubjectHeader string `yaml:"subject_header"`
+	ScopesHeader  string `yaml:"scopes_header"`
+	TierHeader    string `yaml:"tier_header"`
+}
+
 // Config is the identity section.
 type Config struct {
 	OIDC      []OIDC   `yaml:"oidc"`
 	APIKeys   []APIKey `yaml:"api_keys"`
 	Anonymous bool     `yaml:"anonymous"`
+	Forward   Forward  `yaml:"forward"`
 }
 
 // Validate reports every problem in c without I/O; each message starts with
