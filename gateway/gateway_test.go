@@ -264,7 +264,7 @@ func TestGraphQLGet(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("GET query: %d %s", resp.StatusCode, body)
 	}
-	if got := h.gql.got(); len(got) != 1 || got[0].Method != "GET" || got[0].Query != "query=%7Bhello%7D" {
+	if got := h.gql.got(); len(got) != 1 || got[0].Method != "POST" || got[0].Body != `{"query":"{hello}"}` || got[0].Header.Get("Content-Type") != "application/json" {
 		t.Fatalf("upstream got %+v", got)
 	}
 	resp, body = h.do("GET", "/graphql?query=mutation%7BsetHello(value:%22x%22)%7D", nil, "")

@@ -137,9 +137,9 @@ func (rt *graphqlRoute) access(id authn.Identity) analysis.Access {
 // gqlParams is one GraphQL-over-HTTP request.
 type gqlParams struct {
 	Query         string         `json:"query"`
-	OperationName string         `json:"operationName"`
-	Variables     map[string]any `json:"variables"`
-	Extensions    map[string]any `json:"extensions"`
+	OperationName string         `json:"operationName,omitempty"`
+	Variables     map[string]any `json:"variables,omitempty"`
+	Extensions    map[string]any `json:"extensions,omitempty"`
 }
 
 // gqlRefusal is a front-door refusal: the status and the errors to answer.
@@ -181,10 +181,13 @@ func (rt *graphqlRoute) serve(g *Gateway, c echo.Context, st *reqState, tbl *rou
 	out := upstream.Outbound{ClientIP: st.clientIP, Header: http.Header{echo.HeaderXRequestID: {st.id}}}
 	out.StripHeaders = tbl.fwd.apply(out.Header, id, rt.cfg.ForwardAuthorization)
 	if r.Method == http.MethodGet {
-		out.RawQuery = r.URL.RawQuery
-	} else {
-		out.Body = body
+		// Subgraph servers need not serve GET; the operation is a checked
+		// query, so it goes on as the equivalent POST.
+		body, _ = json.Marshal(params[0])
+		out.Method = http.MethodPost
+		out.Header.Set("Content-Type", mediaJSON)
 	}
+	out.Body = body
 	st.decision = "allow"
 	rt.proxy.Forward(w, r, out)
 }

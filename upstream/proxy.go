@@ -59,6 +59,9 @@ type Outbound struct {
 	// StripHeaders are further client-sent headers to remove, e.g. the
 	// identity headers the gateway sets itself.
 	StripHeaders []string
+	// Method, when set, replaces the inbound method (a GraphQL GET is sent
+	// on as a POST, which every subgraph server accepts).
+	Method string
 }
 
 // New builds the proxy for one back end, loading its TLS files.
@@ -236,6 +239,9 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 		h[textproto.CanonicalMIMEHeaderKey(k)] = vs
 	}
 
+	if out.Method != "" {
+		pr.Out.Method = out.Method
+	}
 	if out.Body != nil {
 		b := out.Body
 		pr.Out.ContentLength = int64(len(b))
