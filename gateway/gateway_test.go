@@ -34,7 +34,7 @@ type recorded struct {
 	Body                         string
 }
 
-func newRecorder(t *testing.T, reply string) *recorder {
+func newRecorder(t testing.TB, reply string) *recorder {
 	t.Helper()
 	rec := &recorder{}
 	rec.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -56,7 +56,7 @@ func (rec *recorder) got() []recorded {
 }
 
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	gw      *Gateway
 	srv     *httptest.Server
 	gql     *recorder
@@ -106,7 +106,7 @@ rest:
     strip_prefix: true
 `
 
-func newHarness(t *testing.T, yaml string, opts ...Option) *harness {
+func newHarness(t testing.TB, yaml string, opts ...Option) *harness {
 	t.Helper()
 	h := &harness{t: t, logs: &bytes.Buffer{}, logsMu: &sync.Mutex{}}
 	h.gql = newRecorder(t, `{"data":{"hello":"world"}}`)
@@ -136,7 +136,7 @@ func newHarness(t *testing.T, yaml string, opts ...Option) *harness {
 	return h
 }
 
-func copyFile(t *testing.T, from, to string) {
+func copyFile(t testing.TB, from, to string) {
 	t.Helper()
 	b, err := os.ReadFile(from)
 	if err != nil {
