@@ -20,6 +20,9 @@ type Tier struct {
 	Per    time.Duration    `yaml:"per"`
 	Burst  int              `yaml:"burst"`
 	Limits *analysis.Limits `yaml:"limits"`
+	// MaxInFlight caps concurrent requests per key in this tier, per
+	// replica; 0 means no cap.
+	MaxInFlight int `yaml:"max_in_flight"`
 }
 
 // Redis is the shared store's address.
@@ -36,6 +39,13 @@ type Config struct {
 	OnStoreError string          `yaml:"on_store_error"` // fail_closed | fail_open
 	Key          string          `yaml:"key"`            // subject | api_key | ip
 	Tiers        map[string]Tier `yaml:"tiers"`
+	// Timeout bounds each store call, so a dead Redis never hangs a request.
+	Timeout time.Duration `yaml:"timeout"`
+	// Penalty is charged for a request refused before forwarding, so probing
+	// through error messages is throttled like any traffic.
+	Penalty int `yaml:"penalty"`
+	// AuthFailures is the budget of failed credential checks per client IP.
+	AuthFailures *Tier `yaml:"auth_failures"`
 }
 
 // Validate reports every problem in c without I/O; each message starts with
@@ -55,6 +65,15 @@ func (c Config) Validate() []error {
 	}
 	if c.Redis.DB < 0 {
 		errs = append(errs, errors.New("redis.db: must be >= 0"))
+	}
+	if c.Timeout < 0 {
+		errs = append(errs, errors.New("timeout: must be >= 0"))
+	}
+	if c.Penalty < 0 {
+		errs = append(errs, errors.New("penalty: must be >= 0"))
+	}
+	if a := c.AuthFailures; a != nil && (a.Rate <= 0 || a.Per <= 0 || a.Burst <= 0) {
+		errs = append(errs, errors.New("auth_failures: rate, per and burst must be > 0"))
 	}
 	if c.OnStoreError != "fail_closed" && c.OnStoreError != "fail_open" {
 		errs = append(errs, fmt.Errorf("on_store_error: must be fail_closed or fail_open, got %q", c.OnStoreError))

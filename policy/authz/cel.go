@@ -1,0 +1,253 @@
+package authz
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/google/cel-go/cel"
+	celast "github.com/google/cel-go/common/ast"
+	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/interpreter"
+
+	"github.com/portcullis-gw/portcullis/policy/authn"
+)
+
+// celCostLimit bounds one policy evaluation: argument values come from the
+// client, so a comprehension over a huge list must stop, not spin.
+const celCostLimit = 1_000_000
+
+// Fields of the identity and request variables. CEL sees them as maps (the
+// claims are free-form JSON), so the field names are checked here, at
+// compile time, to keep a typo such as identity.role from being a silent
+// runtime "no such key" denial.
+var (
+	identityFields = []string{"subject", "issuer", "kind", "scopes", "roles", "claims", "tier", "api_key", "anonymous"}
+	requestFields  = []string{"method", "path", "client_ip", "headers"}
+)
+
+// Request is what a policy may know of the HTTP request.
+type Request struct {
+	Method   string
+	Path     string
+	ClientIP string
+	// Headers are the headers the gateway chose to expose, keyed as the
+	// gateway keys them (lower case is the convention).
+	Headers map[string]string
+}
+
+// policy is one compiled CEL expression.
+type policy struct {
+	name string
+	prg  cel.Program
+	// usesArgs: the expression reads args, so its result can differ from
+	// field to field; otherwise it is evaluated once per request.
+	usesArgs bool
+}
+
+// newEnv declares every variable for every policy: the policies section
+// is shared by GraphQL and REST routes, so one policy compiles for both.
+// GraphQL evaluations see empty path and query and a null body; REST
+// evaluations see empty args.
+func newEnv() (*cel.Env, error) {
+	return cel.NewEnv(
+		cel.Variable("identity", cel.MapType(cel.StringType, cel.DynType)),
+		cel.Variable("request", cel.MapType(cel.StringType, cel.DynType)),
+		cel.Variable("args", cel.MapType(cel.StringType, cel.DynType)),
+		cel.Variable("path", cel.MapType(cel.StringType, cel.StringType)),
+		cel.Variable("query", cel.MapType(cel.StringType, cel.ListType(cel.StringType))),
+		cel.Variable("body", cel.DynType),
+	)
+}
+
+// compilePolicies compiles every named policy once, returning every error
+// at once, each naming its policy.
+func compilePolicies(env *cel.Env, p Policies) (map[string]*policy, []error) {
+	names := make([]string, 0, len(p))
+	for n := range p {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	out := make(map[string]*policy, len(p))
+	var errs []error
+	for _, n := range names {
+		pol, err := compilePolicy(env, n, p[n])
+		if err != nil {
+			errs = append(errs, fmt.Errorf("compiling policy %q: %w", n, err))
+			continue
+		}
+		out[n] = pol
+	}
+	return out, errs
+}
+
+func compilePolicy(env *cel.Env, name, expr string) (*policy, error) {
+	if strings.TrimSpace(expr) == "" {
+		return nil, errors.New("expression is empty")
+	}
+	checked, iss := env.Compile(expr)
+	if iss != nil && iss.Err() != nil {
+		return nil, iss.Err()
+	}
+	if !checked.OutputType().IsExactType(types.BoolType) {
+		return nil, fmt.Errorf("expression must be bool, is %s (compare dynamic values explicitly, e.g. args.flag == true)", checked.OutputType())
+	}
+	usesArgs, err := checkSelections(checked.NativeRep())
+	if err != nil {
+		return nil, err
+	}
+	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
+	// Without a comprehension an expression costs at most linear time in
+	// its inputs; with one (all, exists, map, filter), nested over client
+	// lists, it could be quadratic: only those pay for cost tracking.
+	if len(celast.MatchDescendants(celast.NavigateAST(checked.NativeRep()), celast.KindMatcher(celast.ComprehensionKind))) > 0 {
+		opts = append(opts, cel.CostLimit(celCostLimit))
+	}
+	prg, err := env.Program(checked, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &policy{name: name, prg: prg, usesArgs: usesArgs}, nil
+}
+
+// checkSelections rejects unknown fields of identity and request and tells
+// whether the expression reads args.
+func checkSelections(a *celast.AST) (usesArgs bool, err error) {
+	root := celast.NavigateAST(a)
+	for _, id := range celast.MatchDescendants(root, celast.KindMatcher(celast.IdentKind)) {
+		if id.AsIdent() == "args" {
+			usesArgs = true
+		}
+	}
+	var bad []string
+	for _, sel := range celast.MatchDescendants(root, celast.KindMatcher(celast.SelectKind)) {
+		s := sel.AsSelect()
+		op := s.Operand()
+		if op.Kind() != celast.IdentKind {
+			continue
+		}
+		switch op.AsIdent() {
+		case "identity":
+			if !contains(identityFields, s.FieldName()) {
+				bad = append(bad, fmt.Sprintf("identity has no field %q (fields: %s)", s.FieldName(), strings.Join(identityFields, ", ")))
+			}
+		case "request":
+			if !contains(requestFields, s.FieldName()) {
+				bad = append(bad, fmt.Sprintf("request has no field %q (fields: %s)", s.FieldName(), strings.Join(requestFields, ", ")))
+			}
+		}
+	}
+	if len(bad) > 0 {
+		return false, errors.New(strings.Join(bad, "; "))
+	}
+	return usesArgs, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func identityValue(id authn.Identity) map[string]any {
+	claims := id.Claims
+	if claims == nil {
+		claims = map[string]any{}
+	}
+	return map[string]any{
+		"subject":   id.Subject,
+		"issuer":    id.Issuer,
+		"kind":      id.Kind,
+		"scopes":    nonNil(id.Scopes),
+		"roles":     nonNil(id.Roles),
+		"claims":    claims,
+		"tier":      id.Tier,
+		"api_key":   id.APIKeyName,
+		"anonymous": id.IsAnonymous(),
+	}
+}
+
+func requestValue(r Request) map[string]any {
+	h := r.Headers
+	if h == nil {
+		h = map[string]string{}
+	}
+	return map[string]any{"method": r.Method, "path": r.Path, "client_ip": r.ClientIP, "headers": h}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// activation resolves the policy variables without building a map per
+// evaluation: identity and request are made once per request, when a
+// policy first reads them; args are set per field.
+type activation struct {
+	id       authn.Identity
+	req      Request
+	identity map[string]any // built on first use from id
+	request  map[string]any // built on first use from req
+	args     map[string]any
+	// REST only.
+	path  map[string]string
+	query map[string][]string
+	body  any
+}
+
+var emptyArgs = map[string]any{}
+
+func (a *activation) ResolveName(name string) (any, bool) {
+	switch name {
+	case "identity":
+		if a.identity == nil {
+			a.identity = identityValue(a.id)
+		}
+		return a.identity, true
+	case "request":
+		if a.request == nil {
+			a.request = requestValue(a.req)
+		}
+		return a.request, true
+	case "args":
+		if a.args == nil {
+			return emptyArgs, true
+		}
+		return a.args, true
+	case "path":
+		if a.path == nil {
+			return map[string]string{}, true
+		}
+		return a.path, true
+	case "query":
+		if a.query == nil {
+			return map[string][]string{}, true
+		}
+		return a.query, true
+	case "body":
+		return a.body, true
+	}
+	return nil, false
+}
+
+func (a *activation) Parent() interpreter.Activation { return nil }
+
+// eval runs p; any evaluation error (a missing key, a type mismatch, the
+// cost limit) is a denial: policies fail closed.
+func (p *policy) eval(act *activation) (bool, error) {
+	out, _, err := p.prg.Eval(act)
+	if err != nil {
+		return false, fmt.Errorf("evaluating policy %q: %w", p.name, err)
+	}
+	b, ok := out.Value().(bool)
+	if !ok {
+		return false, fmt.Errorf("evaluating policy %q: result is %T, not bool", p.name, out.Value())
+	}
+	return b, nil
+}
