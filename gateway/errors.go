@@ -83,6 +83,23 @@ type Problem struct {
 	Detail string         `json:"detail,omitempty"`
 	Code   string         `json:"code,omitempty"`
 	Errors []ProblemError `json:"errors,omitempty"`
+	// Extensions are further members (RFC 9457 section 3.2), e.g. cost.
+	Extensions map[string]any `json:"-"`
+}
+
+// MarshalJSON writes the extension members beside the standard ones.
+func (p Problem) MarshalJSON() ([]byte, error) {
+	type plain Problem
+	b, err := json.Marshal(plain(p))
+	if err != nil || len(p.Extensions) == 0 {
+		return b, err
+	}
+	ext, err := json.Marshal(p.Extensions)
+	if err != nil {
+		return nil, err
+	}
+	// Both are JSON objects: splice the members in.
+	return append(append(b[:len(b)-1:len(b)-1], ','), ext[1:]...), nil
 }
 
 // ProblemError is one validation failure, located by a JSON pointer.

@@ -99,6 +99,7 @@ func New(cfg *config.Config, opts ...Option) (*Gateway, error) {
 		return nil, err
 	}
 	g.routes.Store(rt)
+	g.metrics.reg.MustRegister(limiterCollector{g})
 	g.ready.init(rt.readinessChecks())
 
 	e := echo.New()
@@ -231,6 +232,12 @@ func (g *Gateway) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 // writeError answers in the request's protocol shape: GraphQL errors on a
 // GraphQL route, a problem document everywhere else.
 func (g *Gateway) writeError(c echo.Context, status int, code, msg string) {
+	g.writeErrorExt(c, status, code, msg, nil)
+}
+
+// writeErrorExt is writeError with extensions: GraphQL extensions beside the
+// code, or extension members of the problem document.
+func (g *Gateway) writeErrorExt(c echo.Context, status int, code, msg string, ext map[string]any) {
 	st := stateOf(c)
 	if st.decision == "" || st.decision == "allow" {
 		if status >= 500 {
@@ -241,10 +248,16 @@ func (g *Gateway) writeError(c echo.Context, status int, code, msg string) {
 		st.code = code
 	}
 	if st.protocol == protoGraphQL {
-		writeGraphQLErrors(c.Response(), c.Request(), status, gqlErr(code, msg))
+		e := gqlErr(code, msg)
+		for k, v := range ext {
+			e.Extensions[k] = v
+		}
+		writeGraphQLErrors(c.Response(), c.Request(), status, e)
 		return
 	}
-	writeProblem(c.Response(), newProblem(status, code, msg))
+	p := newProblem(status, code, msg)
+	p.Extensions = ext
+	writeProblem(c.Response(), p)
 }
 
 // echoError handles errors echo itself raises (unknown method, router miss).

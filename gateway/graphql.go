@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/portcullis-gw/portcullis/analysis"
 	"github.com/portcullis-gw/portcullis/gateway/config"
 	"github.com/portcullis-gw/portcullis/policy/authn"
+	"github.com/portcullis-gw/portcullis/policy/authz"
 	"github.com/portcullis-gw/portcullis/schema"
 	"github.com/portcullis-gw/portcullis/upstream"
 )
@@ -33,6 +35,7 @@ type graphqlRoute struct {
 	limits        map[string]analysis.Limits
 	defaultLimits analysis.Limits
 	introspection []string
+	policies      authz.Policies
 	// schema is nil until the route's schema is loaded and composed; a
 	// subgraph fetched over HTTP may come later (readiness retries it).
 	schema atomic.Pointer[gqlSchema]
@@ -40,8 +43,9 @@ type graphqlRoute struct {
 
 // gqlSchema is everything compiled from one version of the route's schema.
 type gqlSchema struct {
-	graph    *schema.Graph
-	analyzer *analysis.Analyzer
+	graph      *schema.Graph
+	analyzer   *analysis.Analyzer
+	authorizer *authz.GraphQLAuthorizer
 }
 
 func (g *Gateway) newGraphQLRoute(ctx context.Context, c *config.GraphQLRoute, cfg *config.Config, requireSchemas bool) (*graphqlRoute, error) {
@@ -57,6 +61,7 @@ func (g *Gateway) newGraphQLRoute(ctx context.Context, c *config.GraphQLRoute, c
 		maxBody:       cfg.Server.MaxBodyBytes,
 		defaultLimits: c.Limits,
 		limits:        map[string]analysis.Limits{},
+		policies:      cfg.Policies,
 	}
 	for name, tier := range cfg.RateLimit.Tiers {
 		rt.limits[name] = overrideLimits(c.Limits, tier.Limits)
@@ -84,7 +89,11 @@ func (rt *graphqlRoute) loadSchema(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("loading schema: %w", err)
 	}
-	rt.schema.Store(&gqlSchema{graph: graph, analyzer: analysis.NewAnalyzer(graph, rt.cfg.Cost)})
+	az, err := authz.Compile(rt.policies, graph, rt.cfg.Authorization)
+	if err != nil {
+		return fmt.Errorf("compiling authorization: %w", err)
+	}
+	rt.schema.Store(&gqlSchema{graph: graph, analyzer: analysis.NewAnalyzer(graph, rt.cfg.Cost), authorizer: az})
 	return nil
 }
 
@@ -165,25 +174,62 @@ func (rt *graphqlRoute) serve(g *Gateway, c echo.Context, st *reqState, tbl *rou
 	if !ok {
 		return
 	}
+	subj := tbl.subjectOf(id, st.clientIP)
 	lim := rt.limitsFor(id.Tier)
 	params, body, ref := rt.decode(r, lim.MaxBatch)
+	var reports []*analysis.Report
 	if ref == nil {
-		ref = rt.check(r, sch, params, lim, rt.access(id))
+		reports, ref = rt.check(r, sch, params, lim, rt.access(id))
+	}
+	var plan *gqlPlan
+	if ref == nil {
+		plan, ref = rt.authorize(g, st, sch, reports, body, id, r)
 	}
 	if ref != nil {
-		st.deny(ref.errs[0].Extensions["code"].(string))
+		code := ref.errs[0].Extensions["code"].(string)
+		st.deny(code)
+		g.audit(st, "graphql_refused", "code", code)
+		if !g.penalize(r.Context(), st, tbl, w, subj) {
+			g.writeError(c, http.StatusTooManyRequests, CodeRateLimited, "rate limit exceeded; retry after the time in Retry-After")
+			return
+		}
 		if ref.allow != "" {
 			w.Header().Set("Allow", ref.allow)
 		}
 		writeGraphQLErrors(w, r, ref.status, ref.errs...)
 		return
 	}
+
+	// A batch is charged the sum of its entries (issue 6 item 1).
+	var cost float64
+	for _, rep := range reports {
+		cost += rep.Cost
+	}
+	release, ok := g.charge(c, st, tbl, subj, int(math.Ceil(cost)))
+	if !ok {
+		return
+	}
+	defer release()
+
 	out := upstream.Outbound{ClientIP: st.clientIP, Header: http.Header{echo.HeaderXRequestID: {st.id}}}
 	out.StripHeaders = tbl.fwd.apply(out.Header, id, rt.cfg.ForwardAuthorization)
-	if r.Method == http.MethodGet {
+	if plan != nil {
+		if plan.allEmpty() {
+			// Filter mode removed everything: no upstream call (issue 5 item 7).
+			st.decision = "allow"
+			writeFiltered(w, r, plan.answerWithoutUpstream())
+			return
+		}
+		body = plan.outboundBody(params)
+		// The merge needs the plain JSON answer.
+		out.StripHeaders = append(out.StripHeaders, "Accept-Encoding")
+		st.gqlPlan = plan
+	} else if r.Method == http.MethodGet {
 		// Subgraph servers need not serve GET; the operation is a checked
 		// query, so it goes on as the equivalent POST.
 		body, _ = json.Marshal(params[0])
+	}
+	if r.Method == http.MethodGet {
 		out.Method = http.MethodPost
 		out.Header.Set("Content-Type", mediaJSON)
 	}
@@ -277,10 +323,11 @@ func isSimpleContentType(ct string) bool {
 // check analyses each operation of the request against the route's schema
 // and limits (analysis does tokens, parse, validation and the rules, in
 // that order, cheapest first).
-func (rt *graphqlRoute) check(r *http.Request, sch *gqlSchema, params []gqlParams, lim analysis.Limits, access analysis.Access) *gqlRefusal {
+func (rt *graphqlRoute) check(r *http.Request, sch *gqlSchema, params []gqlParams, lim analysis.Limits, access analysis.Access) ([]*analysis.Report, *gqlRefusal) {
+	reports := make([]*analysis.Report, 0, len(params))
 	for _, p := range params {
 		if strings.TrimSpace(p.Query) == "" {
-			return refuse(http.StatusBadRequest, CodeBadRequest, "missing query")
+			return nil, refuse(http.StatusBadRequest, CodeBadRequest, "missing query")
 		}
 		rep := sch.analyzer.Analyze(analysis.Request{
 			Query: p.Query, OperationName: p.OperationName, Variables: p.Variables, Extensions: p.Extensions,
@@ -290,16 +337,17 @@ func (rt *graphqlRoute) check(r *http.Request, sch *gqlSchema, params []gqlParam
 			for _, e := range rep.Errors {
 				ref.errs = append(ref.errs, fromAnalysis(e))
 			}
-			return ref
+			return nil, ref
 		}
 		if r.Method == http.MethodGet && rep.OperationType != "query" {
 			// GET must be safe (GraphQL-over-HTTP): mutations only over POST.
 			ref := refuse(http.StatusMethodNotAllowed, CodeMethodNotAllowed, rep.OperationType+" operations must use POST")
 			ref.allow = "POST"
-			return ref
+			return nil, ref
 		}
+		reports = append(reports, rep)
 	}
-	return nil
+	return reports, nil
 }
 
 // fromAnalysis renders an analysis error in the GraphQL error shape.

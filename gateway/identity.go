@@ -32,7 +32,12 @@ func (g *Gateway) identify(c echo.Context, st *reqState, rt *routeTable) (authn.
 			challenge = `Bearer realm="portcullis", error="invalid_token"`
 		}
 		// The reason is for the log and audit only (issue 5 item 3).
-		g.log.Info("authentication refused", "request_id", st.id, "route", st.route, "reason", reason, "client_ip", st.clientIP, "error", err.Error())
+		g.audit(st, "unauthenticated", "auth_reason", reason, "error", err.Error())
+		if reason != "missing_credentials" && !g.authFailureAllowed(r.Context(), rt, c.Response(), st.clientIP) {
+			// Guessing credentials has its own budget per client IP.
+			g.writeError(c, http.StatusTooManyRequests, CodeRateLimited, "too many failed authentication attempts; retry after the time in Retry-After")
+			return authn.Identity{}, false
+		}
 		c.Response().Header().Set("WWW-Authenticate", challenge)
 		g.writeError(c, http.StatusUnauthorized, CodeUnauthenticated, "authentication required")
 		st.code = CodeUnauthenticated + ":" + reason

@@ -28,5 +28,8 @@ func (g *Gateway) newProxy(route string, cfg upstream.Config, proto protocol) (*
 		}
 		writeProblem(w, newProblem(kind.Status(), code, msg))
 	}
+	if proto == protoGraphQL {
+		p.OnResponse = mergeResponse
+	}
 	return p, nil
 }

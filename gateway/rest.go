@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/portcullis-gw/portcullis/gateway/config"
+	"github.com/portcullis-gw/portcullis/policy/ratelimit"
 	"github.com/portcullis-gw/portcullis/upstream"
 )
 
@@ -39,16 +40,22 @@ func (rt *restRoute) serve(g *Gateway, c echo.Context, st *reqState, tbl *routeT
 	if !ok {
 		return
 	}
+	subj := tbl.subjectOf(id, st.clientIP)
 	body, err := readBody(r, rt.maxBody)
 	if err != nil {
+		status, code, msg := http.StatusBadRequest, CodeBadRequest, "reading request body failed"
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			g.writeError(c, http.StatusRequestEntityTooLarge, CodeTooLarge, "request body too large")
-			return
+			status, code, msg = http.StatusRequestEntityTooLarge, CodeTooLarge, "request body too large"
 		}
-		g.writeError(c, http.StatusBadRequest, CodeBadRequest, "reading request body failed")
+		g.refuseREST(c, st, tbl, subj, newProblem(status, code, msg))
 		return
 	}
+	release, ok := g.charge(c, st, tbl, subj, rt.cfg.DefaultCost)
+	if !ok {
+		return
+	}
+	defer release()
 	// The path goes upstream exactly as matched: the raw (escaped) form,
 	// which unsafePath has already proven has no separators in disguise.
 	path := r.URL.EscapedPath()
@@ -68,4 +75,15 @@ func (rt *restRoute) serve(g *Gateway, c echo.Context, st *reqState, tbl *routeT
 	out.StripHeaders = tbl.fwd.apply(out.Header, id, rt.cfg.ForwardAuthorization)
 	st.decision = "allow"
 	rt.proxy.Forward(w, r, out)
+}
+
+// refuseREST answers a REST request refused before forwarding, after
+// charging its penalty (a spent budget turns the refusal into 429).
+func (g *Gateway) refuseREST(c echo.Context, st *reqState, tbl *routeTable, subj ratelimit.Subject, p Problem) {
+	st.deny(p.Code)
+	g.audit(st, "rest_refused", "code", p.Code)
+	if !g.penalize(c.Request().Context(), st, tbl, c.Response(), subj) {
+		p = newProblem(http.StatusTooManyRequests, CodeRateLimited, "rate limit exceeded; retry after the time in Retry-After")
+	}
+	writeProblem(c.Response(), p)
 }

@@ -13,11 +13,13 @@ import (
 
 	"github.com/portcullis-gw/portcullis/gateway/config"
 	"github.com/portcullis-gw/portcullis/policy/authn"
+	"github.com/portcullis-gw/portcullis/policy/ratelimit"
 )
 
 // routeTable is immutable once built; Reload swaps a whole new one in.
 type routeTable struct {
 	auth    *authn.Authenticator
+	limiter *ratelimit.Limiter
 	fwd     forwardHeaders
 	graphql map[string]*graphqlRoute
 	// rest is sorted by prefix length, longest first, so the first match is
@@ -30,7 +32,12 @@ func (g *Gateway) buildRoutes(ctx context.Context, cfg *config.Config, requireSc
 	if err != nil {
 		return nil, fmt.Errorf("building identity: %w", err)
 	}
-	rt := &routeTable{auth: auth, fwd: newForwardHeaders(cfg.Identity.Forward), graphql: map[string]*graphqlRoute{}}
+	limiter, err := newLimiter(cfg, g)
+	if err != nil {
+		auth.Close()
+		return nil, fmt.Errorf("building rate limiter: %w", err)
+	}
+	rt := &routeTable{auth: auth, limiter: limiter, fwd: newForwardHeaders(cfg.Identity.Forward), graphql: map[string]*graphqlRoute{}}
 	var errs []error
 	for i := range cfg.GraphQL {
 		r, err := g.newGraphQLRoute(ctx, &cfg.GraphQL[i], cfg, requireSchemas)
@@ -63,6 +70,9 @@ func (rt *routeTable) close() {
 	}
 	if rt.auth != nil {
 		rt.auth.Close()
+	}
+	if rt.limiter != nil {
+		rt.limiter.Close()
 	}
 	for _, r := range rt.graphql {
 		r.proxy.CloseIdleConnections()

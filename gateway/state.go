@@ -34,6 +34,9 @@ type reqState struct {
 	code     string
 	// peerSubject is the verified client certificate's subject (mTLS).
 	peerSubject string
+	// gqlPlan is set when filter-mode authorization rewrote the request,
+	// for the proxy's response hook.
+	gqlPlan *gqlPlan
 }
 
 type stateKey struct{}

@@ -1,0 +1,183 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/portcullis-gw/portcullis/analysis"
+	"github.com/portcullis-gw/portcullis/policy/authn"
+	"github.com/portcullis-gw/portcullis/policy/authz"
+)
+
+// gqlPlan is what filter-mode authorization changed in a request: the
+// entries to rewrite going out, and how to complete the answer coming back.
+type gqlPlan struct {
+	az    *authz.GraphQLAuthorizer
+	batch bool
+	// decisions has one entry per request entry; nil means unchanged.
+	decisions []*authz.Decision
+}
+
+// maxMergeBody bounds an upstream answer read into memory for merging.
+const maxMergeBody = 64 << 20
+
+// authorize applies field-level authorization to every entry. Reject mode
+// refuses with 403 and the errors; filter mode returns a plan when anything
+// was removed; dry-run only reports (issue 5 item 7).
+func (rt *graphqlRoute) authorize(g *Gateway, st *reqState, sch *gqlSchema, reports []*analysis.Report, body []byte, id authn.Identity, r *http.Request) (*gqlPlan, *gqlRefusal) {
+	req := authz.Request{Method: r.Method, Path: r.URL.Path, ClientIP: st.clientIP}
+	var plan *gqlPlan
+	for i, rep := range reports {
+		d := sch.authorizer.Authorize(rep, id, req)
+		if d.Cause != nil {
+			g.log.Warn("policy evaluation failed; denying", "request_id", st.id, "error", d.Cause.Error())
+		}
+		if len(d.Errors) > 0 {
+			g.audit(st, "unauthorized_fields", "mode", d.Mode, "dry_run", d.DryRun, "paths", len(d.Errors))
+		}
+		if d.Allowed {
+			continue
+		}
+		if d.Mode != authz.ModeFilter {
+			ref := &gqlRefusal{status: http.StatusForbidden}
+			for _, e := range d.Errors {
+				ref.errs = append(ref.errs, GraphQLError{Message: e.Message, Path: e.Path, Extensions: map[string]any{"code": e.Code}})
+			}
+			if len(ref.errs) == 0 {
+				ref.errs = []GraphQLError{gqlErr(authz.CodeUnauthorized, "not authorized")}
+			}
+			return nil, ref
+		}
+		if plan == nil {
+			plan = &gqlPlan{az: sch.authorizer, batch: isJSONArray(body), decisions: make([]*authz.Decision, len(reports))}
+		}
+		plan.decisions[i] = d
+	}
+	return plan, nil
+}
+
+func isJSONArray(b []byte) bool {
+	b = bytes.TrimLeft(b, " \t\r\n")
+	return len(b) > 0 && b[0] == '['
+}
+
+func (p *gqlPlan) allEmpty() bool {
+	for _, d := range p.decisions {
+		if d == nil || !d.Empty {
+			return false
+		}
+	}
+	return true
+}
+
+// outboundBody is the request to forward: rewritten entries carry the
+// filtered document and variables; emptied batch entries are left out.
+func (p *gqlPlan) outboundBody(params []gqlParams) []byte {
+	out := make([]gqlParams, 0, len(params))
+	for i, prm := range params {
+		d := p.decisions[i]
+		switch {
+		case d == nil:
+			out = append(out, prm)
+		case d.Empty:
+		default:
+			out = append(out, gqlParams{Query: d.Document, OperationName: prm.OperationName, Variables: d.Variables, Extensions: prm.Extensions})
+		}
+	}
+	var b []byte
+	if p.batch {
+		b, _ = json.Marshal(out)
+	} else {
+		b, _ = json.Marshal(out[0])
+	}
+	return b
+}
+
+// answerWithoutUpstream answers a request whose every entry was emptied.
+func (p *gqlPlan) answerWithoutUpstream() []byte {
+	parts := make([]json.RawMessage, len(p.decisions))
+	for i, d := range p.decisions {
+		parts[i], _ = p.az.MergeFiltered(d, nil)
+	}
+	if !p.batch {
+		return parts[0]
+	}
+	b, _ := json.Marshal(parts)
+	return b
+}
+
+// merge completes the upstream's answer: nulls and errors for removed
+// fields, and the answers of emptied batch entries put back in place.
+func (p *gqlPlan) merge(body []byte) ([]byte, error) {
+	if !p.batch {
+		return p.az.MergeFiltered(p.decisions[0], body)
+	}
+	var got []json.RawMessage
+	if err := json.Unmarshal(body, &got); err != nil {
+		return nil, fmt.Errorf("decoding upstream batch answer: %w", err)
+	}
+	out := make([]json.RawMessage, len(p.decisions))
+	next := 0
+	for i, d := range p.decisions {
+		if d != nil && d.Empty {
+			out[i], _ = p.az.MergeFiltered(d, nil)
+			continue
+		}
+		if next >= len(got) {
+			return nil, errors.New("upstream batch answer has fewer entries than sent")
+		}
+		item := got[next]
+		next++
+		if d == nil {
+			out[i] = item
+			continue
+		}
+		m, err := p.az.MergeFiltered(d, item)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = m
+	}
+	return json.Marshal(out)
+}
+
+// mergeResponse is the GraphQL proxies' OnResponse hook: it completes the
+// answers of filtered requests and leaves every other response untouched.
+func mergeResponse(resp *http.Response) error {
+	st := stateFromRequest(resp.Request)
+	plan := st.gqlPlan
+	if plan == nil {
+		return nil
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxMergeBody+1))
+	resp.Body.Close()
+	if err != nil {
+		return fmt.Errorf("reading upstream answer to merge: %w", err)
+	}
+	if len(body) > maxMergeBody {
+		return errors.New("upstream answer too large to merge")
+	}
+	merged, err := plan.merge(body)
+	if err != nil {
+		return fmt.Errorf("merging filtered answer: %w", err)
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(merged))
+	resp.ContentLength = int64(len(merged))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(merged)))
+	resp.Header.Del("Content-Encoding")
+	return nil
+}
+
+// writeFiltered answers a filtered request without an upstream call.
+func writeFiltered(w http.ResponseWriter, r *http.Request, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", graphqlMediaType(r)+"; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+}

@@ -1,0 +1,134 @@
+package gateway
+
+import (
+	"context"
+
+	"net/http"
+	"net/netip"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/portcullis-gw/portcullis/gateway/config"
+	"github.com/portcullis-gw/portcullis/policy/authn"
+	"github.com/portcullis-gw/portcullis/policy/ratelimit"
+)
+
+const (
+	CodeRateLimited       = "RATE_LIMITED"
+	CodeRateLimitDown     = "RATE_LIMIT_UNAVAILABLE"
+	CodeCostTooExpensive  = "COST_ESTIMATED_TOO_EXPENSIVE"
+	CodeTooManyConcurrent = "TOO_MANY_CONCURRENT_REQUESTS"
+	headerRetryAfter      = "Retry-After"
+)
+
+func newLimiter(cfg *config.Config, g *Gateway) (*ratelimit.Limiter, error) {
+	rl := cfg.RateLimit
+	opts := ratelimit.Options{Logger: g.log, Timeout: rl.Timeout, Penalty: rl.Penalty, MaxInFlight: map[string]int{}}
+	if rl.AuthFailures != nil {
+		opts.AuthFailure = *rl.AuthFailures
+	}
+	for name, t := range rl.Tiers {
+		if t.MaxInFlight > 0 {
+			opts.MaxInFlight[name] = t.MaxInFlight
+		}
+	}
+	return ratelimit.New(rl, opts)
+}
+
+// subjectOf is who pays for a request.
+func (tbl *routeTable) subjectOf(id authn.Identity, clientIP string) ratelimit.Subject {
+	ip, _ := netip.ParseAddr(clientIP)
+	return tbl.limiter.SubjectFor(ratelimit.Caller{
+		Anonymous: id.IsAnonymous(), Tier: id.Tier, Subject: id.Subject, APIKeyName: id.APIKeyName, IP: ip,
+	})
+}
+
+// setRateHeaders puts the RateLimit-Policy and RateLimit headers (and
+// Retry-After on refusals) of design.md section 5 on the response.
+func (tbl *routeTable) setRateHeaders(w http.ResponseWriter, d ratelimit.Decision) {
+	h := w.Header()
+	for _, f := range tbl.limiter.Headers(d) {
+		h.Set(f.Name, f.Value)
+	}
+}
+
+// charge spends cost from the caller's budget and takes a concurrency slot.
+// ok=false means the refusal is written and nothing may be forwarded; the
+// caller must call release when the exchange is over.
+func (g *Gateway) charge(c echo.Context, st *reqState, tbl *routeTable, subj ratelimit.Subject, cost int) (release func(), ok bool) {
+	ctx := c.Request().Context()
+	d, err := tbl.limiter.Charge(ctx, subj, cost)
+	if err != nil {
+		g.log.Warn("rate limit unavailable", "request_id", st.id, "error", err.Error())
+		g.writeError(c, http.StatusServiceUnavailable, CodeRateLimitDown, "rate limiting is unavailable; try again later")
+		return nil, false
+	}
+	tbl.setRateHeaders(c.Response(), d)
+	if d.TooExpensive {
+		g.audit(st, "too_expensive", "cost", cost, "burst", d.Limit)
+		g.writeErrorExt(c, http.StatusBadRequest, CodeCostTooExpensive,
+			"operation costs more than this client's rate limit allows at once",
+			map[string]any{"cost": map[string]any{"estimated": cost, "max": d.Limit}})
+		return nil, false
+	}
+	if !d.Allowed {
+		g.audit(st, "rate_limited", "cost", cost, "tier", d.Tier)
+		g.writeError(c, http.StatusTooManyRequests, CodeRateLimited, "rate limit exceeded; retry after the time in Retry-After")
+		return nil, false
+	}
+	release, ok = tbl.limiter.Acquire(subj.Key, subj.Tier)
+	if !ok {
+		g.audit(st, "too_many_concurrent", "tier", subj.Tier)
+		g.writeError(c, http.StatusTooManyRequests, CodeTooManyConcurrent, "too many requests in flight for this client")
+		return nil, false
+	}
+	return release, true
+}
+
+// penalize charges a request refused before forwarding (issue 6 item 7), so
+// probing through error messages costs budget. It returns false when the
+// budget is gone; the caller then answers 429 instead of its refusal.
+func (g *Gateway) penalize(ctx context.Context, st *reqState, tbl *routeTable, w http.ResponseWriter, subj ratelimit.Subject) bool {
+	d, err := tbl.limiter.ChargePenalty(ctx, subj)
+	if err != nil {
+		// The refusal stands on its own; an unavailable store must not turn
+		// a 400 into a 503.
+		return true
+	}
+	tbl.setRateHeaders(w, d)
+	return d.Allowed || d.TooExpensive
+}
+
+// authFailureAllowed counts a failed credential against the client IP's
+// own budget; false means that budget is spent (answer 429).
+func (g *Gateway) authFailureAllowed(ctx context.Context, tbl *routeTable, w http.ResponseWriter, clientIP string) bool {
+	ip, err := netip.ParseAddr(clientIP)
+	if err != nil {
+		return true
+	}
+	d, err := tbl.limiter.ChargeAuthFailure(ctx, ip)
+	if err != nil {
+		return true
+	}
+	if !d.Allowed {
+		tbl.setRateHeaders(w, d)
+	}
+	return d.Allowed
+}
+
+// limiterCollector exports the current route table's limiter metrics; an
+// unchecked collector, because a reload swaps the limiter underneath.
+type limiterCollector struct{ g *Gateway }
+
+func (limiterCollector) Describe(chan<- *prometheus.Desc) {}
+
+func (lc limiterCollector) Collect(ch chan<- prometheus.Metric) {
+	tbl := lc.g.routes.Load()
+	if tbl == nil || tbl.limiter == nil {
+		return
+	}
+	for _, c := range tbl.limiter.Collectors() {
+		c.Collect(ch)
+	}
+}
