@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"runtime/debug"
 	"strconv"
 	"sync/atomic"
@@ -29,7 +30,7 @@ import (
 type Gateway struct {
 	cfg     *config.Config
 	log     *slog.Logger
-	access  *slog.Logger
+	access  *accessLog
 	metrics *metrics
 	echo    *echo.Echo
 	trusted []netip.Prefix
@@ -53,7 +54,7 @@ func WithLogger(l *slog.Logger) Option { return func(g *Gateway) { g.log = l } }
 
 // WithAccessLog sets where access log lines go (default: JSON to stdout).
 func WithAccessLog(w io.Writer) Option {
-	return func(g *Gateway) { g.access = slog.New(slog.NewJSONHandler(w, nil)) }
+	return func(g *Gateway) { g.access = newAccessLog(w) }
 }
 
 // WithMiddleware adds middleware inside panic recovery and the access log,
@@ -77,7 +78,7 @@ func New(cfg *config.Config, opts ...Option) (*Gateway, error) {
 		g.log = slog.Default()
 	}
 	if g.access == nil {
-		g.access = g.log
+		g.access = newAccessLog(os.Stdout)
 	}
 	for _, s := range cfg.Server.TrustedProxies {
 		p, err := netip.ParsePrefix(s)
@@ -167,23 +168,11 @@ func (g *Gateway) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		d := time.Since(st.start)
 		g.metrics.requests.WithLabelValues(route, strconv.Itoa(status), st.decision).Inc()
 		g.metrics.duration.WithLabelValues(route).Observe(d.Seconds())
-		attrs := []slog.Attr{
-			slog.String("request_id", st.id),
-			slog.String("method", r.Method),
-			slog.String("path", r.URL.Path),
-			slog.String("route", route),
-			slog.Int("status", status),
-			slog.Float64("duration_ms", float64(d.Microseconds())/1000),
-			slog.String("client_ip", st.clientIP),
-			slog.String("decision", st.decision),
-		}
-		if st.code != "" {
-			attrs = append(attrs, slog.String("code", st.code))
-		}
-		if st.subject != "" {
-			attrs = append(attrs, slog.String("subject", st.subject))
-		}
-		g.access.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
+		g.access.write(&accessEntry{
+			when: st.start, id: st.id, method: r.Method, path: r.URL.Path, route: route,
+			clientIP: st.clientIP, decision: st.decision, code: st.code, subject: st.subject,
+			status: status, duration: d,
+		})
 		return nil
 	}
 }
@@ -330,16 +319,18 @@ func (g *Gateway) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 	}
 	servers := []*http.Server{srv}
 	errc := make(chan error, 2)
+	// Decided before serving: ServeTLS itself writes srv.TLSConfig.
+	useTLS := srv.TLSConfig != nil
 	go func() {
 		var err error
-		if srv.TLSConfig != nil {
+		if useTLS {
 			err = srv.ServeTLS(ln, "", "")
 		} else {
 			err = srv.Serve(ln)
 		}
 		errc <- err
 	}()
-	attrs := []any{"addr", ln.Addr().String(), "tls", srv.TLSConfig != nil}
+	attrs := []any{"addr", ln.Addr().String(), "tls", useTLS}
 	if adminLn != nil {
 		admin := g.newServer(g.AdminHandler())
 		servers = append(servers, admin)

@@ -366,16 +366,23 @@ func fromAnalysis(e analysis.Error) GraphQLError {
 
 // readBody reads at most limit bytes; a longer body is an *http.MaxBytesError.
 func readBody(r *http.Request, limit int64) ([]byte, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
 	if r.ContentLength > limit {
 		return nil, &http.MaxBytesError{Limit: limit}
 	}
-	n := r.ContentLength
-	if n < 0 || n > 64<<10 {
-		n = 4 << 10
+	if r.ContentLength >= 0 {
+		// net/http holds the body to its Content-Length, so exactly that
+		// many bytes arrive: read them into a buffer of that size.
+		buf := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, buf); err != nil {
+			return nil, err
+		}
+		return buf, nil
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, n+1))
-	_, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
-	if err != nil {
+	buf := bytes.NewBuffer(make([]byte, 0, 4<<10))
+	if _, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1)); err != nil {
 		return nil, err
 	}
 	if int64(buf.Len()) > limit {

@@ -49,7 +49,9 @@ func (tbl *routeTable) subjectOf(id authn.Identity, clientIP string) ratelimit.S
 func (tbl *routeTable) setRateHeaders(w http.ResponseWriter, d ratelimit.Decision) {
 	h := w.Header()
 	for _, f := range tbl.limiter.Headers(d) {
-		h.Set(f.Name, f.Value)
+		// Assigned, not Set: keeps the names as the RateLimit draft spells
+		// them on the wire and skips canonicalising on every request.
+		h[f.Name] = []string{f.Value}
 	}
 }
 
