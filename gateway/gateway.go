@@ -16,6 +16,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime/debug"
+	"sort"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/portcullis-gw/portcullis/gateway/config"
+	"github.com/portcullis-gw/portcullis/policy/authz"
 )
 
 // Gateway is one running Portcullis: fixed listeners and server settings, and
@@ -364,3 +366,25 @@ func (g *Gateway) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 
 // Close releases what New acquired without serving (the check command).
 func (g *Gateway) Close() { g.routes.Load().close() }
+
+// RouteCoverage is one GraphQL route's authorization coverage.
+type RouteCoverage struct {
+	Route   string                `json:"route"`
+	Entries []authz.CoverageEntry `json:"fields"`
+}
+
+// Coverage lists, per GraphQL route, every field reachable from the root
+// types with its effective requirement (issue 5 item 8).
+func (g *Gateway) Coverage() []RouteCoverage {
+	tbl := g.routes.Load()
+	var out []RouteCoverage
+	for _, r := range tbl.graphql {
+		sch := r.schema.Load()
+		if sch == nil {
+			continue
+		}
+		out = append(out, RouteCoverage{Route: r.cfg.Name, Entries: authz.Coverage(sch.graph, sch.authorizer)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Route < out[j].Route })
+	return out
+}

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
+	"text/tabwriter"
 
 	"github.com/portcullis-gw/portcullis/gateway"
 	"github.com/portcullis-gw/portcullis/gateway/config"
@@ -75,8 +77,11 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 }
 
 func runCheck(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("check", "check -c FILE", stdout, stderr)
+	fs := newFlagSet("check", "check -c FILE [--coverage] [--json]", stdout, stderr)
 	file := fs.String("c", "portcullis.yaml", "config file")
+	coverage := fs.Bool("coverage", false, "print every GraphQL field reachable from the root types with its effective authorization requirement")
+	asJSON := fs.Bool("json", false, "with --coverage: print JSON")
+	failUnprotected := fs.Bool("fail-unprotected", false, "with --coverage: exit 1 when an unprotected field returns a type that is protected elsewhere")
 	if code, done := parseFlags(fs, args); done {
 		return code
 	}
@@ -90,7 +95,51 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: invalid config:\n%v\n", *file, err)
 		return 1
 	}
-	gw.Close()
+	defer gw.Close()
+	if *coverage {
+		return printCoverage(gw.Coverage(), *asJSON, *failUnprotected, stdout)
+	}
 	fmt.Fprintf(stdout, "%s: ok\n", *file)
+	return 0
+}
+
+// printCoverage shows schema owners their authorization gaps, in a table or
+// JSON; gaps fail the command with --fail-unprotected, for CI.
+func printCoverage(routes []gateway.RouteCoverage, asJSON, failUnprotected bool, stdout io.Writer) int {
+	gaps := 0
+	for _, r := range routes {
+		for _, e := range r.Entries {
+			if e.Unprotected && e.Sensitive {
+				gaps++
+			}
+		}
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(routes)
+	} else {
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		for _, r := range routes {
+			fmt.Fprintf(tw, "route %s\n", r.Route)
+			fmt.Fprintln(tw, "  FIELD\tREQUIREMENT\tNOTE")
+			for _, e := range r.Entries {
+				note := ""
+				if e.Unprotected && e.Sensitive {
+					note = "UNPROTECTED: returns a type protected elsewhere"
+				}
+				req := e.Requirement
+				if req == "" {
+					req = "-"
+				}
+				fmt.Fprintf(tw, "  %s\t%s\t%s\n", e.Coordinate, req, note)
+			}
+		}
+		tw.Flush()
+		fmt.Fprintf(stdout, "%d unprotected field(s) returning protected types\n", gaps)
+	}
+	if failUnprotected && gaps > 0 {
+		return 1
+	}
 	return 0
 }
