@@ -13,6 +13,9 @@ type metrics struct {
 	duration       *prometheus.HistogramVec
 	upstreamErrors *prometheus.CounterVec
 	panics         prometheus.Counter
+	// responseViolations counts upstream answers that break their OpenAPI
+	// document (validate_responses).
+	responseViolations *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -36,7 +39,11 @@ func newMetrics() *metrics {
 			Help: "Panics recovered while serving a request.",
 		}),
 	}
-	m.reg.MustRegister(m.requests, m.duration, m.upstreamErrors, m.panics,
+	m.responseViolations = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "portcullis_response_violations_total",
+		Help: "Upstream answers that break the route's OpenAPI document, by route and operation.",
+	}, []string{"route", "operation"})
+	m.reg.MustRegister(m.responseViolations, m.requests, m.duration, m.upstreamErrors, m.panics,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -48,7 +48,7 @@ func (g *Gateway) buildRoutes(ctx context.Context, cfg *config.Config, requireSc
 		rt.graphql[r.path] = r
 	}
 	for i := range cfg.REST {
-		r, err := g.newRESTRoute(&cfg.REST[i])
+		r, err := g.newRESTRoute(&cfg.REST[i], cfg)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("rest[%d] (%s): %w", i, cfg.REST[i].Name, err))
 			continue

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/portcullis-gw/portcullis/analysis/rest"
 )
 
 type protocol uint8
@@ -37,6 +39,8 @@ type reqState struct {
 	// gqlPlan is set when filter-mode authorization rewrote the request,
 	// for the proxy's response hook.
 	gqlPlan *gqlPlan
+	// restOp is the matched operation, for response validation.
+	restOp *rest.Operation
 }
 
 type stateKey struct{}

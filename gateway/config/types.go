@@ -91,4 +91,10 @@ type RESTRoute struct {
 	StripPrefix       bool            `yaml:"strip_prefix"`
 	// ForwardAuthorization passes the client's Authorization header on.
 	ForwardAuthorization bool `yaml:"forward_authorization"`
+	// AllowUnknownQuery lets query parameters the document does not list
+	// through; by default they are refused.
+	AllowUnknownQuery bool `yaml:"allow_unknown_query"`
+	// OperationPolicies attach named CEL policies to operations by
+	// operationId; the expression sees identity, request, path, query, body.
+	OperationPolicies map[string]string `yaml:"operation_policies"`
 }

@@ -1,0 +1,222 @@
+// Package rest checks REST requests against an OpenAPI document: the
+// positive model (only documented operations pass), path safety, parameter
+// and body validation, security requirements, cost, and responses (issue 7).
+// It never writes HTTP: each refusal is a Failure the gateway renders as
+// application/problem+json (RFC 9457).
+package rest
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/portcullis-gw/portcullis/schema/openapi"
+)
+
+// Failure codes, as the problem's `code` member.
+const (
+	CodeNotFound          = "NOT_FOUND"
+	CodeMethodNotAllowed  = "METHOD_NOT_ALLOWED"
+	CodeUnsafePath        = "UNSAFE_PATH"
+	CodeValidation        = "VALIDATION_FAILED"
+	CodeUnsupportedMedia  = "UNSUPPORTED_MEDIA_TYPE"
+	CodeUnauthenticated   = "UNAUTHENTICATED"
+	CodeForbidden         = "FORBIDDEN"
+	CodeInvalidResponse   = "RESPONSE_VALIDATION_FAILED"
+	defaultMaxJSONDepth   = 64
+	defaultMaxFormFields  = 1000
+	costExtension         = "x-portcullis-cost"
+	problemTitleBadReq    = "Bad Request"
+	problemTitleBadGatewy = "Bad Gateway"
+)
+
+// FieldError is one reason a request (or response) was refused: a JSON
+// pointer into the request (/path/id, /query/limit, /header/X-Key,
+// /cookie/session, /body/items/0/qty) and what is wrong there.
+type FieldError struct {
+	Pointer string `json:"pointer"`
+	Detail  string `json:"detail"`
+}
+
+// Failure is a refusal; the gateway renders it as problem+json.
+type Failure struct {
+	Status int
+	Code   string
+	Title  string
+	Detail string
+	Allow  []string     // for 405: the documented methods, sorted
+	Errors []FieldError // for validation failures
+}
+
+// Caller is the part of the gateway's identity that security requirements
+// need; the gateway fills it from policy/authn's Identity (this package may
+// not import policy).
+type Caller struct {
+	Authenticated bool
+	// Kind is how the caller authenticated: "api_key" for a Portcullis API
+	// key, anything else (e.g. "oidc") for a bearer token.
+	Kind       string
+	Scopes     []string
+	APIKeyName string
+}
+
+// Options tune a Route. The zero value is the safe default.
+type Options struct {
+	// AllowUnknownQuery lets query parameters the operation does not document
+	// through; by default they are refused (parameter pollution).
+	AllowUnknownQuery bool
+	// DefaultCost is charged for operations without x-portcullis-cost; 0 means 1.
+	DefaultCost int
+	// MaxJSONDepth bounds body nesting; 0 means 64.
+	MaxJSONDepth int
+}
+
+// Route is one OpenAPI document compiled for matching and validation. It is
+// immutable and safe for concurrent use.
+type Route struct {
+	doc      *openapi.Document
+	base     []string // base path segments
+	opts     Options
+	paths    []*pathEntry
+	costs    map[*openapi.Operation]int
+	ops      map[*openapi.Operation]*opInfo
+	maxDepth int
+}
+
+// Operation is one matched request: the documented operation and the path
+// parameters' raw (still escaped) values.
+type Operation struct {
+	Spec       *openapi.Operation
+	Template   string            // the document's path, e.g. /orders/{id}
+	PathParams map[string]string // raw, percent-encoded values
+}
+
+// ID is the operation's operationId.
+func (o *Operation) ID() string { return o.Spec.ID }
+
+type opInfo struct {
+	query      map[string]*openapi.Parameter // known query keys (deepObject and exploded objects add their keys)
+	deepObject []*openapi.Parameter
+}
+
+// New compiles doc for matching under opts.
+func New(doc *openapi.Document, opts Options) (*Route, error) {
+	if doc == nil {
+		return nil, fmt.Errorf("compiling REST route: no document")
+	}
+	r := &Route{doc: doc, opts: opts, costs: map[*openapi.Operation]int{}, ops: map[*openapi.Operation]*opInfo{}, maxDepth: opts.MaxJSONDepth}
+	if r.maxDepth <= 0 {
+		r.maxDepth = defaultMaxJSONDepth
+	}
+	def := opts.DefaultCost
+	if def <= 0 {
+		def = 1
+	}
+	if b := doc.BasePath(); b != "" {
+		r.base = strings.Split(strings.TrimPrefix(b, "/"), "/")
+	}
+	var problems []string
+	byTemplate := map[string]*pathEntry{}
+	for _, op := range doc.Operations() {
+		e := byTemplate[op.Path]
+		if e == nil {
+			segs, err := parseTemplate(op.Path)
+			if err != nil {
+				problems = append(problems, fmt.Sprintf("paths.%s: %v", op.Path, err))
+				continue
+			}
+			e = &pathEntry{template: op.Path, segs: segs, ops: map[string]*openapi.Operation{}}
+			byTemplate[op.Path] = e
+			r.paths = append(r.paths, e)
+		}
+		e.ops[op.Method] = op
+		e.allow = append(e.allow, op.Method)
+		cost, err := costOf(op, def)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("paths.%s.%s.%s: %v", op.Path, strings.ToLower(op.Method), costExtension, err))
+		}
+		r.costs[op] = cost
+		r.ops[op] = newOpInfo(op)
+	}
+	for _, e := range r.paths {
+		sort.Strings(e.allow)
+	}
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("compiling REST route for %q: %s", doc.File(), strings.Join(problems, "; "))
+	}
+	return r, nil
+}
+
+func costOf(op *openapi.Operation, def int) (int, error) {
+	v, ok := op.Extensions[costExtension]
+	if !ok {
+		return def, nil
+	}
+	var f float64
+	switch n := v.(type) {
+	case float64:
+		f = n
+	case int:
+		f = float64(n)
+	case int64:
+		f = float64(n)
+	case uint64:
+		f = float64(n)
+	default:
+		return def, fmt.Errorf("must be a non-negative integer, got %v", v)
+	}
+	if f < 0 || f != math.Trunc(f) || f > math.MaxInt32 {
+		return def, fmt.Errorf("must be a non-negative integer, got %v", v)
+	}
+	return int(f), nil
+}
+
+func newOpInfo(op *openapi.Operation) *opInfo {
+	info := &opInfo{query: map[string]*openapi.Parameter{}}
+	for _, p := range op.Parameters {
+		if p.In != "query" {
+			continue
+		}
+		info.query[p.Name] = p
+		if p.Style == "deepObject" {
+			info.deepObject = append(info.deepObject, p)
+		}
+		// An exploded form object spreads its properties as top-level keys.
+		if p.Style == "form" && p.Explode && p.Schema != nil && p.Schema.Shape.Is("object") {
+			for name := range p.Schema.Shape.Properties {
+				if _, taken := info.query[name]; !taken {
+					info.query[name] = p
+				}
+			}
+		}
+	}
+	return info
+}
+
+// Cost is what a request for op is charged: x-portcullis-cost or the default.
+func (r *Route) Cost(op *Operation) int {
+	if op == nil {
+		return 0
+	}
+	return r.costs[op.Spec]
+}
+
+// Document is the document the route was built from.
+func (r *Route) Document() *openapi.Document { return r.doc }
+
+func validationFailure(errs []FieldError) *Failure {
+	return &Failure{Status: 400, Code: CodeValidation, Title: problemTitleBadReq,
+		Detail: "the request does not match the API description", Errors: errs}
+}
+
+// pointer builds a JSON pointer (RFC 6901) from a prefix and tokens.
+func pointer(prefix string, tokens ...string) string {
+	var b strings.Builder
+	b.WriteString(prefix)
+	for _, t := range tokens {
+		b.WriteByte('/')
+		b.WriteString(strings.ReplaceAll(strings.ReplaceAll(t, "~", "~0"), "/", "~1"))
+	}
+	return b.String()
+}
