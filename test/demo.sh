@@ -40,7 +40,9 @@ Try:
     -d '{"query":"{ topProducts(first: 3) { upc name price } }"}'
   curl -s 'http://127.0.0.1:8080/graphql?query=%7BtopProducts%7Bname%7D%7D'
   curl -s -i http://127.0.0.1:8080/graphql -H 'Content-Type: text/plain' -d '{"query":"{__typename}"}'   # CSRF: 400
-  curl -s http://127.0.0.1:8080/api/v1/orders
+  curl -s http://127.0.0.1:8080/api/v1/orders -H 'X-API-Key: demo-orders-key'
+  curl -s -i http://127.0.0.1:8080/api/v1/orders                                                      # 401: the document requires credentials
+  curl -s -i 'http://127.0.0.1:8080/api/v1/orders?limit=1000' -H 'X-API-Key: demo-orders-key'        # 400 with a JSON pointer
   curl -s -i http://127.0.0.1:8080/nowhere                                                             # 404
   curl -s http://127.0.0.1:9090/metrics | grep portcullis_requests_total
 

@@ -154,9 +154,19 @@ func post(t *testing.T, url, ct, body string) (*http.Response, []byte) {
 	return resp, b
 }
 
+// ordersKey is the e2e config's API key, which the orders document accepts.
+const ordersKey = "e2e-orders-key"
+
 func get(t *testing.T, url string) (*http.Response, []byte) {
 	t.Helper()
-	resp, err := http.Get(url)
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(url, "/api/") || strings.Contains(url, "/slow/") {
+		req.Header.Set("X-API-Key", ordersKey)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +196,11 @@ func firstCode(t *testing.T, body []byte) string {
 
 func e2eConfig(set *upstreams.Set, extra string) string {
 	return fmt.Sprintf(`
-identity: {anonymous: true}
+identity:
+  anonymous: true
+  api_keys:
+    # the orders document requires a bearer token or an API key
+    - {name: e2e, sha256: 3b1f563a950ee31fc9352103710f37389fbdf24ad4eaf5c362c91e6f3288bc4e, scopes: [orders:read]}
 server:
   listen: 127.0.0.1:0
   admin_listen: 127.0.0.1:0
@@ -340,7 +354,9 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	res := make(chan result, 1)
 	go func() {
-		resp, err := http.Get(gw.url("/slow/x"))
+		req, _ := http.NewRequest(http.MethodGet, gw.url("/slow/v1/orders"), nil)
+		req.Header.Set("X-API-Key", ordersKey)
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			res <- result{err: err}
 			return
