@@ -2,16 +2,19 @@ package gateway
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 
 	"github.com/portcullis-gw/portcullis/analysis"
 	"github.com/portcullis-gw/portcullis/policy/authn"
 	"github.com/portcullis-gw/portcullis/policy/authz"
+	"github.com/portcullis-gw/portcullis/policy/ratelimit"
 )
 
 // gqlPlan is what filter-mode authorization changed in a request: the
@@ -146,31 +149,129 @@ func (p *gqlPlan) merge(body []byte) ([]byte, error) {
 	return json.Marshal(out)
 }
 
-// mergeResponse is the GraphQL proxies' OnResponse hook: it completes the
-// answers of filtered requests and leaves every other response untouched.
-func mergeResponse(resp *http.Response) error {
+// gqlAfter is what must happen to a GraphQL answer on its way back: the
+// filter merge, the refund of an over-estimate, the cost extension.
+type gqlAfter struct {
+	plan *gqlPlan
+	// refund: the reports charged, what was charged, and who paid.
+	refund   bool
+	analyzer *analysis.Analyzer
+	reports  []*analysis.Report
+	charged  int
+	estimate float64
+	subj     ratelimit.Subject
+	tbl      *routeTable
+	// costExt: report extensions.cost with the charge's decision.
+	costExt  bool
+	decision ratelimit.Decision
+	log      *slog.Logger
+	reqID    string
+}
+
+func (a *gqlAfter) needed() bool { return a.plan != nil || a.refund || a.costExt }
+
+// afterResponse is the GraphQL proxies' OnResponse hook: it completes the
+// answers of filtered requests, refunds over-estimates and reports cost,
+// and leaves every other response untouched.
+func afterResponse(resp *http.Response) error {
 	st := stateFromRequest(resp.Request)
-	plan := st.gqlPlan
-	if plan == nil {
+	a := st.gqlAfter
+	if a == nil || !a.needed() {
 		return nil
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxMergeBody+1))
 	resp.Body.Close()
 	if err != nil {
-		return fmt.Errorf("reading upstream answer to merge: %w", err)
+		return fmt.Errorf("reading upstream answer: %w", err)
 	}
 	if len(body) > maxMergeBody {
 		return errors.New("upstream answer too large to merge")
 	}
-	merged, err := plan.merge(body)
-	if err != nil {
-		return fmt.Errorf("merging filtered answer: %w", err)
+	if a.plan != nil {
+		if body, err = a.plan.merge(body); err != nil {
+			return fmt.Errorf("merging filtered answer: %w", err)
+		}
 	}
-	resp.Body = io.NopCloser(bytes.NewReader(merged))
-	resp.ContentLength = int64(len(merged))
-	resp.Header.Set("Content-Length", strconv.Itoa(len(merged)))
+	refunded := 0
+	if a.refund {
+		refunded = a.doRefund(resp.Request.Context(), body)
+	}
+	if a.costExt && !isJSONArray(body) {
+		remaining := min(a.decision.Remaining+refunded, a.decision.Limit)
+		body = withCostExtension(body, a.charged-refunded, remaining, a.decision.Limit)
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
 	resp.Header.Del("Content-Encoding")
 	return nil
+}
+
+// doRefund gives back the difference between the estimate and the cost of
+// what the upstream actually returned (analysis.ActualCost, analysis.Refund:
+// floor(max(0, estimate - actual)), never more than charged). Any doubt -
+// an answer that does not decode or does not fit the operation - refunds
+// nothing.
+func (a *gqlAfter) doRefund(ctx context.Context, body []byte) int {
+	var datas []any
+	if isJSONArray(body) {
+		var items []struct {
+			Data any `json:"data"`
+		}
+		if json.Unmarshal(body, &items) != nil || len(items) != len(a.reports) {
+			return 0
+		}
+		for _, it := range items {
+			datas = append(datas, it.Data)
+		}
+	} else {
+		var one struct {
+			Data any `json:"data"`
+		}
+		if json.Unmarshal(body, &one) != nil || len(a.reports) != 1 {
+			return 0
+		}
+		datas = []any{one.Data}
+	}
+	var actual float64
+	for i, rep := range a.reports {
+		c, err := a.analyzer.ActualCost(rep, datas[i])
+		if err != nil {
+			a.log.Debug("no refund: answer does not fit the operation", "request_id", a.reqID, "error", err.Error())
+			return 0
+		}
+		actual += c
+	}
+	units := analysis.Refund(a.charged, a.estimate, actual)
+	if units <= 0 {
+		return 0
+	}
+	if err := a.tbl.limiter.Refund(ctx, a.subj, units); err != nil {
+		a.log.Warn("refund failed", "request_id", a.reqID, "error", err.Error())
+		return 0
+	}
+	return units
+}
+
+// withCostExtension adds extensions.cost to a GraphQL answer object,
+// keeping the upstream's own extensions.
+func withCostExtension(body []byte, requested, remaining, limit int) []byte {
+	var top map[string]json.RawMessage
+	if json.Unmarshal(body, &top) != nil || top == nil {
+		return body
+	}
+	ext := map[string]json.RawMessage{}
+	if raw, ok := top["extensions"]; ok && json.Unmarshal(raw, &ext) != nil {
+		return body
+	}
+	cost, _ := json.Marshal(map[string]int{"requested": requested, "remaining": remaining, "limit": limit})
+	ext["cost"] = cost
+	top["extensions"], _ = json.Marshal(ext)
+	out, err := json.Marshal(top)
+	if err != nil {
+		return body
+	}
+	return out
 }
 
 // writeFiltered answers a filtered request without an upstream call.

@@ -205,11 +205,16 @@ func (rt *graphqlRoute) serve(g *Gateway, c echo.Context, st *reqState, tbl *rou
 	for _, rep := range reports {
 		cost += rep.Cost
 	}
-	release, ok := g.charge(c, st, tbl, subj, int(math.Ceil(cost)))
+	charged := int(math.Ceil(cost))
+	release, decision, ok := g.charge(c, st, tbl, subj, charged)
 	if !ok {
 		return
 	}
 	defer release()
+	after := &gqlAfter{plan: plan, costExt: rt.cfg.CostExtensions, decision: decision, charged: charged, log: g.log, reqID: st.id}
+	if rt.cfg.Refund && charged > 0 {
+		after.refund, after.analyzer, after.reports, after.estimate, after.subj, after.tbl = true, sch.analyzer, reports, cost, subj, tbl
+	}
 
 	out := upstream.Outbound{ClientIP: st.clientIP, Header: http.Header{echo.HeaderXRequestID: {st.id}}}
 	out.StripHeaders = tbl.fwd.apply(out.Header, id, rt.cfg.ForwardAuthorization)
@@ -217,13 +222,14 @@ func (rt *graphqlRoute) serve(g *Gateway, c echo.Context, st *reqState, tbl *rou
 		if plan.allEmpty() {
 			// Filter mode removed everything: no upstream call (issue 5 item 7).
 			st.decision = "allow"
-			writeFiltered(w, r, plan.answerWithoutUpstream())
+			answer := plan.answerWithoutUpstream()
+			if after.costExt && !plan.batch {
+				answer = withCostExtension(answer, charged, decision.Remaining, decision.Limit)
+			}
+			writeFiltered(w, r, answer)
 			return
 		}
 		body = plan.outboundBody(params)
-		// The merge needs the plain JSON answer.
-		out.StripHeaders = append(out.StripHeaders, "Accept-Encoding")
-		st.gqlPlan = plan
 	} else if r.Method == http.MethodGet {
 		// Subgraph servers need not serve GET; the operation is a checked
 		// query, so it goes on as the equivalent POST.
@@ -232,6 +238,11 @@ func (rt *graphqlRoute) serve(g *Gateway, c echo.Context, st *reqState, tbl *rou
 	if r.Method == http.MethodGet {
 		out.Method = http.MethodPost
 		out.Header.Set("Content-Type", mediaJSON)
+	}
+	if after.needed() {
+		// The work on the answer needs it as plain JSON.
+		out.StripHeaders = append(out.StripHeaders, "Accept-Encoding")
+		st.gqlAfter = after
 	}
 	out.Body = body
 	st.decision = "allow"

@@ -58,13 +58,13 @@ func (tbl *routeTable) setRateHeaders(w http.ResponseWriter, d ratelimit.Decisio
 // charge spends cost from the caller's budget and takes a concurrency slot.
 // ok=false means the refusal is written and nothing may be forwarded; the
 // caller must call release when the exchange is over.
-func (g *Gateway) charge(c echo.Context, st *reqState, tbl *routeTable, subj ratelimit.Subject, cost int) (release func(), ok bool) {
+func (g *Gateway) charge(c echo.Context, st *reqState, tbl *routeTable, subj ratelimit.Subject, cost int) (release func(), d ratelimit.Decision, ok bool) {
 	ctx := c.Request().Context()
 	d, err := tbl.limiter.Charge(ctx, subj, cost)
 	if err != nil {
 		g.log.Warn("rate limit unavailable", "request_id", st.id, "error", err.Error())
 		g.writeError(c, http.StatusServiceUnavailable, CodeRateLimitDown, "rate limiting is unavailable; try again later")
-		return nil, false
+		return nil, d, false
 	}
 	tbl.setRateHeaders(c.Response(), d)
 	if d.TooExpensive {
@@ -72,20 +72,20 @@ func (g *Gateway) charge(c echo.Context, st *reqState, tbl *routeTable, subj rat
 		g.writeErrorExt(c, http.StatusBadRequest, CodeCostTooExpensive,
 			"operation costs more than this client's rate limit allows at once",
 			map[string]any{"cost": map[string]any{"estimated": cost, "max": d.Limit}})
-		return nil, false
+		return nil, d, false
 	}
 	if !d.Allowed {
 		g.audit(st, "rate_limited", "cost", cost, "tier", d.Tier)
 		g.writeError(c, http.StatusTooManyRequests, CodeRateLimited, "rate limit exceeded; retry after the time in Retry-After")
-		return nil, false
+		return nil, d, false
 	}
 	release, ok = tbl.limiter.Acquire(subj.Key, subj.Tier)
 	if !ok {
 		g.audit(st, "too_many_concurrent", "tier", subj.Tier)
 		g.writeError(c, http.StatusTooManyRequests, CodeTooManyConcurrent, "too many requests in flight for this client")
-		return nil, false
+		return nil, d, false
 	}
-	return release, true
+	return release, d, true
 }
 
 // penalize charges a request refused before forwarding (issue 6 item 7), so

@@ -29,7 +29,7 @@ func (g *Gateway) newProxy(route string, cfg upstream.Config, proto protocol) (*
 		writeProblem(w, newProblem(kind.Status(), code, msg))
 	}
 	if proto == protoGraphQL {
-		p.OnResponse = mergeResponse
+		p.OnResponse = afterResponse
 	}
 	return p, nil
 }

@@ -135,7 +135,7 @@ func (rt *restRoute) serve(g *Gateway, c echo.Context, st *reqState, tbl *routeT
 			return
 		}
 	}
-	release, ok := g.charge(c, st, tbl, subj, rt.api.Cost(op))
+	release, _, ok := g.charge(c, st, tbl, subj, rt.api.Cost(op))
 	if !ok {
 		return
 	}

@@ -36,9 +36,9 @@ type reqState struct {
 	code     string
 	// peerSubject is the verified client certificate's subject (mTLS).
 	peerSubject string
-	// gqlPlan is set when filter-mode authorization rewrote the request,
-	// for the proxy's response hook.
-	gqlPlan *gqlPlan
+	// gqlAfter is set when a GraphQL answer needs work on its way back
+	// (filter merge, refund, cost extension), for the proxy's response hook.
+	gqlAfter *gqlAfter
 	// restOp is the matched operation, for response validation.
 	restOp *rest.Operation
 }

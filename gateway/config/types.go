@@ -67,6 +67,12 @@ type GraphQLRoute struct {
 	// ForwardAuthorization passes the client's Authorization header on;
 	// by default credentials stop at the gateway.
 	ForwardAuthorization bool `yaml:"forward_authorization"`
+	// CostExtensions adds extensions.cost {requested, remaining, limit} to
+	// GraphQL answers.
+	CostExtensions bool `yaml:"cost_extensions"`
+	// Refund measures the actual cost from the answer's shape and gives back
+	// the over-estimate (docs/rate-limiting.md has the exact rule).
+	Refund bool `yaml:"refund"`
 }
 
 // Introspection lists the scopes that may introspect; absent, nobody may.
