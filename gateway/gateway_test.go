@@ -543,6 +543,8 @@ func TestAccessLogAndMetrics(t *testing.T) {
 		`portcullis_requests_total{decision="deny",route="shop",status="400"} 1`,
 		`portcullis_requests_total{decision="allow",route="api",status="200"} 1`,
 		`portcullis_request_duration_seconds_bucket{route="api"`,
+		`portcullis_analysis_cache_misses_total{route="shop"}`,
+		`portcullis_ratelimit_decisions_total`,
 		`go_goroutines`,
 	} {
 		if !strings.Contains(m, want) {

@@ -93,7 +93,14 @@ func (rt *graphqlRoute) loadSchema(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("compiling authorization: %w", err)
 	}
-	rt.schema.Store(&gqlSchema{graph: graph, analyzer: analysis.NewAnalyzer(graph, rt.cfg.Cost), authorizer: az})
+	var opts []analysis.Option
+	switch n := rt.cfg.AnalysisCacheSize; {
+	case n > 0:
+		opts = append(opts, analysis.WithCacheSize(n))
+	case n < 0:
+		opts = append(opts, analysis.WithCacheSize(0))
+	}
+	rt.schema.Store(&gqlSchema{graph: graph, analyzer: analysis.NewAnalyzer(graph, rt.cfg.Cost, opts...), authorizer: az})
 	return nil
 }
 

@@ -70,6 +70,9 @@ type GraphQLRoute struct {
 	// CostExtensions adds extensions.cost {requested, remaining, limit} to
 	// GraphQL answers.
 	CostExtensions bool `yaml:"cost_extensions"`
+	// AnalysisCacheSize bounds the cache of parsed, validated and analysed
+	// documents (entries); 0 takes the default, -1 disables it.
+	AnalysisCacheSize int `yaml:"analysis_cache_size"`
 	// Refund measures the actual cost from the answer's shape and gives back
 	// the over-estimate (docs/rate-limiting.md has the exact rule).
 	Refund bool `yaml:"refund"`
