@@ -1,0 +1,59 @@
+package test
+
+import (
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/portcullis-gw/portcullis/test/upstreams"
+)
+
+// TestReload: SIGHUP swaps in a changed config without dropping the
+// listener; a broken config is refused and the running one keeps serving
+// (design.md section 4).
+func TestReload(t *testing.T) {
+	set := upstreams.StartAll(t)
+	cfg := e2eConfig(set, "")
+	path := writeConfig(t, cfg)
+	gw := startGateway(t, path)
+
+	if resp, _ := post(t, gw.url("/graphql"), "application/json", `{"query":"{ topProducts { upc } }"}`); resp.StatusCode != 200 {
+		t.Fatalf("before reload: %d", resp.StatusCode)
+	}
+	waitLog := func(substr string, n int) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for strings.Count(gw.logs(), substr) < n {
+			if time.Now().After(deadline) {
+				t.Fatalf("no %q in the log:\n%s", substr, gw.logs())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+
+	// 1. A broken config is refused; the old routes keep serving.
+	if err := os.WriteFile(path, []byte(cfg+"\nbogus_key: 1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	gw.cmd.Process.Signal(syscall.SIGHUP)
+	waitLog("reload failed; keeping the running config", 1)
+	if resp, _ := post(t, gw.url("/graphql"), "application/json", `{"query":"{ topProducts { upc } }"}`); resp.StatusCode != 200 {
+		t.Fatalf("after a bad reload: %d", resp.StatusCode)
+	}
+
+	// 2. A good config moves the GraphQL route to a new path.
+	moved := strings.Replace(cfg, "path: /graphql", "path: /v2/graphql", 1)
+	if err := os.WriteFile(path, []byte(moved), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	gw.cmd.Process.Signal(syscall.SIGHUP)
+	waitLog("config reloaded", 1)
+	if resp, _ := post(t, gw.url("/v2/graphql"), "application/json", `{"query":"{ topProducts { upc } }"}`); resp.StatusCode != 200 {
+		t.Fatalf("new path after reload: %d", resp.StatusCode)
+	}
+	if resp, _ := post(t, gw.url("/graphql"), "application/json", `{"query":"{ topProducts { upc } }"}`); resp.StatusCode != 404 {
+		t.Fatalf("old path after reload: %d, want 404", resp.StatusCode)
+	}
+}
