@@ -1,0 +1,550 @@
+package test
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/portcullis-gw/portcullis/policy/authn/oidctest"
+	"github.com/portcullis-gw/portcullis/test/upstreams"
+)
+
+// azGateway describes the gateway config the identity and authorization
+// tests run: the GraphQL route forwards to the accounts subgraph (the only
+// one a query on User reaches) over the three composed subgraph schemas.
+type azGateway struct {
+	issuer        string
+	anonymous     bool
+	apiKeySHA256  string
+	authFailures  string // rate_limit.auth_failures, YAML flow map
+	authorization string // graphql[0].authorization, YAML flow map
+}
+
+// generous keeps the request budgets out of the way of tests that send many
+// refused requests from one IP; the budget test sets its own.
+const azGenerousBudget = "{rate: 100000, per: 1s, burst: 100000}"
+
+func (a azGateway) config(set *upstreams.Set) string {
+	var keys string
+	if a.apiKeySHA256 != "" {
+		keys = fmt.Sprintf("  api_keys:\n    - {name: partner-acme, sha256: %s, scopes: [orders:read]}\n", a.apiKeySHA256)
+	}
+	failures := a.authFailures
+	if failures == "" {
+		failures = azGenerousBudget
+	}
+	authz := a.authorization
+	if authz == "" {
+		authz = "{mode: reject}"
+	}
+	return fmt.Sprintf(`
+server:
+  listen: 127.0.0.1:0
+  admin_listen: 127.0.0.1:0
+  shutdown_grace: 5s
+identity:
+  anonymous: %t
+  oidc:
+    - issuer: %q
+      audiences: [shop-api]
+      roles_claim: realm_access.roles
+%spolicies:
+  self: "!identity.anonymous && args.id == identity.subject"
+  admin: "'admin' in identity.roles"
+rate_limit:
+  tiers:
+    anonymous: %s
+    default: %s
+  auth_failures: %s
+graphql:
+  - name: shop
+    path: /graphql
+    upstream: {url: %q, timeout: 5s}
+    schema:
+      subgraphs:
+        - {name: accounts, file: schemas/accounts.graphql}
+        - {name: products, file: schemas/products.graphql}
+        - {name: reviews, file: schemas/reviews.graphql}
+    authorization: %s
+rest:
+  - name: orders
+    prefix: /api
+    openapi: specs/orders.yaml
+    upstream: {url: %q, timeout: 5s}
+    strip_prefix: true
+  - name: orders-with-credentials
+    prefix: /fwd
+    openapi: specs/orders.yaml
+    upstream: {url: %q, timeout: 5s}
+    strip_prefix: true
+    forward_authorization: true
+`, a.anonymous, a.issuer, keys, azGenerousBudget, azGenerousBudget, failures,
+		set.Accounts.Endpoint, authz, set.Orders.URL, set.Orders.URL)
+}
+
+// azStart starts the gateway, waits until it is ready (its start-up
+// checks ping the upstreams, which the recorders would count) and forgets
+// what the upstreams received so far.
+func azStart(t *testing.T, set *upstreams.Set, cfg string) *proc {
+	t.Helper()
+	return azStartFile(t, set, writeConfig(t, cfg))
+}
+
+// azStartFile is azStart for a config file already written.
+func azStartFile(t *testing.T, set *upstreams.Set, path string) *proc {
+	t.Helper()
+	gw := startGateway(t, path)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, _ := get(t, "http://"+gw.adminAddr+"/readyz")
+		if resp.StatusCode == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("gateway never ready")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	set.ResetAll()
+	return gw
+}
+
+// azReply is one gateway answer, decoded where it is JSON.
+type azReply struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r azReply) String() string { return fmt.Sprintf("%d %s", r.status, r.body) }
+
+// azSend sends one request with the given headers; a GraphQL POST gets the
+// JSON content type unless hdr sets one.
+func azSend(t *testing.T, method, url string, hdr map[string]string, body string) azReply {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return azReply{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+// azGQL builds a GraphQL-over-HTTP body with variables.
+func azGQL(query string, vars map[string]any) string {
+	m := map[string]any{"query": query}
+	if vars != nil {
+		m["variables"] = vars
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+func azBearer(tok string) map[string]string {
+	return map[string]string{"Authorization": "Bearer " + tok}
+}
+
+// azClaims are a valid access token's claims for subject sub.
+func azClaims(sub, scope string, extra ...any) map[string]any {
+	c := map[string]any{"sub": sub, "aud": "shop-api", "scope": scope}
+	for i := 0; i+1 < len(extra); i += 2 {
+		c[extra[i].(string)] = extra[i+1]
+	}
+	return c
+}
+
+// azWantUnauthenticated checks a refusal for a present but invalid credential
+// (RFC 6750 section 3.1, issue 5 item 3).
+func azWantUnauthenticated(t *testing.T, r azReply) {
+	t.Helper()
+	if r.status != http.StatusUnauthorized {
+		t.Fatalf("want 401, got %s", r)
+	}
+	if ch := r.header.Get("WWW-Authenticate"); !strings.HasPrefix(ch, "Bearer") || !strings.Contains(ch, `error="invalid_token"`) {
+		t.Errorf("WWW-Authenticate = %q", ch)
+	}
+	if c := firstCode(t, r.body); c != "UNAUTHENTICATED" {
+		t.Errorf("code %q in %s", c, r.body)
+	}
+}
+
+// azWantNothingForwarded fails if any upstream received a request.
+func azWantNothingForwarded(t *testing.T, set *upstreams.Set) {
+	t.Helper()
+	for _, s := range set.All() {
+		if n := s.Recorder.Count(); n != 0 {
+			t.Errorf("%s received %d requests: %q", s.Name, n, s.Recorder.Requests()[0].Body)
+		}
+	}
+}
+
+// azOnlyRequest is the one request svc received since the last reset.
+func azOnlyRequest(t *testing.T, svc *upstreams.Service) upstreams.Recorded {
+	t.Helper()
+	reqs := svc.Recorder.Requests()
+	if len(reqs) != 1 {
+		t.Fatalf("%s received %d requests, want 1", svc.Name, len(reqs))
+	}
+	return reqs[0]
+}
+
+// azData decodes a GraphQL answer's data and errors.
+func azData(t *testing.T, r azReply) (map[string]any, []map[string]any) {
+	t.Helper()
+	var out struct {
+		Data   map[string]any   `json:"data"`
+		Errors []map[string]any `json:"errors"`
+	}
+	if err := json.Unmarshal(r.body, &out); err != nil {
+		t.Fatalf("answer is not JSON: %s", r)
+	}
+	return out.Data, out.Errors
+}
+
+func azSHA256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+const azPartnerKey = "acme-0123456789-secret"
+
+func TestIdentity(t *testing.T) {
+	set := upstreams.StartAll(t)
+	idp := oidctest.NewIssuer(t)
+	evil := oidctest.NewIssuer(t) // a real issuer the gateway does not trust
+	gw := azStart(t, set, azGateway{
+		issuer: idp.URL(), anonymous: true, apiKeySHA256: azSHA256Hex(azPartnerKey),
+	}.config(set))
+	gql := gw.url("/graphql")
+	meQuery := azGQL("{ me { id username } }", nil)
+
+	t.Run("valid tokens are accepted and the upstream sees the gateway's identity headers", func(t *testing.T) {
+		cases := []struct {
+			name, alg, sub string
+		}{
+			{"RS256", "RS256", "1"},
+			{"ES256", "ES256", "3"},
+			{"EdDSA", "EdDSA", "4"},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				set.ResetAll()
+				tok := idp.Sign(azClaims(c.sub, "orders:read users:email"), oidctest.Alg(c.alg))
+				hdr := azBearer(tok)
+				// Forged identity headers: the upstream must never see them.
+				hdr["X-Portcullis-Subject"] = "2"
+				hdr["X-Portcullis-Scopes"] = "admin:all"
+				hdr["X-Portcullis-Tier"] = "partner"
+				r := azSend(t, "POST", gql, hdr, meQuery)
+				if r.status != 200 {
+					t.Fatalf("%s", r)
+				}
+				data, errs := azData(t, r)
+				me, _ := data["me"].(map[string]any)
+				if len(errs) != 0 || me == nil || me["id"] != c.sub {
+					t.Fatalf("want me.id %q: %s", c.sub, r)
+				}
+				got := azOnlyRequest(t, set.Accounts).Header
+				want := map[string][]string{
+					"X-Portcullis-Subject": {c.sub},
+					"X-Portcullis-Scopes":  {"orders:read users:email"},
+					"X-Portcullis-Tier":    {"default"},
+				}
+				for k, v := range want {
+					if strings.Join(got.Values(k), "|") != strings.Join(v, "|") {
+						t.Errorf("upstream %s = %q, want %q", k, got.Values(k), v)
+					}
+				}
+				if a := got.Values("Authorization"); len(a) != 0 {
+					t.Errorf("upstream received Authorization %q", a)
+				}
+			})
+		}
+	})
+
+	t.Run("anonymous caller's forged identity headers are stripped", func(t *testing.T) {
+		set.ResetAll()
+		r := azSend(t, "POST", gql, map[string]string{
+			"X-Portcullis-Subject": "1", "X-Portcullis-Scopes": "users:email", "X-Portcullis-Tier": "partner",
+		}, azGQL(`{ user(id: "2") { id } }`, nil))
+		if r.status != 200 {
+			t.Fatalf("%s", r)
+		}
+		got := azOnlyRequest(t, set.Accounts).Header
+		if v := got.Values("X-Portcullis-Subject"); len(v) != 0 {
+			t.Errorf("upstream got subject %q", v)
+		}
+		if v := got.Values("X-Portcullis-Scopes"); len(v) != 0 {
+			t.Errorf("upstream got scopes %q", v)
+		}
+		if v := got.Values("X-Portcullis-Tier"); len(v) != 1 || v[0] != "anonymous" {
+			t.Errorf("upstream tier %q, want anonymous", v)
+		}
+	})
+
+	t.Run("anonymous is not authenticated for @authenticated fields", func(t *testing.T) {
+		set.ResetAll()
+		r := azSend(t, "POST", gql, nil, meQuery)
+		if r.status != 403 || firstCode(t, r.body) != "UNAUTHORIZED_FIELD_OR_TYPE" {
+			t.Fatalf("%s", r)
+		}
+		azWantNothingForwarded(t, set)
+	})
+
+	attacker, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	attackerJWK := jose.JSONWebKey{Key: &attacker.PublicKey, KeyID: "attacker", Algorithm: "ES256", Use: "sig"}
+	jwkJSON, err := attackerJWK.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var embedded map[string]any
+	if err := json.Unmarshal(jwkJSON, &embedded); err != nil {
+		t.Fatal(err)
+	}
+	// The attacker publishes its own key at the evil issuer, so a gateway
+	// that followed jku/x5u would find a key that verifies.
+	evil.PublishKey("attacker", &attacker.PublicKey)
+	good := azClaims("1", "orders:read users:email")
+	valid := idp.Sign(good)
+	other := idp.Sign(azClaims("2", ""))
+	now := time.Now()
+	oversized := idp.Sign(azClaims("1", "orders:read", "pad", strings.Repeat("a", 20<<10)))
+
+	attacks := []struct {
+		name string
+		hdr  map[string]string
+	}{
+		{"alg none", azBearer(idp.Sign(good, oidctest.Alg("none"), oidctest.Kid("")))},
+		{"alg none keeping the kid", azBearer(idp.Sign(good, oidctest.Alg("none")))},
+		{"HS256 signed with the RSA public key", azBearer(idp.Sign(good, oidctest.Alg("HS256")))},
+		{"HS256 with the issuer's kid", azBearer(idp.Sign(good, oidctest.Alg("HS256"), oidctest.Kid(idp.KeyID("RS256"))))},
+		{"unknown kid", azBearer(idp.Sign(good, oidctest.Kid("no-such-key")))},
+		{"expired", azBearer(idp.Sign(good, oidctest.Expired()))},
+		{"not yet valid (nbf)", azBearer(idp.Sign(azClaims("1", "orders:read", "nbf", now.Add(time.Hour).Unix())))},
+		{"issued in the future (iat)", azBearer(idp.Sign(azClaims("1", "orders:read", "iat", now.Add(time.Hour).Unix())))},
+		{"wrong aud", azBearer(idp.Sign(azClaims("1", "orders:read", "aud", "other-api")))},
+		{"no aud", azBearer(idp.Sign(azClaims("1", "orders:read", "aud", nil)))},
+		{"no exp", azBearer(idp.Sign(azClaims("1", "orders:read", "exp", nil)))},
+		{"wrong iss", azBearer(idp.Sign(azClaims("1", "orders:read", "iss", "https://idp.example.com")))},
+		{"token of an issuer not in config", azBearer(evil.Sign(good))},
+		{"untrusted issuer's key under the trusted iss and a colliding kid", azBearer(evil.Sign(azClaims("1", "orders:read", "iss", idp.URL())))},
+		{"jku header pointing at the attacker's keys", azBearer(idp.Sign(good, oidctest.Alg("ES256"), oidctest.Key(attacker), oidctest.Kid("attacker"), oidctest.Header("jku", evil.JWKSURL())))},
+		{"x5u header pointing elsewhere", azBearer(idp.Sign(good, oidctest.Alg("ES256"), oidctest.Key(attacker), oidctest.Kid("attacker"), oidctest.Header("x5u", evil.URL()+"/cert.pem")))},
+		{"embedded jwk header", azBearer(idp.Sign(good, oidctest.Alg("ES256"), oidctest.Key(attacker), oidctest.Kid(""), oidctest.Header("jwk", embedded)))},
+		{"embedded jwk header with the issuer's kid", azBearer(idp.Sign(good, oidctest.Alg("ES256"), oidctest.Key(attacker), oidctest.Kid(idp.KeyID("ES256")), oidctest.Header("jwk", embedded)))},
+		{"signature of another token", azBearer(valid[:strings.LastIndex(valid, ".")] + other[strings.LastIndex(other, "."):])},
+		{"truncated signature", azBearer(valid[:len(valid)-10])},
+		{"truncated to header and payload", azBearer(valid[:strings.LastIndex(valid, ".")])},
+		{"oversized token", azBearer(oversized)},
+		{"garbage", azBearer("not-a-jwt")},
+		{"empty azBearer", map[string]string{"Authorization": "Bearer "}},
+		{"basic scheme", map[string]string{"Authorization": "Basic dXNlcjpwYXNz"}},
+		{"token and API key together", map[string]string{"Authorization": "Bearer " + valid, "X-API-Key": azPartnerKey}},
+		{"wrong API key", map[string]string{"X-API-Key": azPartnerKey + "x"}},
+		{"empty API key", map[string]string{"X-API-Key": ""}},
+	}
+	t.Run("JWT attacks are refused with 401 and never fall back to anonymous", func(t *testing.T) {
+		evilHits := evil.JWKSHits()
+		// user(id:) is open to anonymous callers: a fallback would answer 200.
+		q := azGQL(`{ user(id: "1") { id } }`, nil)
+		for _, a := range attacks {
+			t.Run(a.name, func(t *testing.T) {
+				set.ResetAll()
+				azWantUnauthenticated(t, azSend(t, "POST", gql, a.hdr, q))
+				azWantNothingForwarded(t, set)
+			})
+		}
+		if n := evil.JWKSHits() - evilHits; n != 0 {
+			t.Errorf("the gateway fetched keys from an untrusted location %d times", n)
+		}
+	})
+
+	t.Run("REST route: identity applies and bad tokens are refused", func(t *testing.T) {
+		for _, a := range attacks[:6] {
+			t.Run(a.name, func(t *testing.T) {
+				set.ResetAll()
+				azWantUnauthenticated(t, azSend(t, "GET", gw.url("/api/v1/orders"), a.hdr, ""))
+				azWantNothingForwarded(t, set)
+			})
+		}
+		t.Run("valid token: identity forwarded, credentials not", func(t *testing.T) {
+			set.ResetAll()
+			hdr := azBearer(idp.Sign(azClaims("2", "orders:read")))
+			hdr["X-Portcullis-Subject"] = "1"
+			r := azSend(t, "GET", gw.url("/api/v1/orders"), hdr, "")
+			if r.status != 200 {
+				t.Fatalf("%s", r)
+			}
+			got := azOnlyRequest(t, set.Orders).Header
+			if v := got.Values("X-Portcullis-Subject"); len(v) != 1 || v[0] != "2" {
+				t.Errorf("upstream subject %q, want [2]", v)
+			}
+			if v := got.Values("Authorization"); len(v) != 0 {
+				t.Errorf("upstream received Authorization %q", v)
+			}
+		})
+		t.Run("forward_authorization passes the token on", func(t *testing.T) {
+			set.ResetAll()
+			tok := idp.Sign(azClaims("2", "orders:read"))
+			r := azSend(t, "GET", gw.url("/fwd/v1/orders"), azBearer(tok), "")
+			if r.status != 200 {
+				t.Fatalf("%s", r)
+			}
+			if v := azOnlyRequest(t, set.Orders).Header.Values("Authorization"); len(v) != 1 || v[0] != "Bearer "+tok {
+				t.Errorf("upstream Authorization %q", v)
+			}
+		})
+	})
+
+	t.Run("API key", func(t *testing.T) {
+		set.ResetAll()
+		r := azSend(t, "POST", gql, map[string]string{"X-API-Key": azPartnerKey}, azGQL(`{ user(id: "2") { id username } }`, nil))
+		if r.status != 200 {
+			t.Fatalf("%s", r)
+		}
+		got := azOnlyRequest(t, set.Accounts).Header
+		if v := got.Values("X-Portcullis-Subject"); len(v) != 1 || v[0] != "apikey:partner-acme" {
+			t.Errorf("upstream subject %q", v)
+		}
+		if v := got.Values("X-Portcullis-Scopes"); len(v) != 1 || v[0] != "orders:read" {
+			t.Errorf("upstream scopes %q", v)
+		}
+		if v := got.Values("X-Api-Key"); len(v) != 0 {
+			t.Errorf("upstream received the API key %q", v)
+		}
+	})
+
+	// Last: it rotates the issuer's keys.
+	t.Run("key rotation", func(t *testing.T) {
+		seen := idp.Sign(azClaims("1", "orders:read"))
+		// The jti makes it unlike every token sent before: PKCS #1 v1.5
+		// signatures are deterministic, and a token seen before is cached.
+		unseen := idp.Sign(azClaims("2", "orders:read", "jti", "never-sent"))
+		set.ResetAll()
+		if r := azSend(t, "POST", gql, azBearer(seen), meQuery); r.status != 200 {
+			t.Fatalf("token before rotation: %s", r)
+		}
+		hits := idp.JWKSHits()
+		oldKid := idp.KeyID("RS256")
+		idp.Rotate()
+		if idp.KeyID("RS256") == oldKid {
+			t.Fatal("Rotate kept the kid")
+		}
+		rotated := idp.Sign(azClaims("5", "orders:read"))
+		// The JWKS refresh a new kid triggers is rate-limited (10s by
+		// default); poll until the gateway has fetched the new keys.
+		deadline := time.Now().Add(15 * time.Second)
+		var r azReply
+		for {
+			r = azSend(t, "POST", gql, azBearer(rotated), meQuery)
+			if r.status == 200 || time.Now().After(deadline) {
+				break
+			}
+			azWantUnauthenticated(t, r)
+			time.Sleep(250 * time.Millisecond)
+		}
+		data, _ := azData(t, r)
+		if me, _ := data["me"].(map[string]any); r.status != 200 || me == nil || me["id"] != "5" {
+			t.Fatalf("token with the new kid never accepted: %s", r)
+		}
+		if idp.JWKSHits() <= hits {
+			t.Error("no JWKS fetch after rotation")
+		}
+		// A token signed with the retired key and never verified before is
+		// refused once the keys are refreshed.
+		set.ResetAll()
+		azWantUnauthenticated(t, azSend(t, "POST", gql, azBearer(unseen), meQuery))
+		azWantNothingForwarded(t, set)
+	})
+}
+
+// TestIdentityRequired: without anonymous access, a request with no
+// credentials is 401 on both front doors and nothing is forwarded.
+func TestIdentityRequired(t *testing.T) {
+	set := upstreams.StartAll(t)
+	idp := oidctest.NewIssuer(t)
+	gw := azStart(t, set, azGateway{issuer: idp.URL(), anonymous: false}.config(set))
+	cases := []struct {
+		name, method, path, body string
+	}{
+		{"graphql", "POST", "/graphql", azGQL(`{ user(id: "1") { id } }`, nil)},
+		{"rest", "GET", "/api/v1/orders", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name+" without credentials", func(t *testing.T) {
+			set.ResetAll()
+			r := azSend(t, c.method, gw.url(c.path), nil, c.body)
+			if r.status != 401 || firstCode(t, r.body) != "UNAUTHENTICATED" {
+				t.Fatalf("%s", r)
+			}
+			if ch := r.header.Get("WWW-Authenticate"); !strings.HasPrefix(ch, "Bearer") {
+				t.Errorf("WWW-Authenticate = %q", ch)
+			}
+			azWantNothingForwarded(t, set)
+		})
+		t.Run(c.name+" with a token", func(t *testing.T) {
+			set.ResetAll()
+			r := azSend(t, c.method, gw.url(c.path), azBearer(idp.Sign(azClaims("1", "orders:read"))), c.body)
+			if r.status != 200 {
+				t.Fatalf("%s", r)
+			}
+		})
+	}
+}
+
+// TestIdentityAuthFailureBudget: guessing credentials from one IP is
+// throttled; a valid credential from the same IP still passes.
+func TestIdentityAuthFailureBudget(t *testing.T) {
+	set := upstreams.StartAll(t)
+	idp := oidctest.NewIssuer(t)
+	gw := azStart(t, set, azGateway{
+		issuer: idp.URL(), anonymous: true, authFailures: "{rate: 1, per: 1h, burst: 3}",
+	}.config(set))
+	q := azGQL(`{ user(id: "1") { id } }`, nil)
+	bad := azBearer(idp.Sign(azClaims("1", ""), oidctest.Expired()))
+	for i := 0; i < 3; i++ {
+		azWantUnauthenticated(t, azSend(t, "POST", gw.url("/graphql"), bad, q))
+	}
+	for i, hdr := range []map[string]string{bad, {"X-API-Key": "guess"}} {
+		r := azSend(t, "POST", gw.url("/graphql"), hdr, q)
+		if r.status != 429 || firstCode(t, r.body) != "RATE_LIMITED" {
+			t.Fatalf("failure %d past the budget: %s", i+4, r)
+		}
+		if r.header.Get("Retry-After") == "" {
+			t.Errorf("429 without Retry-After")
+		}
+	}
+	azWantNothingForwarded(t, set)
+	if r := azSend(t, "POST", gw.url("/graphql"), azBearer(idp.Sign(azClaims("1", ""))), q); r.status != 200 {
+		t.Fatalf("valid token after the failure budget is spent: %s", r)
+	}
+}
