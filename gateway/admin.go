@@ -56,6 +56,8 @@ type readiness struct {
 	checks  []readyCheck
 	passed  map[string]bool
 	started bool
+	ctx     context.Context
+	log     *slog.Logger
 }
 
 func (rd *readiness) init(checks []readyCheck) {
@@ -84,35 +86,63 @@ func (rd *readiness) start(ctx context.Context, log *slog.Logger) {
 		rd.mu.Unlock()
 		return
 	}
-	rd.started = true
+	rd.started, rd.ctx, rd.log = true, ctx, log
 	checks := rd.checks
 	rd.mu.Unlock()
 	for _, c := range checks {
-		go func() {
-			delay := 100 * time.Millisecond
-			for {
-				cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-				err := c.check(cctx)
-				cancel()
-				if err == nil {
-					rd.mu.Lock()
-					rd.passed[c.name] = true
-					rd.mu.Unlock()
-					log.Info("ready check passed", "check", c.name)
-					return
-				}
-				select {
-				case <-ctx.Done():
-					return
-				case <-time.After(delay):
-				}
-				if delay < 5*time.Second {
-					delay *= 2
-				} else {
-					log.Warn("ready check still failing", "check", c.name, "error", err)
-				}
-			}
-		}()
+		go rd.run(c)
+	}
+}
+
+// replace swaps in the checks of a reloaded config: checks already passed
+// (same name) stay passed, new ones run at once if serving has started.
+func (rd *readiness) replace(checks []readyCheck) {
+	rd.mu.Lock()
+	passed := map[string]bool{}
+	var todo []readyCheck
+	for _, c := range checks {
+		if rd.passed[c.name] {
+			passed[c.name] = true
+		} else {
+			todo = append(todo, c)
+		}
+	}
+	rd.checks, rd.passed = checks, passed
+	started := rd.started
+	rd.mu.Unlock()
+	if started {
+		for _, c := range todo {
+			go rd.run(c)
+		}
+	}
+}
+
+func (rd *readiness) run(c readyCheck) {
+	rd.mu.Lock()
+	ctx, log := rd.ctx, rd.log
+	rd.mu.Unlock()
+	delay := 100 * time.Millisecond
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := c.check(cctx)
+		cancel()
+		if err == nil {
+			rd.mu.Lock()
+			rd.passed[c.name] = true
+			rd.mu.Unlock()
+			log.Info("ready check passed", "check", c.name)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+		if delay < 5*time.Second {
+			delay *= 2
+		} else {
+			log.Warn("ready check still failing", "check", c.name, "error", err)
+		}
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"reflect"
 	"runtime/debug"
 	"sort"
 	"strconv"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/portcullis-gw/portcullis/gateway/config"
 	"github.com/portcullis-gw/portcullis/policy/authz"
+	"github.com/portcullis-gw/portcullis/policy/ratelimit"
 )
 
 // Gateway is one running Portcullis: fixed listeners and server settings, and
@@ -97,7 +99,7 @@ func New(cfg *config.Config, opts ...Option) (*Gateway, error) {
 	_, _ = rand.Read(b[:])
 	g.idPrefix = hex.EncodeToString(b[:]) + "-"
 
-	rt, err := g.buildRoutes(context.Background(), cfg, g.requireSchemas)
+	rt, err := g.buildRoutes(context.Background(), cfg, g.requireSchemas, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -122,13 +124,25 @@ func (g *Gateway) Handler() http.Handler { return g.echo }
 // Reload swaps in the routes of a new config. Server settings (listeners,
 // timeouts, TLS) are fixed for the process and are not reloaded.
 func (g *Gateway) Reload(cfg *config.Config) error {
-	// A reload must not swap in routes that cannot serve yet.
-	rt, err := g.buildRoutes(context.Background(), cfg, true)
+	// A reload must not swap in routes that cannot serve yet. An unchanged
+	// rate_limit section keeps its limiter, so budgets survive the reload.
+	cur := g.routes.Load()
+	var keep *ratelimit.Limiter
+	if reflect.DeepEqual(cur.rateCfg, cfg.RateLimit) {
+		keep = cur.limiter
+	}
+	rt, err := g.buildRoutes(context.Background(), cfg, true, keep)
 	if err != nil {
 		return err
 	}
 	old := g.routes.Swap(rt)
-	old.close()
+	g.ready.replace(rt.readinessChecks())
+	if keep != nil {
+		old.limiter = nil // now the new table's
+	}
+	// Requests already in flight still use the old table: release it only
+	// after they have had the shutdown grace to finish.
+	time.AfterFunc(g.cfg.Server.ShutdownGrace, old.close)
 	g.log.Info("config reloaded", "graphql_routes", len(rt.graphql), "rest_routes", len(rt.rest))
 	return nil
 }

@@ -36,6 +36,7 @@ type graphqlRoute struct {
 	defaultLimits analysis.Limits
 	introspection []string
 	policies      authz.Policies
+	persisted     *persisted
 	// schema is nil until the route's schema is loaded and composed; a
 	// subgraph fetched over HTTP may come later (readiness retries it).
 	schema atomic.Pointer[gqlSchema]
@@ -69,6 +70,10 @@ func (g *Gateway) newGraphQLRoute(ctx context.Context, c *config.GraphQLRoute, c
 	if c.Introspection != nil {
 		rt.introspection = c.Introspection.AllowScopes
 	}
+	if rt.persisted, err = newPersisted(c.PersistedOperations); err != nil {
+		p.CloseIdleConnections()
+		return nil, err
+	}
 	if err := rt.loadSchema(ctx); err != nil {
 		if requireSchemas || !hasRemoteSubgraphs(c.Schema) {
 			p.CloseIdleConnections()
@@ -91,7 +96,7 @@ func (rt *graphqlRoute) loadSchema(ctx context.Context) error {
 	}
 	az, err := authz.Compile(rt.policies, graph, rt.cfg.Authorization)
 	if err != nil {
-		return fmt.Errorf("compiling authorization: %w", err)
+		return err
 	}
 	var opts []analysis.Option
 	switch n := rt.cfg.AnalysisCacheSize; {
@@ -184,6 +189,9 @@ func (rt *graphqlRoute) serve(g *Gateway, c echo.Context, st *reqState, tbl *rou
 	subj := tbl.subjectOf(id, st.clientIP)
 	lim := rt.limitsFor(id.Tier)
 	params, body, ref := rt.decode(r, lim.MaxBatch)
+	for i := 0; ref == nil && i < len(params); i++ {
+		ref = rt.persisted.resolve(&params[i])
+	}
 	var reports []*analysis.Report
 	if ref == nil {
 		reports, ref = rt.check(r, sch, params, lim, rt.access(id))
@@ -196,7 +204,8 @@ func (rt *graphqlRoute) serve(g *Gateway, c echo.Context, st *reqState, tbl *rou
 		code := ref.errs[0].Extensions["code"].(string)
 		st.deny(code)
 		g.audit(st, "graphql_refused", "code", code)
-		if !g.penalize(r.Context(), st, tbl, w, subj) {
+		// An APQ miss is the protocol's normal first step, not a probe.
+		if code != CodePersistedNotFound && !g.penalize(r.Context(), st, tbl, w, subj) {
 			g.writeError(c, http.StatusTooManyRequests, CodeRateLimited, "rate limit exceeded; retry after the time in Retry-After")
 			return
 		}
@@ -218,6 +227,14 @@ func (rt *graphqlRoute) serve(g *Gateway, c echo.Context, st *reqState, tbl *rou
 		return
 	}
 	defer release()
+	// APQ registrations are kept only for operations that passed every check.
+	stale := false
+	for i := range params {
+		rt.persisted.remember(params[i])
+		var changed bool
+		params[i], changed = rt.persisted.outbound(params[i])
+		stale = stale || changed
+	}
 	after := &gqlAfter{plan: plan, costExt: rt.cfg.CostExtensions, decision: decision, charged: charged, log: g.log, reqID: st.id}
 	if rt.cfg.Refund && charged > 0 {
 		after.refund, after.analyzer, after.reports, after.estimate, after.subj, after.tbl = true, sch.analyzer, reports, cost, subj, tbl
@@ -237,10 +254,15 @@ func (rt *graphqlRoute) serve(g *Gateway, c echo.Context, st *reqState, tbl *rou
 			return
 		}
 		body = plan.outboundBody(params)
-	} else if r.Method == http.MethodGet {
-		// Subgraph servers need not serve GET; the operation is a checked
-		// query, so it goes on as the equivalent POST.
-		body, _ = json.Marshal(params[0])
+	} else if r.Method == http.MethodGet || stale {
+		// Subgraph servers need not serve GET, and a persisted operation
+		// sent by hash must reach them as its full text: forward the
+		// checked operations as the equivalent POST.
+		if isJSONArray(body) {
+			body, _ = json.Marshal(params)
+		} else {
+			body, _ = json.Marshal(params[0])
+		}
 	}
 	if r.Method == http.MethodGet {
 		out.Method = http.MethodPost

@@ -71,7 +71,9 @@ func (g *Gateway) charge(c echo.Context, st *reqState, tbl *routeTable, subj rat
 		g.audit(st, "too_expensive", "cost", cost, "burst", d.Limit)
 		g.writeErrorExt(c, http.StatusBadRequest, CodeCostTooExpensive,
 			"operation costs more than this client's rate limit allows at once",
-			map[string]any{"cost": map[string]any{"estimated": cost, "max": d.Limit}})
+			// Flat keys, as the analysis's max_cost refusal and Apollo Router
+			// write them.
+			map[string]any{"cost.estimated": cost, "cost.max": d.Limit})
 		return nil, d, false
 	}
 	if !d.Allowed {

@@ -20,6 +20,7 @@ import (
 type routeTable struct {
 	auth    *authn.Authenticator
 	limiter *ratelimit.Limiter
+	rateCfg ratelimit.Config
 	fwd     forwardHeaders
 	graphql map[string]*graphqlRoute
 	// rest is sorted by prefix length, longest first, so the first match is
@@ -27,17 +28,21 @@ type routeTable struct {
 	rest []*restRoute
 }
 
-func (g *Gateway) buildRoutes(ctx context.Context, cfg *config.Config, requireSchemas bool) (*routeTable, error) {
+// buildRoutes compiles everything a config serves with. keep, when set, is
+// a limiter to carry over instead of building a new one.
+func (g *Gateway) buildRoutes(ctx context.Context, cfg *config.Config, requireSchemas bool, keep *ratelimit.Limiter) (*routeTable, error) {
 	auth, err := authn.New(ctx, cfg.Identity, authn.WithLogger(g.log))
 	if err != nil {
 		return nil, fmt.Errorf("building identity: %w", err)
 	}
-	limiter, err := newLimiter(cfg, g)
-	if err != nil {
-		auth.Close()
-		return nil, fmt.Errorf("building rate limiter: %w", err)
+	limiter := keep
+	if limiter == nil {
+		if limiter, err = newLimiter(cfg, g); err != nil {
+			auth.Close()
+			return nil, fmt.Errorf("building rate limiter: %w", err)
+		}
 	}
-	rt := &routeTable{auth: auth, limiter: limiter, fwd: newForwardHeaders(cfg.Identity.Forward), graphql: map[string]*graphqlRoute{}}
+	rt := &routeTable{auth: auth, limiter: limiter, rateCfg: cfg.RateLimit, fwd: newForwardHeaders(cfg.Identity.Forward), graphql: map[string]*graphqlRoute{}}
 	var errs []error
 	for i := range cfg.GraphQL {
 		r, err := g.newGraphQLRoute(ctx, &cfg.GraphQL[i], cfg, requireSchemas)
@@ -56,6 +61,9 @@ func (g *Gateway) buildRoutes(ctx context.Context, cfg *config.Config, requireSc
 		rt.rest = append(rt.rest, r)
 	}
 	if len(errs) > 0 {
+		if keep != nil {
+			rt.limiter = nil // still the running table's
+		}
 		rt.close()
 		return nil, errors.Join(errs...)
 	}
@@ -100,6 +108,7 @@ func (g *Gateway) dispatch(c echo.Context) error {
 	st := stateOf(c)
 	r := c.Request()
 	if reason := unsafePath(r); reason != "" {
+		g.audit(st, "unsafe_path", "why", reason)
 		g.writeError(c, http.StatusBadRequest, CodeUnsafePath, "path refused: "+reason)
 		return nil
 	}
@@ -114,6 +123,7 @@ func (g *Gateway) dispatch(c echo.Context) error {
 		rr.serve(g, c, st, rt)
 		return nil
 	}
+	g.audit(st, "no_route")
 	g.writeError(c, http.StatusNotFound, CodeNotFound, "no route for this path")
 	return nil
 }

@@ -1,7 +1,9 @@
 package test
 
 import (
+	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -15,12 +17,35 @@ import (
 // (design.md section 4).
 func TestReload(t *testing.T) {
 	set := upstreams.StartAll(t)
-	cfg := e2eConfig(set, "")
+	// No refill during the test, so budgets are exact.
+	cfg := e2eConfig(set, "") + "rate_limit:\n  tiers:\n    anonymous: {rate: 1, per: 1h, burst: 1000}\n"
 	path := writeConfig(t, cfg)
 	gw := startGateway(t, path)
 
-	if resp, _ := post(t, gw.url("/graphql"), "application/json", `{"query":"{ topProducts { upc } }"}`); resp.StatusCode != 200 {
+	remaining := func(resp *http.Response) int {
+		t.Helper()
+		h := resp.Header.Get("RateLimit")
+		_, r, ok := strings.Cut(h, ";r=")
+		if !ok {
+			t.Fatalf("no RateLimit header: %q", h)
+		}
+		r, _, _ = strings.Cut(r, ";")
+		n, err := strconv.Atoi(r)
+		if err != nil {
+			t.Fatalf("bad RateLimit header %q", h)
+		}
+		return n
+	}
+	resp, _ := post(t, gw.url("/graphql"), "application/json", `{"query":"{ topProducts { upc } }"}`)
+	if resp.StatusCode != 200 {
 		t.Fatalf("before reload: %d", resp.StatusCode)
+	}
+	r1 := remaining(resp)
+	resp, _ = post(t, gw.url("/graphql"), "application/json", `{"query":"{ topProducts { upc } }"}`)
+	r2 := remaining(resp)
+	cost := r1 - r2
+	if cost <= 0 {
+		t.Fatalf("requests cost nothing: r %d then %d", r1, r2)
 	}
 	waitLog := func(substr string, n int) {
 		t.Helper()
@@ -50,8 +75,14 @@ func TestReload(t *testing.T) {
 	}
 	gw.cmd.Process.Signal(syscall.SIGHUP)
 	waitLog("config reloaded", 1)
-	if resp, _ := post(t, gw.url("/v2/graphql"), "application/json", `{"query":"{ topProducts { upc } }"}`); resp.StatusCode != 200 {
+	resp, _ = post(t, gw.url("/v2/graphql"), "application/json", `{"query":"{ topProducts { upc } }"}`)
+	if resp.StatusCode != 200 {
 		t.Fatalf("new path after reload: %d", resp.StatusCode)
+	}
+	// Both reloads kept the budget (the rate_limit section did not change):
+	// two more requests were charged since r2, one between the reloads.
+	if r := remaining(resp); r != r2-2*cost {
+		t.Fatalf("after reload r=%d, want %d: the budget was reset", r, r2-2*cost)
 	}
 	if resp, _ := post(t, gw.url("/graphql"), "application/json", `{"query":"{ topProducts { upc } }"}`); resp.StatusCode != 404 {
 		t.Fatalf("old path after reload: %d, want 404", resp.StatusCode)

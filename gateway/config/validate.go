@@ -128,7 +128,7 @@ func validate(c *Config) []Problem {
 			add(p+".validate_responses", "must be off, report or enforce, got %q", r.ValidateResponses)
 		}
 		if r.DefaultCost < 0 {
-			add(p+".default_cost", "must be > 0")
+			add(p+".default_cost", "must be >= 0 (0 or absent means 1)")
 		}
 	}
 	return ps
