@@ -55,19 +55,32 @@ func (tbl *routeTable) setRateHeaders(w http.ResponseWriter, d ratelimit.Decisio
 	}
 }
 
-// charge spends cost from the caller's budget and takes a concurrency slot.
+// charge takes a concurrency slot and spends cost from the caller's budget.
 // ok=false means the refusal is written and nothing may be forwarded; the
-// caller must call release when the exchange is over.
+// caller must call release when the exchange is over. The slot comes
+// first: a request refused for concurrency pays the penalty, not its cost.
 func (g *Gateway) charge(c echo.Context, st *reqState, tbl *routeTable, subj ratelimit.Subject, cost int) (release func(), d ratelimit.Decision, ok bool) {
-	ctx := c.Request().Context()
-	d, err := tbl.limiter.Charge(ctx, subj, cost)
+	release, ok = tbl.limiter.Acquire(subj.Key, subj.Tier)
+	if !ok {
+		// Refused before forwarding: the penalty, not the cost (issue 6
+		// item 7).
+		g.penalize(c.Request().Context(), st, tbl, c.Response(), subj)
+		g.audit(st, "too_many_concurrent", "tier", subj.Tier)
+		g.writeError(c, http.StatusTooManyRequests, CodeTooManyConcurrent, "too many requests in flight for this client")
+		return nil, d, false
+	}
+	d, err := tbl.limiter.Charge(c.Request().Context(), subj, cost)
 	if err != nil {
-		g.log.Warn("rate limit unavailable", "request_id", st.id, "error", err.Error())
+		release()
+		// The limiter logs store state changes once; the access log has
+		// each refused request (issue 6 item 3: no per-request log spam).
+		st.code = CodeRateLimitDown
 		g.writeError(c, http.StatusServiceUnavailable, CodeRateLimitDown, "rate limiting is unavailable; try again later")
 		return nil, d, false
 	}
 	tbl.setRateHeaders(c.Response(), d)
 	if d.TooExpensive {
+		release()
 		g.audit(st, "too_expensive", "cost", cost, "burst", d.Limit)
 		g.writeErrorExt(c, http.StatusBadRequest, CodeCostTooExpensive,
 			"operation costs more than this client's rate limit allows at once",
@@ -77,14 +90,9 @@ func (g *Gateway) charge(c echo.Context, st *reqState, tbl *routeTable, subj rat
 		return nil, d, false
 	}
 	if !d.Allowed {
+		release()
 		g.audit(st, "rate_limited", "cost", cost, "tier", d.Tier)
 		g.writeError(c, http.StatusTooManyRequests, CodeRateLimited, "rate limit exceeded; retry after the time in Retry-After")
-		return nil, d, false
-	}
-	release, ok = tbl.limiter.Acquire(subj.Key, subj.Tier)
-	if !ok {
-		g.audit(st, "too_many_concurrent", "tier", subj.Tier)
-		g.writeError(c, http.StatusTooManyRequests, CodeTooManyConcurrent, "too many requests in flight for this client")
 		return nil, d, false
 	}
 	return release, d, true
