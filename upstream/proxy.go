@@ -265,7 +265,10 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 // because CGI-style back ends read X-Forwarded_For as X-Forwarded-For.
 func stripClientHeaders(h http.Header, extra []string) {
 	for k := range h {
-		if headerIs(k, "Forwarded") || headerIs(k, "X-Real-Ip") || headerHasPrefix(k, "X-Forwarded-") {
+		// Method-override headers would let a back end run another
+		// operation than the one the gateway checked.
+		if headerIs(k, "Forwarded") || headerIs(k, "X-Real-Ip") || headerHasPrefix(k, "X-Forwarded-") ||
+			headerIs(k, "X-Http-Method-Override") || headerIs(k, "X-Http-Method") || headerIs(k, "X-Method-Override") {
 			delete(h, k)
 			continue
 		}

@@ -93,7 +93,14 @@ func coerce(s string, sh *openapi.Shape) any {
 	if sh == nil || len(sh.Types) == 0 {
 		return s
 	}
-	if (sh.Has("integer") || sh.Has("number")) && isJSONNumber(s) {
+	// An integer parameter must be written as one: "1e0", "1.0" or
+	// "0.5e1" are integers to a JSON Schema but not to the upstream's
+	// parser (parseInt("0.5e1") is 0), so the value checked would not be
+	// the value used.
+	if sh.Has("integer") && isPlainInteger(s) {
+		return json.Number(s)
+	}
+	if sh.Has("number") && isJSONNumber(s) {
 		return json.Number(s)
 	}
 	if sh.Has("boolean") && (s == "true" || s == "false") {
@@ -103,6 +110,22 @@ func coerce(s string, sh *openapi.Shape) any {
 		return nil
 	}
 	return s
+}
+
+// isPlainInteger matches -?(0|[1-9][0-9]*).
+func isPlainInteger(s string) bool {
+	if strings.HasPrefix(s, "-") {
+		s = s[1:]
+	}
+	if s == "" || len(s) > 1 && s[0] == '0' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func isJSONNumber(s string) bool {

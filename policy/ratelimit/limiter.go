@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -101,7 +102,10 @@ type Limiter struct {
 	client   redis.UniversalClient
 	ownsConn bool
 
-	up      atomic.Bool
+	up atomic.Bool
+	// fails counts store errors in a row; one slow call under load is not
+	// an outage, so the store is marked down only at downAfter.
+	fails   atomic.Int32
 	probeMu sync.Mutex // orders starting a probe against Close
 	closed  bool
 	probing sync.WaitGroup
@@ -119,6 +123,16 @@ type tierInfo struct {
 	results [numResults]prometheus.Counter
 }
 
+const (
+	// DefaultTimeout bounds each store call when the config sets none.
+	DefaultTimeout = 250 * time.Millisecond
+	// downAfter store errors in a row mark the store down.
+	downAfter = 3
+	// defaultPoolSize covers many concurrent callers without waiting for a
+	// connection (go-redis's own default is 10 per CPU).
+	defaultPoolSize = 64
+)
+
 // New builds a Limiter from a validated config. It does not contact Redis:
 // a store that is down at start is handled like one that fails later.
 func New(cfg Config, opts Options) (*Limiter, error) {
@@ -126,7 +140,7 @@ func New(cfg Config, opts Options) (*Limiter, error) {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if opts.Timeout <= 0 {
-		opts.Timeout = 100 * time.Millisecond
+		opts.Timeout = DefaultTimeout
 	}
 	if opts.ProbeMin <= 0 {
 		opts.ProbeMin = 100 * time.Millisecond
@@ -233,7 +247,7 @@ func redisOptions(cfg Config, opts Options) *redis.UniversalOptions {
 		MasterName:    opts.Redis.MasterName,
 		IsClusterMode: opts.Redis.Cluster,
 		TLSConfig:     opts.Redis.TLS,
-		PoolSize:      opts.Redis.PoolSize,
+		PoolSize:      cmp.Or(opts.Redis.PoolSize, defaultPoolSize),
 		// Every wait is bounded by the per-call timeout; a retry would only
 		// spend it again on a store that just failed.
 		MaxRetries:            -1,
@@ -364,6 +378,9 @@ func (l *Limiter) allow(ctx context.Context, ti *tierInfo, key string, cost int)
 	d, err := l.remote.Allow(cctx, key, ti.tier, cost)
 	cancel()
 	if err == nil {
+		if l.fails.Load() != 0 {
+			l.fails.Store(0)
+		}
 		return d, nil
 	}
 	if ctx.Err() != nil {
@@ -413,13 +430,19 @@ func (l *Limiter) Refund(ctx context.Context, s Subject, units int) error {
 // memory store).
 func (l *Limiter) StoreUp() bool { return l.up.Load() }
 
-// storeFailed counts the error and, on the first one, marks the store down,
-// logs once and starts the probe that brings it back.
+// storeFailed counts the error and, after downAfter in a row, marks the
+// store down, logs once and starts the probe that brings it back. The
+// request that met the error is refused (fail_closed) or served locally
+// (fail_open) either way.
 func (l *Limiter) storeFailed(err error) {
 	l.metrics.storeErrors.Inc()
+	if l.fails.Add(1) < downAfter {
+		return
+	}
 	if !l.up.CompareAndSwap(true, false) {
 		return
 	}
+	l.fails.Store(0)
 	l.metrics.storeUp.Set(0)
 	mode := "fail_closed: refusing with 503"
 	if l.failOpen {

@@ -463,9 +463,15 @@ func TestLimiterCloseLeavesNoGoroutines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Start the probe and the janitor.
-	if _, err := l.Charge(context.Background(), Subject{Key: "k", Tier: "default"}, 1); err != nil {
-		t.Fatal(err)
+	// Start the probe and the janitor: the store is marked down after
+	// downAfter errors in a row.
+	for i := 0; i < downAfter; i++ {
+		if !l.StoreUp() {
+			t.Fatalf("store marked down after %d errors, want %d", i, downAfter)
+		}
+		if _, err := l.Charge(context.Background(), Subject{Key: "k", Tier: "default"}, 1); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if l.StoreUp() {
 		t.Fatal("dead store reported up")
