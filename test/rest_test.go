@@ -858,13 +858,12 @@ func rsMethodOverride(h http.Handler) http.Handler {
 	})
 }
 
-// TestKnownBug_MethodOverrideForwarded: the gateway authorises the request
-// line's method but forwards X-HTTP-Method-Override (and X-HTTP-Method,
-// X-Method-Override) to the upstream. An upstream that honours the header
-// runs an operation the gateway never matched: here a key with only
-// orders:read deletes an order through getOrder. Expected: the request is
-// refused (400), or at least the header never reaches the upstream.
-func TestKnownBug_MethodOverrideForwarded(t *testing.T) {
+// TestRESTMethodOverrideNotForwarded: the gateway authorises the request
+// line's method, so X-HTTP-Method-Override (and X-HTTP-Method,
+// X-Method-Override) must never reach the upstream: one that honours the
+// header would run an operation the gateway never matched (here a key with
+// only orders:read deleting an order through getOrder).
+func TestRESTMethodOverrideNotForwarded(t *testing.T) {
 	e := rsStartWith(t, rsMethodOverride(orders.NewHandler()))
 	hdr := map[string]string{"X-API-Key": rsReadKey, "X-HTTP-Method-Override": "DELETE"}
 	rp := rsRaw(t, e.gw.addr, "GET", "/api/v1/orders/3", hdr, "", "")
@@ -880,15 +879,12 @@ func TestKnownBug_MethodOverrideForwarded(t *testing.T) {
 	}
 }
 
-// TestKnownBug_IntegerParamNotation: path and query parameters of type
-// integer are coerced as JSON numbers, so "1e0", "1.0" and "0.5e1" pass as
-// integers (JSON Schema counts 5.0 as an integer) and are forwarded as
-// sent. Upstreams parse such text differently (Go's strconv refuses it,
+// TestRESTIntegerParamNotation: integer parameters must be written as
+// plain integers. "1e0", "1.0" and "0.5e1" are integers to JSON Schema, but
+// upstreams parse such text differently (Go's strconv refuses it,
 // JavaScript's parseInt("0.5e1") is 0, below the documented minimum), so
-// the value the gateway validated is not the one the upstream uses.
-// Expected: 400 VALIDATION_FAILED with the parameter's pointer, nothing
-// forwarded.
-func TestKnownBug_IntegerParamNotation(t *testing.T) {
+// the value validated would not be the one used: 400 with the pointer.
+func TestRESTIntegerParamNotation(t *testing.T) {
 	e := rsStart(t)
 	key := rsKey(rsReadKey)
 	rsRun(t, e, e.orders, []rsCase{
