@@ -33,5 +33,14 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1s ./gateway/... ./upstream/... ./analysis/... ./policy/... ./schema/...
 	$(GO) run ./test/cmd/loadbench
 
+## fuzz: run each fuzz target for FUZZTIME (default 20s); new finds land in testdata/fuzz
+FUZZTIME ?= 20s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzGraphQLFrontDoor$$' -fuzztime $(FUZZTIME) ./gateway/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./gateway/config/
+	$(GO) test -run '^$$' -fuzz '^FuzzAnalyze$$' -fuzztime $(FUZZTIME) ./analysis/
+	$(GO) test -run '^$$' -fuzz '^FuzzMatch$$' -fuzztime $(FUZZTIME) ./analysis/rest/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseSDL$$' -fuzztime $(FUZZTIME) ./schema/
+
 clean:
 	rm -rf $(BIN)

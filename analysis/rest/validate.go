@@ -114,9 +114,7 @@ func coerce(s string, sh *openapi.Shape) any {
 
 // isPlainInteger matches -?(0|[1-9][0-9]*).
 func isPlainInteger(s string) bool {
-	if strings.HasPrefix(s, "-") {
-		s = s[1:]
-	}
+	s = strings.TrimPrefix(s, "-")
 	if s == "" || len(s) > 1 && s[0] == '0' {
 		return false
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"errors"
@@ -31,9 +32,13 @@ var fixtures embed.FS
 const (
 	graphqlReply = `{"data":{"hello":"world"}}`
 	restReply    = `{"orders":[{"id":"o-1","total":1200},{"id":"o-2","total":450}]}`
-	graphqlQuery = `{"query":"{ hello }"}`
 	restPath     = "/api/v1/orders"
+	// apiKey opens the validated POST; the fixture config holds its SHA-256.
+	apiKey = "loadbench-key"
 )
+
+// redisTarget is skipped, alone, when Redis does not answer.
+const redisTarget = "portcullis graphql (redis limiter)"
 
 // env is every server of the run, each on its own 127.0.0.1 listener.
 type env struct {
@@ -42,9 +47,18 @@ type env struct {
 	upURL    string
 	bareURL  string
 	gwURL    string
-	stopGW   context.CancelFunc
-	gwDone   chan error
-	tmp      string
+	// redisGWURL is the gateway whose limiter keeps its buckets in Redis;
+	// empty when Redis did not answer (redisSkip says why).
+	redisGWURL string
+	redisSkip  string
+	redis      *benchRedis
+	gateways   []runningGateway
+	tmp        string
+}
+
+type runningGateway struct {
+	stop context.CancelFunc
+	done chan error
 }
 
 func startEnv(ctx context.Context, stderr io.Writer) (_ *env, err error) {
@@ -79,25 +93,54 @@ func startEnv(ctx context.Context, stderr io.Writer) (_ *env, err error) {
 	if e.tmp, err = os.MkdirTemp("", "loadbench-"); err != nil {
 		return nil, fmt.Errorf("creating temp dir: %w", err)
 	}
-	cfg, err := writeConfig(e.tmp, e.upURL)
-	if err != nil {
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if e.gwURL, err = e.startGateway(ctx, log, "memory", "store: memory"); err != nil {
 		return nil, err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+
+	// Issue 6 measures the Redis store through a second gateway in this
+	// process. Without Redis only its row is missing: this is a benchmark,
+	// and the other figures are still worth having.
+	rd, err := openRedis(ctx, redisURL())
+	if err != nil {
+		e.redisSkip = err.Error()
+		return e, nil
+	}
+	e.redis = rd
+	if err := rd.clean(ctx); err != nil {
+		return nil, err
+	}
+	if e.redisGWURL, err = e.startGateway(ctx, log, "redis", rd.storeYAML()); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// startGateway serves a gateway built from the fixture config with the given
+// rate_limit store keys, from a folder of its own under e.tmp.
+func (e *env) startGateway(ctx context.Context, log *slog.Logger, name, store string) (string, error) {
+	dir := filepath.Join(e.tmp, name)
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return "", fmt.Errorf("creating %s: %w", dir, err)
+	}
+	cfg, err := writeConfig(dir, e.upURL, store)
+	if err != nil {
+		return "", err
+	}
 	gw, err := gateway.New(cfg, gateway.WithLogger(log), gateway.WithAccessLog(io.Discard))
 	if err != nil {
-		return nil, fmt.Errorf("building gateway: %w", err)
+		return "", fmt.Errorf("building %s gateway: %w", name, err)
 	}
-	gwLn, err := listen()
+	ln, err := listen()
 	if err != nil {
 		gw.Close()
-		return nil, err
+		return "", err
 	}
-	e.gwURL = "http://" + gwLn.Addr().String()
 	gctx, cancel := context.WithCancel(ctx)
-	e.stopGW, e.gwDone = cancel, make(chan error, 1)
-	go func() { e.gwDone <- gw.Serve(gctx, gwLn, nil) }()
-	return e, nil
+	g := runningGateway{stop: cancel, done: make(chan error, 1)}
+	go func() { g.done <- gw.Serve(gctx, ln, nil) }()
+	e.gateways = append(e.gateways, g)
+	return "http://" + ln.Addr().String(), nil
 }
 
 func listen() (net.Listener, error) {
@@ -168,16 +211,17 @@ func (b *bufferPool) Get() []byte {
 
 func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
 
-// writeConfig puts the gateway's config and the files it names in dir and
-// loads it through the same loader the CLI uses.
-func writeConfig(dir, upURL string) (*config.Config, error) {
+// writeConfig puts the gateway's config, with store as its rate_limit
+// store keys, and the files it names in dir, and loads it through the same
+// loader the CLI uses.
+func writeConfig(dir, upURL, store string) (*config.Config, error) {
 	for _, name := range []string{"schema.graphql", "orders.yaml", "portcullis.yaml"} {
 		b, err := fixtures.ReadFile("fixtures/" + name)
 		if err != nil {
 			return nil, fmt.Errorf("reading fixture %q: %w", name, err)
 		}
 		if name == "portcullis.yaml" {
-			b = []byte(strings.ReplaceAll(string(b), "{{upstream}}", upURL))
+			b = []byte(strings.NewReplacer("{{upstream}}", upURL, "{{store}}", store).Replace(string(b)))
 		}
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
 			return nil, fmt.Errorf("writing %q: %w", name, err)
@@ -193,9 +237,9 @@ func writeConfig(dir, upURL string) (*config.Config, error) {
 // close stops everything and removes the temp dir; it is safe on a partly
 // started env.
 func (e *env) close() {
-	if e.stopGW != nil {
-		e.stopGW()
-		if err := <-e.gwDone; err != nil {
+	for _, g := range e.gateways {
+		g.stop()
+		if err := <-g.done; err != nil {
 			fmt.Fprintf(os.Stderr, "loadbench: stopping gateway: %v\n", err)
 		}
 	}
@@ -208,39 +252,94 @@ func (e *env) close() {
 			}
 		}
 	}
+	if e.redis != nil {
+		if err := e.redis.clean(ctx); err != nil {
+			fmt.Fprintf(os.Stderr, "loadbench: %v\n", err)
+		}
+		e.redis.close()
+	}
 	if e.tmp != "" {
 		_ = os.RemoveAll(e.tmp)
 	}
 }
 
 // targets lists what the run drives, in table order. Each proxy row is
-// compared with the bare proxy carrying the same request.
+// compared with the bare proxy carrying the same kind of request.
 func (e *env) targets() []target {
+	gqlHeader := http.Header{"Content-Type": {"application/json"}}
 	gql := func(name, base, baseline string) target {
 		return target{
 			Name: name, Baseline: baseline, Method: http.MethodPost, URL: base + "/graphql",
-			Body:   []byte(graphqlQuery),
-			Header: http.Header{"Content-Type": {"application/json"}},
-			Want:   graphqlReply,
+			Body: graphqlBody(0), Header: gqlHeader, Want: graphqlReply,
 		}
+	}
+	// Issue 4: every request a document the analysis cache has never seen.
+	fresh := func(name, base, baseline string) target {
+		t := gql(name, base, baseline)
+		t.Vary = graphqlBody
+		return t
 	}
 	rest := func(name, base, baseline string) target {
 		return target{Name: name, Baseline: baseline, Method: http.MethodGet, URL: base + restPath, Want: restReply}
 	}
-	return []target{
+	// Issue 7: a ~1 KB JSON body validated against a dozen typed fields,
+	// behind an API key.
+	post := func(name, base, baseline string) target {
+		return target{
+			Name: name, Baseline: baseline, Method: http.MethodPost, URL: base + restPath,
+			Body:   orderBody,
+			Header: http.Header{"Content-Type": {"application/json"}, "X-Api-Key": {apiKey}},
+			Want:   restReply,
+		}
+	}
+	validated := post("portcullis rest (validated POST)", e.gwURL, "bare-proxy rest (POST)")
+	// Proof that the row measures validation and authentication: a target
+	// that let these through would be measuring a plain proxy.
+	validated.Refusals = []refusal{
+		{Why: "a body with a mistyped field", Body: badOrderBody(), Header: validated.Header, Status: http.StatusBadRequest},
+		{Why: "no API key", Body: orderBody, Header: http.Header{"Content-Type": {"application/json"}}, Status: http.StatusUnauthorized},
+	}
+
+	ts := []target{
 		gql("direct graphql", e.upURL, "bare-proxy graphql"),
 		gql("bare-proxy graphql", e.bareURL, ""),
 		gql("portcullis graphql", e.gwURL, "bare-proxy graphql"),
-		rest("direct rest", e.upURL, "bare-proxy rest"),
+	}
+	if e.redisGWURL != "" {
+		ts = append(ts, gql(redisTarget, e.redisGWURL, "bare-proxy graphql"))
+	}
+	return append(ts,
+		fresh("bare-proxy graphql (new document each request)", e.bareURL, ""),
+		fresh("portcullis graphql (new document each request)", e.gwURL, "bare-proxy graphql (new document each request)"),
 		rest("bare-proxy rest", e.bareURL, ""),
 		rest("portcullis rest", e.gwURL, "bare-proxy rest"),
-	}
+		post("bare-proxy rest (POST)", e.bareURL, ""),
+		validated,
+	)
+}
+
+// graphqlBody is the GraphQL POST body of document n: one operation whose
+// argument literal is n, so each n is a distinct document to the analysis
+// cache (keyed by document hash) while the work per request stays the same.
+func graphqlBody(n uint64) []byte {
+	return fmt.Appendf(nil, `{"query":"{ hello(name: \"n%d\") }"}`, n)
+}
+
+// orderBody is the validated POST's body, a valid NewOrder of ~1 KB.
+//
+//go:embed fixtures/order.json
+var orderBody []byte
+
+// badOrderBody is orderBody with quantity sent as a string.
+func badOrderBody() []byte {
+	return bytes.Replace(orderBody, []byte(`"quantity": 7,`), []byte(`"quantity": "7",`), 1)
 }
 
 // checkTargets sends one request to each target and demands the upstream's
 // answer, so a misrouted or refusing target fails the run before it is
-// measured (a fast 404 would otherwise look like great throughput). The
-// gateway may still be starting: connection refusals are retried briefly.
+// measured (a fast 404 would otherwise look like great throughput), then
+// sends each of its refusals and demands the refusal. The gateway may still
+// be starting: connection refusals are retried briefly.
 func checkTargets(ctx context.Context, targets []target) error {
 	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil}}
 	defer c.CloseIdleConnections()
@@ -254,6 +353,11 @@ func checkTargets(ctx context.Context, targets []target) error {
 		}
 		if err != nil {
 			return fmt.Errorf("checking target %q: %w", t.Name, err)
+		}
+		for _, r := range t.Refusals {
+			if err := t.checkRefusal(ctx, c, r); err != nil {
+				return fmt.Errorf("checking that target %q refuses %s: %w", t.Name, r.Why, err)
+			}
 		}
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
@@ -20,7 +21,7 @@ type options struct {
 	json             bool
 }
 
-var defaultOptions = options{duration: 5 * time.Second, warmup: time.Second, rounds: 2, workers: 32}
+var defaultOptions = options{duration: 3 * time.Second, warmup: 500 * time.Millisecond, rounds: 2, workers: 32}
 
 func (o options) validate() error {
 	switch {
@@ -44,33 +45,87 @@ type target struct {
 	Baseline string
 	Method   string
 	URL      string
-	Body     []byte
-	Header   http.Header
+	// Body is what checkTargets sends; under load too, unless Vary is set.
+	Body []byte
+	// Vary, when set, makes every request under load distinct: the n-th
+	// request of the whole run (n from 1) carries Vary(n).
+	Vary   func(n uint64) []byte
+	Header http.Header
 	// Want is the body the upstream answers; checkTargets demands it.
 	Want string
+	// Refusals are requests the target must refuse, proving that the checks
+	// the row claims to measure are on.
+	Refusals []refusal
+}
+
+// refusal is a request sent to a target's URL with its method, and the
+// status it must get.
+type refusal struct {
+	Why    string
+	Body   []byte
+	Header http.Header
+	Status int
 }
 
 func (t target) check(ctx context.Context, c *http.Client) error {
-	req, err := http.NewRequestWithContext(ctx, t.Method, t.URL, bytes.NewReader(t.Body))
+	status, body, err := send(ctx, c, t.Method, t.URL, t.Body, t.Header)
 	if err != nil {
 		return err
 	}
-	for k, v := range t.Header {
+	if status != http.StatusOK || string(body) != t.Want {
+		return fmt.Errorf("got %d %q, want 200 %q", status, body, t.Want)
+	}
+	return nil
+}
+
+func (t target) checkRefusal(ctx context.Context, c *http.Client, r refusal) error {
+	status, body, err := send(ctx, c, t.Method, t.URL, r.Body, r.Header)
+	if err != nil {
+		return err
+	}
+	if status != r.Status {
+		return fmt.Errorf("got %d %q, want %d", status, body, r.Status)
+	}
+	return nil
+}
+
+func send(ctx context.Context, c *http.Client, method, url string, body []byte, h http.Header) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	for k, v := range h {
 		req.Header[k] = v
 	}
 	res, err := c.Do(req)
 	if err != nil {
-		return err
+		return 0, nil, err
 	}
 	defer res.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(res.Body, 64<<10))
+	b, err := io.ReadAll(io.LimitReader(res.Body, 64<<10))
 	if err != nil {
-		return fmt.Errorf("reading answer: %w", err)
+		return 0, nil, fmt.Errorf("reading answer: %w", err)
 	}
-	if res.StatusCode != http.StatusOK || string(body) != t.Want {
-		return fmt.Errorf("got %d %q, want 200 %q", res.StatusCode, body, t.Want)
+	return res.StatusCode, b, nil
+}
+
+// newTargeter is t's request source for the whole run. A varying target
+// keeps one counter across warm-ups, rounds and attacks, so no document
+// comes back in a later round (where a cache could answer it); the counter
+// is atomic because vegeta's workers call the targeter concurrently.
+func newTargeter(t target) vegeta.Targeter {
+	if t.Vary == nil {
+		return vegeta.NewStaticTargeter(vegeta.Target{Method: t.Method, URL: t.URL, Body: t.Body, Header: t.Header})
 	}
-	return nil
+	var seq atomic.Uint64
+	return func(tgt *vegeta.Target) error {
+		if tgt == nil {
+			return vegeta.ErrNilTarget
+		}
+		// vegeta copies Header into each request, so sharing it is safe.
+		*tgt = vegeta.Target{Method: t.Method, URL: t.URL, Body: t.Vary(seq.Add(1)), Header: t.Header}
+		return nil
+	}
 }
 
 // sample is one measured attack on one target.
@@ -89,23 +144,27 @@ func (s sample) rps() float64 { return float64(s.requests) / s.elapsed.Seconds()
 // neighbour (GC debt, CPU frequency, other tenants of the machine).
 func measure(ctx context.Context, o options, targets []target, progress io.Writer) (*report, error) {
 	clients := make([]*http.Client, len(targets))
+	targeters := make([]vegeta.Targeter, len(targets))
+	width := 0
 	for i := range clients {
 		clients[i] = newClient(o.workers)
 		defer clients[i].CloseIdleConnections()
+		targeters[i] = newTargeter(targets[i])
+		width = max(width, len(targets[i].Name))
 	}
 	samples := make([][]sample, len(targets))
 	for round := range o.rounds {
 		for k := range targets {
 			i := (k + round) % len(targets)
 			if o.warmup > 0 {
-				attack(ctx, clients[i], targets[i], o.workers, o.warmup)
+				attack(ctx, clients[i], targeters[i], targets[i].Name, o.workers, o.warmup)
 			}
 			if err := ctx.Err(); err != nil {
 				return nil, fmt.Errorf("interrupted: %w", err)
 			}
-			s := attack(ctx, clients[i], targets[i], o.workers, o.duration)
-			fmt.Fprintf(progress, "  round %d  %-20s %9.0f req/s  p50 %-9s p99 %-9s errors %d\n",
-				round+1, targets[i].Name, s.rps(), round3(s.p50), round3(s.p99), s.errors)
+			s := attack(ctx, clients[i], targeters[i], targets[i].Name, o.workers, o.duration)
+			fmt.Fprintf(progress, "  round %d  %-*s %9.0f req/s  p50 %-9s p99 %-9s errors %d\n",
+				round+1, width, targets[i].Name, s.rps(), round3(s.p50), round3(s.p99), s.errors)
 			if s.firstErr != "" {
 				fmt.Fprintf(progress, "    first error: %s\n", s.firstErr)
 			}
@@ -134,18 +193,17 @@ func newClient(workers int) *http.Client {
 	}
 }
 
-// attack drives t with a fixed number of workers, each sending its next
+// attack drives tr with a fixed number of workers, each sending its next
 // request as soon as the previous answer is read (vegeta's max-throughput
 // mode), for d or until ctx is done. An error is any answer outside 2xx, or
 // none at all.
-func attack(ctx context.Context, c *http.Client, t target, workers int, d time.Duration) sample {
+func attack(ctx context.Context, c *http.Client, tr vegeta.Targeter, name string, workers int, d time.Duration) sample {
 	atk := vegeta.NewAttacker(
 		vegeta.Client(c),
 		vegeta.Workers(uint64(workers)),
 		vegeta.MaxWorkers(uint64(workers)),
 		vegeta.MaxBody(64<<10),
 	)
-	tr := vegeta.NewStaticTargeter(vegeta.Target{Method: t.Method, URL: t.URL, Body: t.Body, Header: t.Header})
 	var s sample
 	lat := make([]time.Duration, 0, 1<<16)
 	done := make(chan struct{})
@@ -158,7 +216,7 @@ func attack(ctx context.Context, c *http.Client, t target, workers int, d time.D
 		}
 	}()
 	start := time.Now()
-	for res := range atk.Attack(tr, vegeta.Rate{Freq: 0}, d, t.Name) {
+	for res := range atk.Attack(tr, vegeta.Rate{Freq: 0}, d, name) {
 		s.requests++
 		lat = append(lat, res.Latency)
 		if res.Code < 200 || res.Code > 299 {

@@ -20,6 +20,65 @@ type report struct {
 	Ratio        float64 `json:"portcullis_bare_proxy_ratio"`
 	GraphQLRatio float64 `json:"graphql_ratio"`
 	RESTRatio    float64 `json:"rest_ratio"`
+	// Skipped are targets left out of this run, with the reason.
+	Skipped []skipped    `json:"skipped,omitempty"`
+	Goals   []goalResult `json:"goals"`
+}
+
+type skipped struct {
+	Target string `json:"target"`
+	Reason string `json:"reason"`
+}
+
+// goal is a throughput ratio an issue asks of one row ("How it is checked"
+// → benchmarks).
+type goal struct {
+	Issue  int
+	Target string
+	Min    float64
+}
+
+// goals are the end-to-end figures the issues ask for, each as a ratio to
+// the bare proxy carrying the same kind of request.
+var goals = []goal{
+	{Issue: 4, Target: "portcullis graphql", Min: 0.85},
+	{Issue: 4, Target: "portcullis graphql (new document each request)", Min: 0.45},
+	{Issue: 6, Target: redisTarget, Min: 0.75},
+	{Issue: 7, Target: "portcullis rest (validated POST)", Min: 0.80},
+}
+
+type goalResult struct {
+	Issue    int     `json:"issue"`
+	Target   string  `json:"target"`
+	Goal     float64 `json:"goal"`
+	Measured float64 `json:"measured,omitempty"`
+	// Status is met, NOT met, or not measured (the target was not in the run).
+	Status string `json:"status"`
+}
+
+// judge compares each goal with its row's ratio. A goal whose row is absent
+// is not measured, which is never reported as met.
+func judge(gs []goal, rows []row) []goalResult {
+	out := make([]goalResult, 0, len(gs))
+	for _, g := range gs {
+		r := goalResult{Issue: g.Issue, Target: g.Target, Goal: g.Min, Status: "not measured"}
+		if i := slices.IndexFunc(rows, func(x row) bool { return x.Target == g.Target }); i >= 0 {
+			r.Measured = rows[i].Ratio
+			r.Status = "NOT met"
+			if r.Measured >= g.Min {
+				r.Status = "met"
+			}
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func (g goalResult) line() string {
+	if g.Status == "not measured" {
+		return fmt.Sprintf("goal %d %s: not measured (goal %.2f) NOT met", g.Issue, g.Target, g.Goal)
+	}
+	return fmt.Sprintf("goal %d %s: measured %.2f (goal %.2f) %s", g.Issue, g.Target, g.Measured, g.Goal, g.Status)
 }
 
 type row struct {
@@ -78,6 +137,7 @@ func newReport(o options, targets []target, samples [][]sample) *report {
 	}
 	rep.GraphQLRatio, rep.RESTRatio = ratio("portcullis graphql"), ratio("portcullis rest")
 	rep.Ratio = min(rep.GraphQLRatio, rep.RESTRatio)
+	rep.Goals = judge(goals, rep.Rows)
 	return rep
 }
 
@@ -120,17 +180,32 @@ func (rep *report) writeJSON(w io.Writer) error {
 }
 
 func (rep *report) writeTable(w io.Writer) error {
+	width := len("target")
+	for _, r := range rep.Rows {
+		width = max(width, len(r.Target))
+	}
+	for _, s := range rep.Skipped {
+		width = max(width, len(s.Target))
+	}
 	fmt.Fprintf(w, "\nmedian of %d rounds, %s each after %s warm-up, %d workers, max throughput\n", rep.Rounds, rep.Duration, rep.Warmup, rep.Workers)
-	fmt.Fprintf(w, "(vs bare proxy: median of the per-round ratios to the bare proxy carrying the same request)\n\n")
-	fmt.Fprintf(w, "%-20s %12s %9s %9s %7s %14s\n", "target", "requests/s", "p50 ms", "p99 ms", "errors", "vs bare proxy")
+	fmt.Fprintf(w, "(vs bare proxy: median of the per-round ratios to the bare proxy carrying the same kind of request)\n\n")
+	fmt.Fprintf(w, "%-*s %12s %9s %9s %7s %14s\n", width, "target", "requests/s", "p50 ms", "p99 ms", "errors", "vs bare proxy")
 	for _, r := range rep.Rows {
 		ratio := "1.00"
 		if r.Baseline != "" {
 			ratio = fmt.Sprintf("%.2f", r.Ratio)
 		}
-		fmt.Fprintf(w, "%-20s %12.0f %9.3f %9.3f %7d %14s\n", r.Target, r.RPS, r.P50, r.P99, r.Errors, ratio)
+		fmt.Fprintf(w, "%-*s %12.0f %9.3f %9.3f %7d %14s\n", width, r.Target, r.RPS, r.P50, r.P99, r.Errors, ratio)
 	}
-	_, err := fmt.Fprintf(w, "\nportcullis/bare-proxy throughput ratio: %.2f (graphql %.2f, rest %.2f; the lower is the headline)\n",
+	for _, s := range rep.Skipped {
+		fmt.Fprintf(w, "%-*s skipped: %s\n", width, s.Target, s.Reason)
+	}
+	fmt.Fprintf(w, "\nportcullis/bare-proxy throughput ratio: %.2f (graphql %.2f, rest %.2f; the lower is the headline)\n\n",
 		rep.Ratio, rep.GraphQLRatio, rep.RESTRatio)
-	return err
+	for _, g := range rep.Goals {
+		if _, err := fmt.Fprintln(w, g.line()); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -109,3 +109,63 @@ func TestReportPairsRounds(t *testing.T) {
 		t.Errorf("ratio = %v, want %v", got, want)
 	}
 }
+
+func TestGoalLines(t *testing.T) {
+	gs := []goal{
+		{Issue: 4, Target: "fast", Min: 0.85},
+		{Issue: 6, Target: "slow", Min: 0.75},
+		{Issue: 7, Target: "exact", Min: 0.80},
+		{Issue: 6, Target: "absent", Min: 0.75},
+	}
+	rows := []row{{Target: "fast", Ratio: 0.9}, {Target: "slow", Ratio: 0.5}, {Target: "exact", Ratio: 0.8}}
+	want := []string{
+		"goal 4 fast: measured 0.90 (goal 0.85) met",
+		"goal 6 slow: measured 0.50 (goal 0.75) NOT met",
+		"goal 7 exact: measured 0.80 (goal 0.80) met",
+		"goal 6 absent: not measured (goal 0.75) NOT met",
+	}
+	got := judge(gs, rows)
+	if len(got) != len(want) {
+		t.Fatalf("judge gave %d results, want %d", len(got), len(want))
+	}
+	for i, w := range want {
+		t.Run(gs[i].Target, func(t *testing.T) {
+			if l := got[i].line(); l != w {
+				t.Errorf("line = %q, want %q", l, w)
+			}
+		})
+	}
+}
+
+// TestReportGoalsAndSkips checks the table ends with one line per goal of
+// the issues, and a skipped target is named with its reason and its goal
+// never counts as met.
+func TestReportGoalsAndSkips(t *testing.T) {
+	targets := []target{
+		{Name: "bare-proxy graphql"},
+		{Name: "portcullis graphql", Baseline: "bare-proxy graphql"},
+		{Name: "bare-proxy graphql (new document each request)"},
+		{Name: "portcullis graphql (new document each request)", Baseline: "bare-proxy graphql (new document each request)"},
+		{Name: "bare-proxy rest (POST)"},
+		{Name: "portcullis rest (validated POST)", Baseline: "bare-proxy rest (POST)"},
+	}
+	one := func(n int) []sample { return []sample{{requests: n, elapsed: time.Second}} }
+	rep := newReport(defaultOptions, targets, [][]sample{one(1000), one(900), one(1000), one(400), one(1000), one(850)})
+	rep.Skipped = []skipped{{Target: redisTarget, Reason: "Redis unavailable: connection refused"}}
+	var buf bytes.Buffer
+	if err := rep.writeTable(&buf); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{
+		"goal 4 portcullis graphql: measured 0.90 (goal 0.85) met\n",
+		"goal 4 portcullis graphql (new document each request): measured 0.40 (goal 0.45) NOT met\n",
+		"goal 6 portcullis graphql (redis limiter): not measured (goal 0.75) NOT met\n",
+		"goal 7 portcullis rest (validated POST): measured 0.85 (goal 0.80) met\n",
+		"portcullis graphql (redis limiter)             skipped: Redis unavailable: connection refused\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+}
