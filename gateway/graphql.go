@@ -155,13 +155,9 @@ func (rt *graphqlRoute) access(id authn.Identity) analysis.Access {
 	return analysis.Access{}
 }
 
-// gqlParams is one GraphQL-over-HTTP request.
-type gqlParams struct {
-	Query         string         `json:"query"`
-	OperationName string         `json:"operationName,omitempty"`
-	Variables     map[string]any `json:"variables,omitempty"`
-	Extensions    map[string]any `json:"extensions,omitempty"`
-}
+// gqlParams is one GraphQL-over-HTTP request: decoded, analysed and
+// re-encoded in the one shape analysis defines.
+type gqlParams = analysis.Request
 
 // gqlRefusal is a front-door refusal: the status and the errors to answer.
 type gqlRefusal struct {
@@ -369,9 +365,7 @@ func (rt *graphqlRoute) check(r *http.Request, sch *gqlSchema, params []gqlParam
 		if strings.TrimSpace(p.Query) == "" {
 			return nil, refuse(http.StatusBadRequest, CodeBadRequest, "missing query")
 		}
-		rep := sch.analyzer.Analyze(analysis.Request{
-			Query: p.Query, OperationName: p.OperationName, Variables: p.Variables, Extensions: p.Extensions,
-		}, lim, access)
+		rep := sch.analyzer.Analyze(p, lim, access)
 		if !rep.OK() {
 			ref := &gqlRefusal{status: rep.Status()}
 			for _, e := range rep.Errors {
