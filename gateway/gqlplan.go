@@ -33,7 +33,7 @@ const maxMergeBody = 64 << 20
 // refuses with 403 and the errors; filter mode returns a plan when anything
 // was removed; dry-run only reports (issue 5 item 7).
 func (rt *graphqlRoute) authorize(g *Gateway, st *reqState, sch *gqlSchema, reports []*analysis.Report, body []byte, id authn.Identity, r *http.Request) (*gqlPlan, *gqlRefusal) {
-	req := authz.Request{Method: r.Method, Path: r.URL.Path, ClientIP: st.clientIP}
+	req := policyRequest(r, st.clientIP, rt.policyHeaders)
 	var plan *gqlPlan
 	for i, rep := range reports {
 		d := sch.authorizer.Authorize(rep, id, req)

@@ -36,6 +36,7 @@ type graphqlRoute struct {
 	defaultLimits analysis.Limits
 	introspection []string
 	policies      authz.Policies
+	policyHeaders bool
 	persisted     *persisted
 	// schema is nil until the route's schema is loaded and composed; a
 	// subgraph fetched over HTTP may come later (readiness retries it).
@@ -63,6 +64,7 @@ func (g *Gateway) newGraphQLRoute(ctx context.Context, c *config.GraphQLRoute, c
 		defaultLimits: c.Limits,
 		limits:        map[string]analysis.Limits{},
 		policies:      cfg.Policies,
+		policyHeaders: policiesReadHeaders(cfg.Policies),
 	}
 	for name, tier := range cfg.RateLimit.Tiers {
 		rt.limits[name] = overrideLimits(c.Limits, tier.Limits)

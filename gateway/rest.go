@@ -33,7 +33,8 @@ type restRoute struct {
 	policies *authz.RESTAuthorizer
 	// policyOps are the operationIds with a policy: only their bodies are
 	// decoded for CEL.
-	policyOps map[string]bool
+	policyOps     map[string]bool
+	policyHeaders bool
 }
 
 func (g *Gateway) newRESTRoute(c *config.RESTRoute, cfg *config.Config) (*restRoute, error) {
@@ -74,6 +75,8 @@ func (g *Gateway) newRESTRoute(c *config.RESTRoute, cfg *config.Config) (*restRo
 		api:       api,
 		policies:  pol,
 		policyOps: map[string]bool{},
+		// Only the policies these operations use matter here.
+		policyHeaders: policiesReadHeaders(cfg.Policies),
 	}
 	for id := range c.OperationPolicies {
 		rt.policyOps[id] = true
@@ -179,7 +182,7 @@ func (rt *restRoute) checkPolicy(g *Gateway, st *reqState, op *rest.Operation, i
 		// Validation already proved the body well-formed where it is JSON.
 		_ = json.Unmarshal(body, &decoded)
 	}
-	allowed, err := rt.policies.Allow(op.ID(), id, authz.Request{Method: r.Method, Path: r.URL.Path, ClientIP: st.clientIP}, params, r.URL.Query(), decoded)
+	allowed, err := rt.policies.Allow(op.ID(), id, policyRequest(r, st.clientIP, rt.policyHeaders), params, r.URL.Query(), decoded)
 	if err != nil {
 		g.log.Warn("policy evaluation failed; denying", "request_id", st.id, "operation", op.ID(), "error", err.Error())
 	}
