@@ -345,8 +345,12 @@ func TestGraphQLAccepted(t *testing.T) {
 			if resp.StatusCode != 200 {
 				t.Fatalf("status %d: %s", resp.StatusCode, body)
 			}
-			if n := len(h.gql.got()); n != before+1 {
+			got := h.gql.got()
+			if n := len(got); n != before+1 {
 				t.Fatalf("upstream got %d new requests, want 1", n-before)
+			}
+			if ct := got[len(got)-1].Header.Get("Content-Type"); ct != "application/json" {
+				t.Fatalf("upstream Content-Type %q", ct)
 			}
 		})
 	}

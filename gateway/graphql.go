@@ -264,8 +264,10 @@ func (rt *graphqlRoute) serve(g *Gateway, c echo.Context, st *reqState, tbl *rou
 	}
 	if r.Method == http.MethodGet {
 		out.Method = http.MethodPost
-		out.Header.Set("Content-Type", mediaJSON)
 	}
+	// What goes upstream is always a JSON GraphQL request, whatever
+	// (preflighted) content type the client declared.
+	out.Header.Set("Content-Type", mediaJSON)
 	if after.needed() {
 		// The work on the answer needs it as plain JSON.
 		out.StripHeaders = append(out.StripHeaders, "Accept-Encoding")
