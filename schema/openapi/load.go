@@ -290,7 +290,10 @@ func (b *builder) compile(ptr string, ref *openapi3.SchemaRef, loc string) *Sche
 		b.problem(loc, "compiling schema: %v", err)
 		return nil
 	}
-	return &Schema{compiled: s, Shape: shapeOf(ref, b.kdoc.IsOpenAPI30(), 0)}
+	out := &Schema{compiled: s, Shape: shapeOf(ref, b.kdoc.IsOpenAPI30(), 0)}
+	// A schema the fast path cannot model keeps jsonschema alone.
+	out.fast, _ = compileFast(s)
+	return out
 }
 
 func shapeOf(ref *openapi3.SchemaRef, v30 bool, depth int) *Shape {

@@ -10,6 +10,7 @@
 package openapi
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -159,10 +160,13 @@ func (s *Shape) Is(t string) bool {
 	return found
 }
 
-// Schema is a compiled schema plus its shape.
+// Schema is a compiled schema plus its shape. fast is the allocation-free
+// validator built from compiled when every keyword it uses is modelled
+// (fast.go); nil means jsonschema validates alone.
 type Schema struct {
 	Shape    *Shape
 	compiled *jsonschema.Schema
+	fast     *fastNode
 }
 
 // Violation is one way a value breaks a schema: where in the value (JSON
@@ -175,11 +179,37 @@ type Violation struct {
 var printer = message.NewPrinter(language.English)
 
 // Validate checks v, a value as encoding/json would decode it (numbers as
-// json.Number or float64), and returns every leaf violation; nil means valid.
+// json.Number or float64), and returns every leaf violation, ordered by
+// location; nil means valid.
 func (s *Schema) Validate(v any) []Violation {
 	if s == nil || s.compiled == nil {
 		return nil
 	}
+	if s.fast != nil {
+		r := fastRun{path: make([]string, 0, 8)}
+		r.validate(s.fast, v)
+		if !r.abort {
+			sortViolations(r.out)
+			return r.out
+		}
+	}
+	out := s.slowValidate(v)
+	sortViolations(out)
+	return out
+}
+
+// FastPath reports whether the schema is checked by the fast validator
+// (for values of the types the JSON decoder produces).
+func (s *Schema) FastPath() bool { return s != nil && s.fast != nil }
+
+func (s *Schema) slowValidate(v any) (out []Violation) {
+	// jsonschema dereferences a nil big.Rat for a number it cannot parse
+	// (an exponent in the millions); bad input must not crash the gateway.
+	defer func() {
+		if recover() != nil {
+			out = []Violation{{Message: "value cannot be validated"}}
+		}
+	}()
 	err := s.compiled.Validate(v)
 	if err == nil {
 		return nil
@@ -188,9 +218,14 @@ func (s *Schema) Validate(v any) []Violation {
 	if !ok {
 		return []Violation{{Message: "value cannot be validated"}}
 	}
-	var out []Violation
 	collect(ve, &out)
 	return out
+}
+
+func sortViolations(out []Violation) {
+	if len(out) > 1 {
+		slices.SortStableFunc(out, func(a, b Violation) int { return slices.Compare(a.Location, b.Location) })
+	}
 }
 
 // collect keeps the leaves: the inner nodes only say "one of the causes
