@@ -12,7 +12,9 @@ import (
 // upstream could see another value than the one validated) and nesting deeper
 // than maxDepth (stack exhaustion in the upstream's parser).
 func decodeJSON(data []byte, maxDepth int) (any, error) {
-	d := &jsonDecoder{data: data, max: maxDepth}
+	// One copy of the whole body: every key, string and number below is a
+	// substring of it instead of a copy of its own.
+	d := &jsonDecoder{data: data, src: string(data), max: maxDepth}
 	d.skipSpace()
 	v, err := d.value(0)
 	if err != nil {
@@ -27,6 +29,7 @@ func decodeJSON(data []byte, maxDepth int) (any, error) {
 
 type jsonDecoder struct {
 	data []byte
+	src  string // data as a string
 	pos  int
 	max  int
 }
@@ -106,11 +109,10 @@ func (d *jsonDecoder) object(depth int) (any, error) {
 			return nil, d.errorf("expected an object key")
 		}
 		at := d.pos
-		k, err := d.str()
+		key, err := d.rawStr()
 		if err != nil {
 			return nil, err
 		}
-		key := k.(string)
 		if _, dup := obj[key]; dup {
 			return nil, &jsonError{Offset: at, Msg: fmt.Sprintf("duplicate object key %q", key)}
 		}
@@ -173,6 +175,14 @@ func (d *jsonDecoder) array(depth int) (any, error) {
 }
 
 func (d *jsonDecoder) str() (any, error) {
+	s, err := d.rawStr()
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (d *jsonDecoder) rawStr() (string, error) {
 	start := d.pos
 	d.pos++ // "
 	escaped := false
@@ -182,30 +192,27 @@ func (d *jsonDecoder) str() (any, error) {
 		case c == '"':
 			d.pos++
 			raw := d.data[start:d.pos]
-			if !escaped {
-				if !utf8.Valid(raw) {
-					return nil, &jsonError{Offset: start, Msg: "invalid UTF-8 in string"}
-				}
-				return string(raw[1 : len(raw)-1]), nil
-			}
 			if !utf8.Valid(raw) {
-				return nil, &jsonError{Offset: start, Msg: "invalid UTF-8 in string"}
+				return "", &jsonError{Offset: start, Msg: "invalid UTF-8 in string"}
+			}
+			if !escaped {
+				return d.src[start+1 : d.pos-1], nil
 			}
 			var s string
 			if err := json.Unmarshal(raw, &s); err != nil {
-				return nil, &jsonError{Offset: start, Msg: "invalid string escape"}
+				return "", &jsonError{Offset: start, Msg: "invalid string escape"}
 			}
 			return s, nil
 		case c == '\\':
 			escaped = true
 			d.pos += 2
 		case c < 0x20:
-			return nil, d.errorf("control character in string")
+			return "", d.errorf("control character in string")
 		default:
 			d.pos++
 		}
 	}
-	return nil, d.errorf("unterminated string")
+	return "", d.errorf("unterminated string")
 }
 
 func (d *jsonDecoder) number() (any, error) {
@@ -241,5 +248,5 @@ func (d *jsonDecoder) number() (any, error) {
 			return nil, d.errorf("invalid number")
 		}
 	}
-	return json.Number(d.data[start:d.pos]), nil
+	return json.Number(d.src[start:d.pos]), nil
 }
