@@ -59,17 +59,10 @@ func (a *Analyzer) ActualCost(rep *Report, data any) (float64, error) {
 		return 0, errors.New("measuring actual cost: the report holds no accepted operation")
 	}
 	m := &actualMeter{
-		c: &coster{w: &walker{
-			graph:    a.graph,
-			schema:   a.graph.Schema(),
-			doc:      rep.Document,
-			op:       rep.Operation,
-			vars:     rep.Variables,
-			listSize: a.listSize,
-		}},
+		c: scorer{graph: a.graph, schema: a.graph.Schema(), vars: rep.Variables},
 	}
-	m.graph, m.schema, m.doc = a.graph, m.c.w.schema, rep.Document
-	root := m.c.w.rootType()
+	m.graph, m.schema, m.doc = a.graph, m.c.schema, rep.Document
+	root := rootType(m.schema, rep.Operation)
 	if root == nil {
 		return 0, fmt.Errorf("measuring actual cost: the schema has no %s type", rep.Operation.Operation)
 	}
@@ -110,7 +103,7 @@ func Refund(charged int, estimate, actual float64) int {
 }
 
 type actualMeter struct {
-	c      *coster // argument weights, exactly as the estimate scores them
+	c      scorer // argument weights, exactly as the estimate scores them
 	graph  *schema.Graph
 	schema *ast.Schema
 	doc    *ast.QueryDocument

@@ -158,18 +158,19 @@ func (a *Analyzer) Analyze(req Request, lim Limits, access Access) *Report {
 
 	m := e.measures(op.Name)
 	if m == nil {
-		m = walk(a.graph, e.doc, op, vars, a.listSize, a.budget, graphQLRules)
-		if len(op.VariableDefinitions) == 0 && cacheable {
+		m = walk(a.graph, e.doc, op, a.listSize, a.budget, graphQLRules)
+		if cacheable {
 			e.keep(op.Name, m)
 		}
 	}
+	o := m.apply(scorer{graph: a.graph, schema: a.graph.Schema(), vars: vars})
 	r.Depth, r.Height, r.Aliases = m.depth, m.height, m.aliases
 	r.RootFields, r.Directives = m.rootFields, m.directives
-	r.Cost, r.Fields, r.Introspection = m.cost, m.fields, m.introspection
+	r.Cost, r.Fields, r.Introspection = o.cost, o.fields, m.introspection
 
 	r.Errors = append(r.Errors, limitErrors(m, lim)...)
-	r.Errors = append(r.Errors, costError(m.cost, lim.MaxCost)...)
-	r.Errors = append(r.Errors, m.errs...)
+	r.Errors = append(r.Errors, costError(o.cost, lim.MaxCost)...)
+	r.Errors = append(r.Errors, o.errs...)
 	if m.introspection && !access.Introspection {
 		r.Errors = append(r.Errors, Error{Code: CodeIntrospectionDisabled, Message: "Introspection is not allowed."})
 	}

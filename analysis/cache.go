@@ -24,8 +24,8 @@ type docEntry struct {
 	validation gqlerror.List
 
 	mu sync.Mutex
-	// ops holds the measures of operations without variables, which depend
-	// on nothing else; operations with variables are walked per request.
+	// ops holds the measures of the operations analysed so far; they depend
+	// on no variable, which apply evaluates per request.
 	ops map[string]*measures
 }
 

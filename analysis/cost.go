@@ -27,44 +27,122 @@ import (
 //
 // Like Apollo, a list of lists is counted as one list; lists nested through
 // fields multiply.
+//
+// The walk sees no variables, so it cannot finish the sum: it records a cost
+// program (one node per field, weights and variable-free sizes and argument
+// costs resolved) that costProgram.eval runs against each request's
+// variables, with the arithmetic of the formula above in walk order.
 var costRule = rule{name: "cost", init: func(w *walker, ev *events, m *measures) {
-	c := &coster{w: w, m: m, reported: map[*ast.Field]bool{}}
+	c := &coster{w: w, m: m, sc: scorer{graph: w.graph, schema: w.schema}, reported: map[*ast.Field]bool{}}
+	m.cost.nodes = make([]costNode, 0, 64)
+	m.cost.listSize = float64(w.listSize)
+	m.cost.mutation = w.op.Operation == ast.Mutation
 	ev.onEnterField(c.enter)
 	ev.onLeaveField(c.leave)
-	ev.onDone(func() {
-		total := c.total
-		if w.op.Operation == ast.Mutation {
-			total += 10
-		}
-		if math.IsNaN(total) || total > math.MaxFloat64 {
-			total = math.MaxFloat64
-		}
-		m.cost = total
-	})
 }}
 
-type costFrame struct {
-	instances, weight, args, children float64
-	// size is this field's own @listSize size (for its sizedFields).
+// costProgram is the estimate of one operation with its variables left
+// open: nodes in walk order, each followed by its subtree.
+type costProgram struct {
+	nodes    []costNode
+	listSize float64
+	mutation bool
+}
+
+type costNode struct {
+	// end is the index after the node's subtree.
+	end    int
+	weight float64
+	// args is the arguments' cost when terms is nil; terms are all the
+	// arguments, in order, when one of them names a variable.
+	args  float64
+	terms []argCost
+	list  bool
+	// sizedByParent: the enclosing field has @listSize with this field
+	// among its sizedFields.
+	sizedByParent bool
+	// size is the field's own @listSize size when no slicing argument names
+	// a variable; slicing resolves it per request otherwise.
 	size    *int
-	sized   []string
-	skipped bool
+	slicing *slicing
+	// fixed: nothing in the subtree names a variable; children is then the
+	// sum of the selected fields.
+	fixed    bool
+	children float64
+}
+
+// value is the cost of a node with its children's sum given, under an
+// enclosing field of @listSize size parentSize.
+func (n *costNode) value(parentSize *int, listSize float64) float64 {
+	return n.valueWith(n.size, parentSize, n.children, n.args, listSize)
+}
+
+func (n *costNode) valueWith(size, parentSize *int, children, args, listSize float64) float64 {
+	instances := 1.0
+	if n.list {
+		instances = listSize
+		if size != nil {
+			instances = float64(*size)
+		}
+		if n.sizedByParent && parentSize != nil {
+			instances = float64(*parentSize)
+		}
+	}
+	return instances*(n.weight+children) + args
+}
+
+// argCost is one argument's cost: fixed, or its value scored per request.
+type argCost struct {
+	fixed float64
+	value *ast.Value // nil when fixed
+	typ   *ast.Type
+	w     *int
+}
+
+// slicing is a @listSize use whose slicing arguments name variables.
+type slicing struct {
+	field *ast.Field
+	def   *ast.FieldDefinition
+	ls    *schema.ListSize
+	// check indexes measures.checks when this use is the one that reports a
+	// wrong number of slicing arguments, else -1.
+	check int
+}
+
+// slicingCheck is a requireOneSlicingArgument error decided per request,
+// placed before measures.errs[at].
+type slicingCheck struct {
+	at    int
+	field *ast.Field
 }
 
 type coster struct {
-	w        *walker
-	m        *measures
-	stack    []costFrame
-	total    float64
+	w  *walker
+	m  *measures
+	sc scorer // without variables
+	// open are the nodes entered and not left, with their sizedFields.
+	open     []int
+	sized    [][]string
+	terms    []argCost // scratch
 	reported map[*ast.Field]bool
 }
 
 func (c *coster) enter(e *fieldEvent) {
-	f := costFrame{instances: 1, skipped: e.skipped}
+	p := &c.m.cost
+	var sizedByParent bool
+	if n := len(c.sized); n > 0 {
+		sizedByParent = contains(c.sized[n-1], e.field.Name)
+	}
+	c.open = append(c.open, len(p.nodes))
+	c.sized = append(c.sized, nil)
+	p.nodes = append(p.nodes, costNode{})
 	if e.def == nil || e.def.Type == nil || e.skipped {
-		c.stack = append(c.stack, f)
+		// Costs nothing, and nothing below it costs: a skipped field's
+		// selections are skipped too, an unknown field has none.
 		return
 	}
+	f := &p.nodes[len(p.nodes)-1]
+	f.sizedByParent = sizedByParent
 	g := c.w.graph
 	named := c.w.schema.Types[e.def.Type.Name()]
 	meta := g.Field(e.parent.Name, e.field.Name)
@@ -77,20 +155,12 @@ func (c *coster) enter(e *fieldEvent) {
 		f.weight = 1
 	}
 	if meta != nil && meta.ListSize != nil {
-		f.size = c.listSize(e, meta.ListSize)
-		f.sized = meta.ListSize.SizedFields
+		c.listSize(e, meta.ListSize, f)
+		c.sized[len(c.sized)-1] = meta.ListSize.SizedFields
 	}
-	if e.def.Type.Elem != nil {
-		f.instances = float64(c.w.listSize)
-		if f.size != nil {
-			f.instances = float64(*f.size)
-		}
-		if n := len(c.stack); n > 0 {
-			if p := c.stack[n-1]; p.size != nil && contains(p.sized, e.field.Name) {
-				f.instances = float64(*p.size)
-			}
-		}
-	}
+	f.list = e.def.Type.Elem != nil
+	c.terms = c.terms[:0]
+	dynamic := false
 	for _, a := range e.field.Arguments {
 		ad := e.def.Arguments.ForName(a.Name)
 		if ad == nil {
@@ -102,82 +172,199 @@ func (c *coster) enter(e *fieldEvent) {
 				w = am.Cost
 			}
 		}
-		f.args += c.literal(a.Value, ad.Type, w)
+		if hasVariable(a.Value) {
+			dynamic = true
+			c.terms = append(c.terms, argCost{value: a.Value, typ: ad.Type, w: w})
+			continue
+		}
+		c.terms = append(c.terms, argCost{fixed: c.sc.literal(a.Value, ad.Type, w)})
 	}
-	c.stack = append(c.stack, f)
+	if dynamic {
+		f.terms = append([]argCost(nil), c.terms...)
+		return
+	}
+	for _, t := range c.terms {
+		f.args += t.fixed
+	}
 }
 
 func (c *coster) leave(*fieldEvent) {
-	n := len(c.stack) - 1
-	f := c.stack[n]
-	c.stack = c.stack[:n]
-	v := 0.0
-	if !f.skipped {
-		v = f.instances*(f.weight+f.children) + f.args
+	n := len(c.open) - 1
+	p := &c.m.cost
+	i := c.open[n]
+	c.open, c.sized = c.open[:n], c.sized[:n]
+	f := &p.nodes[i]
+	f.end = len(p.nodes)
+	if f.slicing != nil || f.terms != nil {
+		return
 	}
-	if n > 0 {
-		c.stack[n-1].children += v
-	} else {
-		c.total += v
+	// A subtree that names no variable is summed now, in the order eval
+	// would sum it, so eval only walks the parts that do.
+	sum := 0.0
+	for j := i + 1; j < f.end; j = p.nodes[j].end {
+		ch := &p.nodes[j]
+		if !ch.fixed {
+			return
+		}
+		sum += ch.value(f.size, p.listSize)
+	}
+	f.fixed, f.children = true, sum
+}
+
+// listSize records the size @listSize gives this use of the field: resolved
+// now when no slicing argument names a variable, per request otherwise.
+func (c *coster) listSize(e *fieldEvent, ls *schema.ListSize, f *costNode) {
+	report := len(ls.SlicingArguments) > 0 && ls.RequireOneSlicingArgument && !c.reported[e.field]
+	// Every use of a field node has the same arguments: the first reports.
+	c.reported[e.field] = true
+	if slicesVariables(e.field, ls) {
+		s := &slicing{field: e.field, def: e.def, ls: ls, check: -1}
+		if report {
+			s.check = len(c.m.checks)
+			c.m.checks = append(c.m.checks, slicingCheck{at: len(c.m.errs), field: e.field})
+		}
+		f.slicing = s
+		return
+	}
+	size, found := c.sc.listSize(e.field, e.def, ls)
+	f.size = size
+	if report && found != 1 {
+		c.m.errs = append(c.m.errs, slicingError(e.field, found))
 	}
 }
 
-// listSize is the size @listSize gives this use of the field, nil if none.
-func (c *coster) listSize(e *fieldEvent, ls *schema.ListSize) *int {
+// slicesVariables reports whether a slicing argument of f names a variable.
+func slicesVariables(f *ast.Field, ls *schema.ListSize) bool {
+	for _, p := range ls.SlicingArguments {
+		root, _, _ := strings.Cut(p, ".")
+		if a := f.Arguments.ForName(root); a != nil && hasVariable(a.Value) {
+			return true
+		}
+	}
+	return false
+}
+
+func slicingError(f *ast.Field, found int) Error {
+	// The message names only what the client sent: the field.
+	err := Error{Code: CodeValidationFailed, Message: fmt.Sprintf("Field %q requires exactly one slicing argument, but %d were given.", f.Name, found)}
+	if p := f.Position; p != nil {
+		err.Locations = []Location{{Line: p.Line, Column: p.Column}}
+	}
+	return err
+}
+
+// eval runs the program against one request's variables. found receives,
+// per slicing check, the number of slicing arguments given.
+func (p *costProgram) eval(sc scorer, found []int) float64 {
+	total := 0.0
+	for i := 0; i < len(p.nodes); {
+		v, next := p.node(i, nil, sc, found)
+		total += v
+		i = next
+	}
+	if p.mutation {
+		total += 10
+	}
+	if math.IsNaN(total) || total > math.MaxFloat64 {
+		total = math.MaxFloat64
+	}
+	return total
+}
+
+// node is the cost of nodes[i] with its subtree, and the index after it.
+// parentSize is the enclosing field's @listSize size.
+func (p *costProgram) node(i int, parentSize *int, sc scorer, found []int) (float64, int) {
+	n := &p.nodes[i]
+	if n.fixed {
+		return n.value(parentSize, p.listSize), n.end
+	}
+	size := n.size
+	if s := n.slicing; s != nil {
+		var k int
+		size, k = sc.listSize(s.field, s.def, s.ls)
+		if s.check >= 0 {
+			found[s.check] = k
+		}
+	}
+	children := 0.0
+	for j := i + 1; j < n.end; {
+		v, next := p.node(j, size, sc, found)
+		children += v
+		j = next
+	}
+	args := n.args
+	if n.terms != nil {
+		args = 0
+		for _, t := range n.terms {
+			if t.value == nil {
+				args += t.fixed
+			} else {
+				args += sc.literal(t.value, t.typ, t.w)
+			}
+		}
+	}
+	return n.valueWith(size, parentSize, children, args, p.listSize), n.end
+}
+
+// scorer resolves sizes and scores argument values with one request's
+// variables (none at walk time, where only variable-free values are given).
+type scorer struct {
+	graph  *schema.Graph
+	schema *ast.Schema
+	vars   map[string]any
+}
+
+// listSize is the size @listSize gives this use of the field, nil if none,
+// and how many slicing arguments were found.
+func (c scorer) listSize(f *ast.Field, def *ast.FieldDefinition, ls *schema.ListSize) (*int, int) {
+	found := 0
 	if len(ls.SlicingArguments) > 0 {
-		found, max := 0, 0
+		max := 0
 		for _, p := range ls.SlicingArguments {
-			if n, ok := c.slicingValue(e, p); ok {
+			if n, ok := c.slicingValue(f, def, p); ok {
 				found++
 				if n > max {
 					max = n
 				}
 			}
 		}
-		if ls.RequireOneSlicingArgument && found != 1 && !c.reported[e.field] {
-			c.reported[e.field] = true
-			// The message names only what the client sent: the field.
-			err := Error{Code: CodeValidationFailed, Message: fmt.Sprintf("Field %q requires exactly one slicing argument, but %d were given.", e.field.Name, found)}
-			if p := e.field.Position; p != nil {
-				err.Locations = []Location{{Line: p.Line, Column: p.Column}}
-			}
-			c.m.errs = append(c.m.errs, err)
-		}
 		if found > 0 {
-			return &max
+			return &max, found
 		}
 	}
-	return ls.AssumedSize
+	return ls.AssumedSize, found
 }
 
 // slicingValue resolves a slicing argument, possibly a dotted path into
 // input objects (input.pagination.first), from the literal, the variables,
 // the argument's default or the input fields' defaults.
-func (c *coster) slicingValue(e *fieldEvent, path string) (int, bool) {
-	parts := strings.Split(path, ".")
-	ad := e.def.Arguments.ForName(parts[0])
+func (c scorer) slicingValue(f *ast.Field, def *ast.FieldDefinition, path string) (int, bool) {
+	root, rest, dotted := strings.Cut(path, ".")
+	ad := def.Arguments.ForName(root)
 	if ad == nil {
 		return 0, false
 	}
 	var val any
 	has := false
-	if a := e.field.Arguments.ForName(parts[0]); a != nil && a.Value != nil {
+	if a := f.Arguments.ForName(root); a != nil && a.Value != nil {
 		if a.Value.Kind == ast.Variable {
-			val, has = c.w.vars[a.Value.Raw]
+			val, has = c.vars[a.Value.Raw]
 		} else {
-			val, has = valueOf(a.Value, c.w.vars), true
+			val, has = valueOf(a.Value, c.vars), true
 		}
 	}
 	if !has && ad.DefaultValue != nil {
 		val, has = valueOf(ad.DefaultValue, nil), true
 	}
 	typ := ad.Type
-	for _, p := range parts[1:] {
+	for dotted {
+		var p string
+		p, rest, dotted = strings.Cut(rest, ".")
 		obj, ok := val.(map[string]any)
 		if !has || !ok || typ == nil {
 			return 0, false
 		}
-		def := c.w.schema.Types[typ.Name()]
+		def := c.schema.Types[typ.Name()]
 		if def == nil {
 			return 0, false
 		}
@@ -198,17 +385,17 @@ func (c *coster) slicingValue(e *fieldEvent, path string) (int, bool) {
 }
 
 // literal scores an argument or input field value written in the document.
-func (c *coster) literal(v *ast.Value, typ *ast.Type, w *int) float64 {
+func (c scorer) literal(v *ast.Value, typ *ast.Type, w *int) float64 {
 	if v == nil || typ == nil {
 		return 0
 	}
-	named := c.w.schema.Types[typ.Name()]
+	named := c.schema.Types[typ.Name()]
 	if w == nil && named != nil {
-		w = typeWeight(c.w.graph, named.Name)
+		w = typeWeight(c.graph, named.Name)
 	}
 	switch v.Kind {
 	case ast.Variable:
-		if val, ok := c.w.vars[v.Raw]; ok {
+		if val, ok := c.vars[v.Raw]; ok {
 			return c.value(val, typ, w)
 		}
 		return 0
@@ -221,7 +408,7 @@ func (c *coster) literal(v *ast.Value, typ *ast.Type, w *int) float64 {
 		total := weightOr(w, 1)
 		for _, ch := range v.Children {
 			if fd := named.Fields.ForName(ch.Name); fd != nil {
-				total += c.literal(ch.Value, fd.Type, inputFieldWeight(c.w.graph, named.Name, ch.Name))
+				total += c.literal(ch.Value, fd.Type, inputFieldWeight(c.graph, named.Name, ch.Name))
 			}
 		}
 		return total
@@ -241,13 +428,13 @@ func (c *coster) literal(v *ast.Value, typ *ast.Type, w *int) float64 {
 }
 
 // value scores a variable's (JSON) value as literal scores a literal.
-func (c *coster) value(val any, typ *ast.Type, w *int) float64 {
+func (c scorer) value(val any, typ *ast.Type, w *int) float64 {
 	if val == nil || typ == nil {
 		return 0
 	}
-	named := c.w.schema.Types[typ.Name()]
+	named := c.schema.Types[typ.Name()]
 	if w == nil && named != nil {
-		w = typeWeight(c.w.graph, named.Name)
+		w = typeWeight(c.graph, named.Name)
 	}
 	switch v := val.(type) {
 	case map[string]any:
@@ -257,7 +444,7 @@ func (c *coster) value(val any, typ *ast.Type, w *int) float64 {
 		total := weightOr(w, 1)
 		for k, ch := range v {
 			if fd := named.Fields.ForName(k); fd != nil {
-				total += c.value(ch, fd.Type, inputFieldWeight(c.w.graph, named.Name, k))
+				total += c.value(ch, fd.Type, inputFieldWeight(c.graph, named.Name, k))
 			}
 		}
 		return total

@@ -3,7 +3,9 @@ package analysis
 import "strings"
 
 // fieldsRule lists the fields touched with their response paths and
-// argument values, variables applied, for policy (issue 4 item 2).
+// argument values, variables applied, for policy (issue 4 item 2). The walk
+// sees no variables: arguments that name one get a template that apply fills
+// in per request.
 // Introspection fields and __typename are left out: they touch no data.
 var fieldsRule = rule{name: "fields", init: func(w *walker, ev *events, m *measures) {
 	m.fields = make([]FieldUse, 0, 64)
@@ -32,7 +34,11 @@ var fieldsRule = rule{name: "fields", init: func(w *walker, ev *events, m *measu
 			if e.def.Type != nil {
 				use.ReturnType = e.def.Type.Name()
 			}
-			use.Arguments = argumentValues(e, w.vars)
+			var slots []argSlot
+			use.Arguments, slots = argumentValues(e.field, e.def)
+			if slots != nil {
+				m.args = append(m.args, argTemplate{index: len(m.fields), slots: slots})
+			}
 		}
 		m.fields = append(m.fields, use)
 	})

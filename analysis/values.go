@@ -8,31 +8,105 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
-// argumentValues is a field's arguments with variables and defaults applied.
-// Unlike ast.Field.ArgumentMap it never panics on a literal it cannot
-// convert: it keeps the raw text.
-func argumentValues(e *fieldEvent, vars map[string]any) map[string]any {
-	if len(e.def.Arguments) == 0 {
-		return nil
-	}
-	out := make(map[string]any, len(e.def.Arguments))
-	for _, ad := range e.def.Arguments {
-		if a := e.field.Arguments.ForName(ad.Name); a != nil && a.Value != nil {
-			if a.Value.Kind == ast.Variable {
-				if v, ok := vars[a.Value.Raw]; ok {
-					out[ad.Name] = v
-					continue
-				}
-			} else {
-				out[ad.Name] = valueOf(a.Value, vars)
+// argTemplate gives the arguments of fields[index] per request: the field
+// has an argument that names a variable.
+type argTemplate struct {
+	index int
+	slots []argSlot
+}
+
+// argSlot is one argument of the field's definition, resolved as
+// argumentValues would: the variable if the request sets it, else the literal
+// with its variables applied, else the default.
+type argSlot struct {
+	name     string
+	variable string     // the argument is this variable
+	nested   *ast.Value // a literal naming variables
+	fixed    any        // the literal or the default, when has
+	has      bool
+}
+
+func (t *argTemplate) eval(vars map[string]any) map[string]any {
+	out := make(map[string]any, len(t.slots))
+	for i := range t.slots {
+		s := &t.slots[i]
+		if s.variable != "" {
+			if v, ok := vars[s.variable]; ok {
+				out[s.name] = v
 				continue
 			}
 		}
-		if ad.DefaultValue != nil {
-			out[ad.Name] = valueOf(ad.DefaultValue, nil)
+		switch {
+		case s.nested != nil:
+			out[s.name] = valueOf(s.nested, vars)
+		case s.has:
+			out[s.name] = s.fixed
 		}
 	}
 	return out
+}
+
+// argumentValues is a field's arguments with defaults applied, or, when an
+// argument names a variable, nil and the template that applies the
+// variables. Unlike ast.Field.ArgumentMap it never panics on a literal it
+// cannot convert: it keeps the raw text.
+func argumentValues(f *ast.Field, def *ast.FieldDefinition) (map[string]any, []argSlot) {
+	if len(def.Arguments) == 0 {
+		return nil, nil
+	}
+	dynamic := false
+	for _, a := range f.Arguments {
+		if hasVariable(a.Value) && def.Arguments.ForName(a.Name) != nil {
+			dynamic = true
+			break
+		}
+	}
+	if !dynamic {
+		out := make(map[string]any, len(def.Arguments))
+		for _, ad := range def.Arguments {
+			if a := f.Arguments.ForName(ad.Name); a != nil && a.Value != nil {
+				out[ad.Name] = valueOf(a.Value, nil)
+			} else if ad.DefaultValue != nil {
+				out[ad.Name] = valueOf(ad.DefaultValue, nil)
+			}
+		}
+		return out, nil
+	}
+	slots := make([]argSlot, 0, len(def.Arguments))
+	for _, ad := range def.Arguments {
+		s := argSlot{name: ad.Name}
+		if a := f.Arguments.ForName(ad.Name); a != nil && a.Value != nil {
+			switch {
+			case a.Value.Kind == ast.Variable:
+				s.variable = a.Value.Raw
+			case hasVariable(a.Value):
+				s.nested = a.Value
+			default:
+				s.fixed, s.has = valueOf(a.Value, nil), true
+			}
+		}
+		if !s.has && s.nested == nil && ad.DefaultValue != nil {
+			s.fixed, s.has = valueOf(ad.DefaultValue, nil), true
+		}
+		slots = append(slots, s)
+	}
+	return nil, slots
+}
+
+// hasVariable reports whether a value is or holds a variable.
+func hasVariable(v *ast.Value) bool {
+	if v == nil {
+		return false
+	}
+	if v.Kind == ast.Variable {
+		return true
+	}
+	for _, c := range v.Children {
+		if hasVariable(c.Value) {
+			return true
+		}
+	}
+	return false
 }
 
 // valueOf converts a literal to Go values (int64, float64, string, bool,

@@ -5,20 +5,31 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
-// measures is what one walk of an operation finds. It holds no limit: the
-// same measures are compared with each request's (tier's) limits, so they can
-// be cached with the document.
+// measures is what one walk of an operation finds. The walk sees no
+// variables, so measures depend only on the document, the operation and the
+// schema: they are cached with the document and hold no limit (each
+// request's tier has its own). What variables change (argument values, cost
+// of slicing arguments and of input values) is recorded as templates and a
+// cost program, evaluated per request by apply (issue 4 item 7).
 type measures struct {
 	depth, height, aliases, rootFields, directives int
-	cost                                           float64
-	fields                                         []FieldUse
 	introspection                                  bool
-	// errs are errors found by the walk itself (not limits): they hold for
-	// every request that gets these measures.
-	errs []Error
+	// fields: Arguments is final for fields whose arguments name no
+	// variable; args fills in the others per request.
+	fields []FieldUse
+	args   []argTemplate
+	cost   costProgram
+	// errs are errors found by the walk itself (not limits), in walk order;
+	// checks are the requireOneSlicingArgument errors that depend on
+	// variables, to be inserted among them.
+	errs   []Error
+	checks []slicingCheck
 	// truncated: the walk passed its visit budget; the height is then a lower
 	// bound and the operation is refused as too high.
 	truncated bool
+	// fixed is the outcome when no part depends on variables: computed once
+	// and shared by every request.
+	fixed *outcome
 }
 
 // fieldEvent is one field of the operation as the walk reaches it, named
@@ -49,13 +60,11 @@ type events struct {
 	enter     []func(*fieldEvent)
 	leave     []func(*fieldEvent)
 	directive []func(*ast.Directive)
-	done      []func()
 }
 
 func (e *events) onEnterField(f func(*fieldEvent))   { e.enter = append(e.enter, f) }
 func (e *events) onLeaveField(f func(*fieldEvent))   { e.leave = append(e.leave, f) }
 func (e *events) onDirective(f func(*ast.Directive)) { e.directive = append(e.directive, f) }
-func (e *events) onDone(f func())                    { e.done = append(e.done, f) }
 
 // rule is one measure of the operation; each lives in its own file and
 // registers observers on the shared walk (design.md section 8).
@@ -82,7 +91,6 @@ type walker struct {
 	schema   *ast.Schema
 	doc      *ast.QueryDocument
 	op       *ast.OperationDefinition
-	vars     map[string]any
 	listSize int
 
 	ev       events
@@ -94,18 +102,18 @@ type walker struct {
 	fragByNm map[string]*ast.FragmentDefinition
 }
 
-// walk measures op with rules. budget caps the fields visited (leaf
-// duplicates excluded): every visited field beyond its selection set's first
-// key has a selection set of its own that adds height, so visits <= 2 x
-// height and a walk over budget is an operation over budget/2 high; fragment
-// fan-out therefore costs at most budget visits, however many spreads nest.
-func walk(g *schema.Graph, doc *ast.QueryDocument, op *ast.OperationDefinition, vars map[string]any, listSize, budget int, rules []rule) *measures {
+// walk measures op with rules, without its variables. budget caps the fields
+// visited (leaf duplicates excluded): every visited field beyond its
+// selection set's first key has a selection set of its own that adds height,
+// so visits <= 2 x height and a walk over budget is an operation over
+// budget/2 high; fragment fan-out therefore costs at most budget visits,
+// however many spreads nest.
+func walk(g *schema.Graph, doc *ast.QueryDocument, op *ast.OperationDefinition, listSize, budget int, rules []rule) *measures {
 	w := &walker{
 		graph:    g,
 		schema:   g.Schema(),
 		doc:      doc,
 		op:       op,
-		vars:     vars,
 		listSize: listSize,
 		m:        &measures{},
 		budget:   budget,
@@ -127,20 +135,22 @@ func walk(g *schema.Graph, doc *ast.QueryDocument, op *ast.OperationDefinition, 
 	if root := w.rootType(); root != nil {
 		w.selectionSet(op.SelectionSet, root, 1, false)
 	}
-	for _, f := range w.ev.done {
-		f()
+	if !w.m.dynamic() {
+		w.m.fixed = w.m.apply(scorer{graph: g, schema: w.schema})
 	}
 	return w.m
 }
 
-func (w *walker) rootType() *ast.Definition {
-	switch w.op.Operation {
+func (w *walker) rootType() *ast.Definition { return rootType(w.schema, w.op) }
+
+func rootType(s *ast.Schema, op *ast.OperationDefinition) *ast.Definition {
+	switch op.Operation {
 	case ast.Mutation:
-		return w.schema.Mutation
+		return s.Mutation
 	case ast.Subscription:
-		return w.schema.Subscription
+		return s.Subscription
 	default:
-		return w.schema.Query
+		return s.Query
 	}
 }
 
