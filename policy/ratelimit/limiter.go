@@ -210,7 +210,11 @@ func New(cfg Config, opts Options) (*Limiter, error) {
 			l.client = redis.NewUniversalClient(redisOptions(cfg, opts))
 			l.ownsConn = true
 		}
-		l.remote = NewRedisStore(l.client, opts.RedisStore)
+		rs := opts.RedisStore
+		if rs.Timeout <= 0 {
+			rs.Timeout = opts.Timeout
+		}
+		l.remote = NewRedisStore(l.client, rs)
 		l.primary = l.remote
 		if l.failOpen {
 			l.local = NewMemoryStore(opts.Memory)
@@ -272,6 +276,9 @@ func (l *Limiter) Close() error {
 	l.probeMu.Unlock()
 	l.probing.Wait()
 	var errs []error
+	if l.remote != nil {
+		errs = append(errs, l.remote.Close())
+	}
 	if l.local != nil {
 		errs = append(errs, l.local.Close())
 	}

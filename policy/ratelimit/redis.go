@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -33,23 +34,74 @@ type RedisOptions struct {
 	// Only for tests: with several gateways the server's clock is the one
 	// all of them share.
 	Now func() time.Time
+	// Timeout bounds one pipeline round trip (default 1s); each caller's
+	// own context still bounds its wait.
+	Timeout time.Duration
 }
 
 // RedisStore is a Store shared by every gateway replica through Redis
 // (single node, Cluster or Sentinel: any go-redis UniversalClient). Buckets
 // expire when they are full again.
+//
+// Decisions are auto-pipelined: one goroutine sends every decision queued
+// while the previous round trip was in flight as one pipeline. Under load
+// that turns N round trips (and N reads and writes on each side) into one,
+// and with no load it adds nothing, since it never waits to fill a batch.
 type RedisStore struct {
-	client redis.UniversalClient
-	prefix string
-	now    func() time.Time
+	client  redis.UniversalClient
+	prefix  string
+	now     func() time.Time
+	timeout time.Duration
+
+	calls     chan *redisCall
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
 }
 
-// NewRedisStore wraps client; it does not own it.
+// redisCall is one script call waiting for its pipeline.
+type redisCall struct {
+	key   string
+	args  []any
+	reply chan redisReply // buffered: the loop never blocks on a caller that left
+}
+
+type redisReply struct {
+	val any // the script's reply as go-redis decodes it
+	err error
+}
+
+// maxPipeline bounds one round trip, so one batch cannot hold a reply back
+// for long or grow without limit.
+const maxPipeline = 128
+
+// errStoreClosed answers calls made after Close.
+var errStoreClosed = errors.New("rate limit store closed")
+
+// NewRedisStore wraps client; it does not own it. Close stops its pipeline
+// goroutine.
 func NewRedisStore(client redis.UniversalClient, opts RedisOptions) *RedisStore {
 	if opts.Prefix == "" {
 		opts.Prefix = DefaultRedisPrefix
 	}
-	return &RedisStore{client: client, prefix: opts.Prefix, now: opts.Now}
+	if opts.Timeout <= 0 {
+		opts.Timeout = time.Second
+	}
+	s := &RedisStore{
+		client: client, prefix: opts.Prefix, now: opts.Now, timeout: opts.Timeout,
+		calls: make(chan *redisCall, maxPipeline), stop: make(chan struct{}), done: make(chan struct{}),
+	}
+	go s.loop()
+	return s
+}
+
+// Close stops the pipeline goroutine; calls still queued get errStoreClosed.
+func (s *RedisStore) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		<-s.done
+	})
+	return nil
 }
 
 func (s *RedisStore) key(key string) string { return s.prefix + "{" + key + "}" }
@@ -61,6 +113,94 @@ func (s *RedisStore) nowUS() int64 {
 	return s.now().UnixMicro()
 }
 
+// run queues one script call and waits for its reply or ctx.
+func (s *RedisStore) run(ctx context.Context, key string, args ...any) (any, error) {
+	c := &redisCall{key: s.key(key), args: args, reply: make(chan redisReply, 1)}
+	select {
+	case s.calls <- c:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-s.stop:
+		return nil, errStoreClosed
+	}
+	select {
+	case r := <-c.reply:
+		return r.val, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (s *RedisStore) loop() {
+	defer close(s.done)
+	batch := make([]*redisCall, 0, maxPipeline)
+	for {
+		select {
+		case c := <-s.calls:
+			batch = append(batch[:0], c)
+		case <-s.stop:
+			s.drain()
+			return
+		}
+	fill:
+		for len(batch) < maxPipeline {
+			select {
+			case c := <-s.calls:
+				batch = append(batch, c)
+			default:
+				break fill
+			}
+		}
+		s.exec(batch)
+	}
+}
+
+func (s *RedisStore) drain() {
+	for {
+		select {
+		case c := <-s.calls:
+			c.reply <- redisReply{err: errStoreClosed}
+		default:
+			return
+		}
+	}
+}
+
+// exec sends one pipeline of EVALSHA calls; a server that does not know
+// the script yet (NOSCRIPT: first use, restart, failover) gets it loaded
+// and those calls sent again. Calls that did run are never repeated.
+func (s *RedisStore) exec(batch []*redisCall) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+	defer cancel()
+	pending := batch
+	for attempt := 0; attempt < 2 && len(pending) > 0; attempt++ {
+		pipe := s.client.Pipeline()
+		cmds := make([]*redis.Cmd, len(pending))
+		for i, c := range pending {
+			cmds[i] = gcraScript.EvalSha(ctx, pipe, []string{c.key}, c.args...)
+		}
+		_, _ = pipe.Exec(ctx) // each command carries its own error
+		var retry []*redisCall
+		for i, c := range pending {
+			err := cmds[i].Err()
+			if err != nil && attempt == 0 && redis.HasErrorPrefix(err, "NOSCRIPT") {
+				retry = append(retry, c)
+				continue
+			}
+			c.reply <- redisReply{val: cmds[i].Val(), err: err}
+		}
+		if len(retry) > 0 {
+			if err := gcraScript.Load(ctx, s.client).Err(); err != nil {
+				for _, c := range retry {
+					c.reply <- redisReply{err: err}
+				}
+				return
+			}
+		}
+		pending = retry
+	}
+}
+
 // Allow implements Store.
 func (s *RedisStore) Allow(ctx context.Context, key string, tier Tier, cost int) (Decision, error) {
 	p, err := newParams(tier)
@@ -70,12 +210,12 @@ func (s *RedisStore) Allow(ctx context.Context, key string, tier Tier, cost int)
 	if cost < 0 {
 		return Decision{}, fmt.Errorf("charging %q: %w", key, errNegative)
 	}
-	res, err := gcraScript.Run(ctx, s.client, []string{s.key(key)},
-		p.rate, p.perUS, p.burst, cost, s.nowUS(), "a").Int64Slice()
+	val, err := s.run(ctx, key, p.rate, p.perUS, p.burst, cost, s.nowUS(), "a")
 	if err != nil {
 		return Decision{}, fmt.Errorf("running rate limit script: %w", err)
 	}
-	if len(res) != 5 {
+	res, ok := int64s(val, 5)
+	if !ok {
 		return Decision{}, errors.New("running rate limit script: unexpected reply")
 	}
 	return Decision{
@@ -98,8 +238,7 @@ func (s *RedisStore) Refund(ctx context.Context, key string, tier Tier, units in
 	if units < 0 {
 		return fmt.Errorf("refunding %q: %w", key, errNegative)
 	}
-	if err := gcraScript.Run(ctx, s.client, []string{s.key(key)},
-		p.rate, p.perUS, p.burst, units, s.nowUS(), "r").Err(); err != nil {
+	if _, err := s.run(ctx, key, p.rate, p.perUS, p.burst, units, s.nowUS(), "r"); err != nil {
 		return fmt.Errorf("running rate limit refund: %w", err)
 	}
 	return nil
@@ -108,4 +247,19 @@ func (s *RedisStore) Refund(ctx context.Context, key string, tier Tier, units in
 // ping checks the store answers; used by the Limiter's recovery probe.
 func (s *RedisStore) ping(ctx context.Context) error {
 	return s.client.Ping(ctx).Err()
+}
+
+// int64s reads a script reply that must be an array of n integers.
+func int64s(val any, n int) ([]int64, bool) {
+	arr, ok := val.([]any)
+	if !ok || len(arr) != n {
+		return nil, false
+	}
+	out := make([]int64, n)
+	for i, v := range arr {
+		if out[i], ok = v.(int64); !ok {
+			return nil, false
+		}
+	}
+	return out, true
 }

@@ -17,6 +17,7 @@ func TestRedisStoreSequences(t *testing.T) {
 		t.Run(seq.name, func(t *testing.T) {
 			clock := newFakeClock()
 			st := NewRedisStore(c, RedisOptions{Prefix: testPrefix(t, c), Now: clock.Now})
+			t.Cleanup(func() { st.Close() })
 			runSequence(t, st, clock, seq, "k")
 		})
 	}
@@ -29,6 +30,7 @@ func TestRedisStoreServerClock(t *testing.T) {
 	c := newRedisClient(t)
 	prefix := testPrefix(t, c)
 	st := NewRedisStore(c, RedisOptions{Prefix: prefix})
+	t.Cleanup(func() { st.Close() })
 	tier := Tier{Rate: 1, Per: time.Hour, Burst: 10}
 	ctx := context.Background()
 
@@ -74,6 +76,7 @@ func TestRedisStoreServerClock(t *testing.T) {
 func TestRedisStoreKeysIndependent(t *testing.T) {
 	c := newRedisClient(t)
 	st := NewRedisStore(c, RedisOptions{Prefix: testPrefix(t, c)})
+	t.Cleanup(func() { st.Close() })
 	tier := Tier{Rate: 1, Per: time.Hour, Burst: 3}
 	ctx := context.Background()
 	if d, err := st.Allow(ctx, "default:sub:alice", tier, 3); err != nil || !d.Allowed {
@@ -100,6 +103,7 @@ func TestRedisStoreConcurrentExact(t *testing.T) {
 		c := redis.NewClient(redisClientOptions(t))
 		defer c.Close()
 		st := NewRedisStore(c, RedisOptions{Prefix: prefix})
+		t.Cleanup(func() { st.Close() })
 		for range 16 {
 			wg.Add(1)
 			go func() {
@@ -132,6 +136,7 @@ func BenchmarkRedisAllow(b *testing.B) {
 	defer c.Close()
 	prefix := testPrefix(b, c)
 	st := NewRedisStore(c, RedisOptions{Prefix: prefix})
+	defer st.Close()
 	tier := Tier{Rate: 1_000_000, Per: time.Second, Burst: 1_000_000}
 	ctx := context.Background()
 	var n atomic.Int64
