@@ -127,6 +127,23 @@ func startGateway(t *testing.T, cfgPath string) *proc {
 		p.cmd.Process.Kill()
 		t.Fatalf("gateway did not start listening\n%s", p.logs())
 	}
+	// Wait for readiness, so the start-up probes (a HEAD to each upstream)
+	// are over before a test starts counting what upstreams received.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get("http://" + p.adminAddr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			p.cmd.Process.Kill()
+			t.Fatalf("gateway never became ready\n%s", p.logs())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	t.Cleanup(func() {
 		p.cmd.Process.Signal(syscall.SIGTERM)
 		select {
@@ -331,6 +348,10 @@ func TestGracefulShutdown(t *testing.T) {
 	arrived := make(chan struct{}, 1)
 	release := make(chan struct{})
 	slow := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead {
+			// The gateway's readiness probe, not the request under test.
+			return
+		}
 		arrived <- struct{}{}
 		<-release
 		w.Header().Set("Content-Type", "application/json")
