@@ -7,24 +7,18 @@ import (
 	"strings"
 )
 
-// Error codes of design.md section 6 that the gateway itself produces. The
-// analysis and policy packages own the codes of their own refusals.
+// Error codes the gateway itself produces. analysis, the policy packages and
+// upstream (ErrorKind.Code) own the codes of their own refusals.
 const (
-	CodeParseFailed         = "GRAPHQL_PARSE_FAILED"
-	CodeBadRequest          = "BAD_REQUEST"
-	CodeCSRF                = "CSRF_PREVENTED"
-	CodeMethodNotAllowed    = "METHOD_NOT_ALLOWED"
-	CodeUnsupportedMedia    = "UNSUPPORTED_MEDIA_TYPE"
-	CodeNotAcceptable       = "NOT_ACCEPTABLE"
-	CodeMaxBatch            = "MAX_BATCH_LIMIT"
-	CodeTooLarge            = "REQUEST_TOO_LARGE"
-	CodeInternal            = "INTERNAL_SERVER_ERROR"
-	CodeNotFound            = "NOT_FOUND"
-	CodeUnsafePath          = "UNSAFE_PATH"
-	CodeNotReady            = "GATEWAY_NOT_READY"
-	CodeUpstreamError       = "UPSTREAM_ERROR"
-	CodeUpstreamUnavailable = "UPSTREAM_UNAVAILABLE"
-	CodeUpstreamTimeout     = "UPSTREAM_TIMEOUT"
+	CodeBadRequest       = "BAD_REQUEST"
+	CodeCSRF             = "CSRF_PREVENTED"
+	CodeMethodNotAllowed = "METHOD_NOT_ALLOWED"
+	CodeUnsupportedMedia = "UNSUPPORTED_MEDIA_TYPE"
+	CodeTooLarge         = "REQUEST_TOO_LARGE"
+	CodeInternal         = "INTERNAL_SERVER_ERROR"
+	CodeNotFound         = "NOT_FOUND"
+	CodeUnsafePath       = "UNSAFE_PATH"
+	CodeNotReady         = "GATEWAY_NOT_READY"
 )
 
 // GraphQLError is one entry of a GraphQL response's "errors" list. Message is

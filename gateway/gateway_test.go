@@ -19,6 +19,7 @@ import (
 
 	"github.com/portcullis-gw/portcullis/analysis"
 	"github.com/portcullis-gw/portcullis/gateway/config"
+	"github.com/portcullis-gw/portcullis/upstream"
 )
 
 // recorder is a real upstream that remembers what reached it.
@@ -298,12 +299,12 @@ func TestGraphQLRefusals(t *testing.T) {
 		{"PUT", "PUT", "/graphql", jsonCT, `{"query":"{hello}"}`, 405, CodeMethodNotAllowed},
 		{"not JSON", "POST", "/graphql", jsonCT, `{"query":`, 400, CodeBadRequest},
 		{"missing query", "POST", "/graphql", jsonCT, `{"variables":{}}`, 400, CodeBadRequest},
-		{"syntax error", "POST", "/graphql", jsonCT, `{"query":"{ hello "}`, 400, CodeParseFailed},
+		{"syntax error", "POST", "/graphql", jsonCT, `{"query":"{ hello "}`, 400, analysis.CodeParseFailed},
 		{"two operations without a name", "POST", "/graphql", jsonCT, `{"query":"query A { hello } query B { hello }"}`, 400, analysis.CodeValidationFailed},
 		{"unknown operation name", "POST", "/graphql", jsonCT, `{"query":"query A { hello }","operationName":"B"}`, 400, analysis.CodeValidationFailed},
 		{"unknown field", "POST", "/graphql", jsonCT, `{"query":"{ hello secret }"}`, 400, analysis.CodeValidationFailed},
-		{"batch over max_batch", "POST", "/graphql", jsonCT, `[{"query":"{hello}"},{"query":"{hello}"},{"query":"{hello}"},{"query":"{hello}"}]`, 400, CodeMaxBatch},
-		{"batch where batching is off", "POST", "/nobatch", jsonCT, `[{"query":"{hello}"},{"query":"{hello}"}]`, 400, CodeMaxBatch},
+		{"batch over max_batch", "POST", "/graphql", jsonCT, `[{"query":"{hello}"},{"query":"{hello}"},{"query":"{hello}"},{"query":"{hello}"}]`, 400, analysis.CodeMaxBatch},
+		{"batch where batching is off", "POST", "/nobatch", jsonCT, `[{"query":"{hello}"},{"query":"{hello}"}]`, 400, analysis.CodeMaxBatch},
 		{"empty batch", "POST", "/graphql", jsonCT, `[]`, 400, CodeBadRequest},
 		{"body over max_body_bytes", "POST", "/graphql", jsonCT, big, 413, CodeTooLarge},
 		{"bad variables over GET", "GET", "/graphql?query=%7Bhello%7D&variables=%5B", nil, "", 400, CodeBadRequest},
@@ -502,7 +503,7 @@ func TestUpstreamDown(t *testing.T) {
 		t.Fatalf("status %d: %s", resp.StatusCode, body)
 	}
 	code := gqlCode(t, body)
-	if code != CodeUpstreamUnavailable && code != CodeUpstreamError {
+	if code != upstream.KindUnavailable.Code() && code != upstream.KindError.Code() {
 		t.Fatalf("code %q", code)
 	}
 	if strings.Contains(string(body), "127.0.0.1") {

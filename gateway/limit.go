@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/portcullis-gw/portcullis/analysis"
 	"github.com/portcullis-gw/portcullis/gateway/config"
 	"github.com/portcullis-gw/portcullis/policy/authn"
 	"github.com/portcullis-gw/portcullis/policy/ratelimit"
@@ -17,9 +18,7 @@ import (
 const (
 	CodeRateLimited       = "RATE_LIMITED"
 	CodeRateLimitDown     = "RATE_LIMIT_UNAVAILABLE"
-	CodeCostTooExpensive  = "COST_ESTIMATED_TOO_EXPENSIVE"
 	CodeTooManyConcurrent = "TOO_MANY_CONCURRENT_REQUESTS"
-	headerRetryAfter      = "Retry-After"
 )
 
 func newLimiter(cfg *config.Config, g *Gateway) (*ratelimit.Limiter, error) {
@@ -82,7 +81,7 @@ func (g *Gateway) charge(c echo.Context, st *reqState, tbl *routeTable, subj rat
 	if d.TooExpensive {
 		release()
 		g.audit(st, "too_expensive", "cost", cost, "burst", d.Limit)
-		g.writeErrorExt(c, http.StatusBadRequest, CodeCostTooExpensive,
+		g.writeErrorExt(c, http.StatusBadRequest, analysis.CodeCostTooExpensive,
 			"operation costs more than this client's rate limit allows at once",
 			// Flat keys, as the analysis's max_cost refusal and Apollo Router
 			// write them.

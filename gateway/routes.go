@@ -7,10 +7,10 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/portcullis-gw/portcullis/analysis/rest"
 	"github.com/portcullis-gw/portcullis/gateway/config"
 	"github.com/portcullis-gw/portcullis/policy/authn"
 	"github.com/portcullis-gw/portcullis/policy/ratelimit"
@@ -130,43 +130,8 @@ func (g *Gateway) dispatch(c echo.Context) error {
 
 // unsafePath returns why a request path could mean something other than
 // what a plain match sees, or "" when it is safe. Such paths are refused,
-// never normalised into another route (design.md section 1, step 2).
+// never normalised into another route (design.md section 1, step 2); the
+// rule is the REST matcher's, so every route shares one definition.
 func unsafePath(r *http.Request) string {
-	raw := r.URL.EscapedPath()
-	if raw == "" || raw[0] != '/' {
-		return "not absolute"
-	}
-	if len(raw) > 8192 {
-		return "too long"
-	}
-	if strings.Contains(raw, "//") {
-		return "empty segment"
-	}
-	if strings.ContainsAny(raw, ";\\") {
-		return "matrix parameter or backslash"
-	}
-	for i := 0; i+2 < len(raw); i++ {
-		if raw[i] != '%' {
-			continue
-		}
-		switch strings.ToLower(raw[i+1 : i+3]) {
-		case "2f", "5c", "2e", "00", "3b":
-			return "encoded separator"
-		}
-	}
-	p := r.URL.Path
-	if !utf8.ValidString(p) {
-		return "invalid UTF-8"
-	}
-	for _, seg := range strings.Split(p, "/") {
-		if seg == "." || seg == ".." {
-			return "dot segment"
-		}
-	}
-	for i := 0; i < len(p); i++ {
-		if p[i] < 0x20 || p[i] == 0x7f {
-			return "control character"
-		}
-	}
-	return ""
+	return rest.CheckPath(r.URL.EscapedPath())
 }
