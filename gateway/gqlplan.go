@@ -32,7 +32,7 @@ const maxMergeBody = 64 << 20
 // authorize applies field-level authorization to every entry. Reject mode
 // refuses with 403 and the errors; filter mode returns a plan when anything
 // was removed; dry-run only reports (issue 5 item 7).
-func (rt *graphqlRoute) authorize(g *Gateway, st *reqState, sch *gqlSchema, reports []*analysis.Report, body []byte, id authn.Identity, r *http.Request) (*gqlPlan, *gqlRefusal) {
+func (rt *graphqlRoute) authorize(g *Gateway, st *reqState, sch *gqlSchema, reports []*analysis.Report, batch bool, id authn.Identity, r *http.Request) (*gqlPlan, *gqlRefusal) {
 	req := policyRequest(r, st.clientIP, rt.policyHeaders)
 	var plan *gqlPlan
 	for i, rep := range reports {
@@ -57,7 +57,7 @@ func (rt *graphqlRoute) authorize(g *Gateway, st *reqState, sch *gqlSchema, repo
 			return nil, ref
 		}
 		if plan == nil {
-			plan = &gqlPlan{az: sch.authorizer, batch: isJSONArray(body), decisions: make([]*authz.Decision, len(reports))}
+			plan = &gqlPlan{az: sch.authorizer, batch: batch, decisions: make([]*authz.Decision, len(reports))}
 		}
 		plan.decisions[i] = d
 	}

@@ -186,7 +186,7 @@ func (rt *graphqlRoute) serve(g *Gateway, c echo.Context, st *reqState, tbl *rou
 	}
 	subj := tbl.subjectOf(id, st.clientIP)
 	lim := rt.limitsFor(id.Tier)
-	params, body, ref := rt.decode(r, lim.MaxBatch)
+	params, body, batch, ref := rt.decode(r, lim.MaxBatch)
 	for i := 0; ref == nil && i < len(params); i++ {
 		ref = rt.persisted.resolve(&params[i])
 	}
@@ -196,7 +196,7 @@ func (rt *graphqlRoute) serve(g *Gateway, c echo.Context, st *reqState, tbl *rou
 	}
 	var plan *gqlPlan
 	if ref == nil {
-		plan, ref = rt.authorize(g, st, sch, reports, body, id, r)
+		plan, ref = rt.authorize(g, st, sch, reports, batch, id, r)
 	}
 	if ref != nil {
 		code := ref.errs[0].Extensions["code"].(string)
@@ -256,7 +256,7 @@ func (rt *graphqlRoute) serve(g *Gateway, c echo.Context, st *reqState, tbl *rou
 		// Subgraph servers need not serve GET, and a persisted operation
 		// sent by hash must reach them as its full text: forward the
 		// checked operations as the equivalent POST.
-		if isJSONArray(body) {
+		if batch {
 			body, _ = json.Marshal(params)
 		} else {
 			body, _ = json.Marshal(params[0])
@@ -280,27 +280,27 @@ func (rt *graphqlRoute) serve(g *Gateway, c echo.Context, st *reqState, tbl *rou
 
 // decode reads a GraphQL-over-HTTP request: POST with a JSON body (an object,
 // or an array when batching), or GET with query parameters.
-func (rt *graphqlRoute) decode(r *http.Request, maxBatch int) ([]gqlParams, []byte, *gqlRefusal) {
+func (rt *graphqlRoute) decode(r *http.Request, maxBatch int) (params []gqlParams, body []byte, batch bool, ref *gqlRefusal) {
 	switch r.Method {
 	case http.MethodGet:
 		q := r.URL.Query()
 		p := gqlParams{Query: q.Get("query"), OperationName: q.Get("operationName")}
 		if v := q.Get("variables"); v != "" {
 			if err := json.Unmarshal([]byte(v), &p.Variables); err != nil {
-				return nil, nil, refuse(http.StatusBadRequest, CodeBadRequest, "variables must be a JSON object")
+				return nil, nil, false, refuse(http.StatusBadRequest, CodeBadRequest, "variables must be a JSON object")
 			}
 		}
 		if v := q.Get("extensions"); v != "" {
 			if err := json.Unmarshal([]byte(v), &p.Extensions); err != nil {
-				return nil, nil, refuse(http.StatusBadRequest, CodeBadRequest, "extensions must be a JSON object")
+				return nil, nil, false, refuse(http.StatusBadRequest, CodeBadRequest, "extensions must be a JSON object")
 			}
 		}
-		return []gqlParams{p}, nil, nil
+		return []gqlParams{p}, nil, false, nil
 	case http.MethodPost:
 	default:
 		ref := refuse(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "GraphQL requests use GET or POST")
 		ref.allow = "GET, POST"
-		return nil, nil, ref
+		return nil, nil, false, ref
 	}
 
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -311,43 +311,42 @@ func (rt *graphqlRoute) decode(r *http.Request, maxBatch int) ([]gqlParams, []by
 		// request carrying one must prove it is not a forged form post
 		// (Apollo's CSRF prevention).
 		if rt.csrf && r.Header.Get("X-Portcullis-CSRF") == "" && r.Header.Get("Apollo-Require-Preflight") == "" {
-			return nil, nil, refuse(http.StatusBadRequest, CodeCSRF,
+			return nil, nil, false, refuse(http.StatusBadRequest, CodeCSRF,
 				"this request has a content type a browser form can send; use Content-Type: application/json or set the X-Portcullis-CSRF header")
 		}
 		if ct != "text/plain" && ct != "" {
-			return nil, nil, refuse(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "GraphQL POST bodies are application/json")
+			return nil, nil, false, refuse(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "GraphQL POST bodies are application/json")
 		}
 	default:
-		return nil, nil, refuse(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "GraphQL POST bodies are application/json")
+		return nil, nil, false, refuse(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "GraphQL POST bodies are application/json")
 	}
 
 	body, err := readBody(r, rt.maxBody)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, nil, refuse(http.StatusRequestEntityTooLarge, CodeTooLarge, "request body too large")
+			return nil, nil, false, refuse(http.StatusRequestEntityTooLarge, CodeTooLarge, "request body too large")
 		}
-		return nil, nil, refuse(http.StatusBadRequest, CodeBadRequest, "reading request body failed")
+		return nil, nil, false, refuse(http.StatusBadRequest, CodeBadRequest, "reading request body failed")
 	}
-	trimmed := bytes.TrimLeft(body, " \t\r\n")
-	if len(trimmed) > 0 && trimmed[0] == '[' {
-		var batch []gqlParams
-		if err := json.Unmarshal(body, &batch); err != nil {
-			return nil, nil, refuse(http.StatusBadRequest, CodeBadRequest, "body is not a JSON array of GraphQL requests")
+	if isJSONArray(body) {
+		var entries []gqlParams
+		if err := json.Unmarshal(body, &entries); err != nil {
+			return nil, nil, false, refuse(http.StatusBadRequest, CodeBadRequest, "body is not a JSON array of GraphQL requests")
 		}
-		if len(batch) == 0 {
-			return nil, nil, refuse(http.StatusBadRequest, CodeBadRequest, "empty batch")
+		if len(entries) == 0 {
+			return nil, nil, false, refuse(http.StatusBadRequest, CodeBadRequest, "empty batch")
 		}
-		if e := analysis.CheckBatch(len(batch), analysis.Limits{MaxBatch: maxBatch}); e != nil {
-			return nil, nil, &gqlRefusal{status: http.StatusBadRequest, errs: []GraphQLError{fromAnalysis(*e)}}
+		if e := analysis.CheckBatch(len(entries), analysis.Limits{MaxBatch: maxBatch}); e != nil {
+			return nil, nil, false, &gqlRefusal{status: http.StatusBadRequest, errs: []GraphQLError{fromAnalysis(*e)}}
 		}
-		return batch, body, nil
+		return entries, body, true, nil
 	}
 	var p gqlParams
 	if err := json.Unmarshal(body, &p); err != nil {
-		return nil, nil, refuse(http.StatusBadRequest, CodeBadRequest, "body is not a JSON GraphQL request")
+		return nil, nil, false, refuse(http.StatusBadRequest, CodeBadRequest, "body is not a JSON GraphQL request")
 	}
-	return []gqlParams{p}, body, nil
+	return []gqlParams{p}, body, false, nil
 }
 
 // isSimpleContentType reports content types a browser sends without a CORS
