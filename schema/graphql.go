@@ -7,8 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/vektah/gqlparser/v2/ast"
@@ -83,22 +83,16 @@ func (g *Graph) Subgraphs() []SubgraphInfo { return slices.Clone(g.subgraphs) }
 
 // Fields returns every field's metadata sorted by coordinate.
 func (g *Graph) Fields() []*FieldMeta {
-	out := make([]*FieldMeta, 0, len(g.fields))
-	for _, f := range g.fields {
-		out = append(out, f)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Coordinate < out[j].Coordinate })
-	return out
+	return slices.SortedFunc(maps.Values(g.fields), func(a, b *FieldMeta) int {
+		return strings.Compare(a.Coordinate, b.Coordinate)
+	})
 }
 
 // Types returns every type's metadata sorted by name.
 func (g *Graph) Types() []*TypeMeta {
-	out := make([]*TypeMeta, 0, len(g.types))
-	for _, t := range g.types {
-		out = append(out, t)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
+	return slices.SortedFunc(maps.Values(g.types), func(a, b *TypeMeta) int {
+		return strings.Compare(a.Name, b.Name)
+	})
 }
 
 // Version is a stable hash of the API schema and the metadata, for caches
@@ -126,17 +120,18 @@ var fed1Markers = map[string]bool{"key": true, "extends": true, "external": true
 	"requires": true, "provides": true, "shareable": true}
 
 func detectDoc(doc *ast.SchemaDocument) Kind {
+	// A join link wins over a federation link wherever it appears.
+	linksFederation := false
 	for _, l := range linkDirectives(doc) {
-		spec, _, _ := parseSpecURL(stringArg(l, "url"))
-		switch spec {
+		switch spec, _, _ := parseSpecURL(stringArg(l, "url")); spec {
 		case specJoin:
 			return KindSupergraph
+		case specFederation:
+			linksFederation = true
 		}
 	}
-	for _, l := range linkDirectives(doc) {
-		if spec, _, _ := parseSpecURL(stringArg(l, "url")); spec == specFederation {
-			return KindSubgraph
-		}
+	if linksFederation {
+		return KindSubgraph
 	}
 	for _, d := range doc.Directives {
 		if strings.HasPrefix(d.Name, "join__") {
@@ -227,12 +222,7 @@ func prepare(doc *ast.SchemaDocument, n *names) *ast.SchemaDocument {
 	for _, d := range out.Directives {
 		declared[d.Name] = true
 	}
-	locals := make([]string, 0, len(n.dirs))
-	for local := range n.dirs {
-		locals = append(locals, local)
-	}
-	sort.Strings(locals)
-	for _, local := range locals {
+	for _, local := range slices.Sorted(maps.Keys(n.dirs)) {
 		if declared[local] || builtinDirectives[local] {
 			continue
 		}
@@ -442,12 +432,7 @@ func apiSchema(full *ast.Schema, n *names, g *Graph) (*ast.Schema, error) {
 		}
 		return out
 	}
-	names := make([]string, 0, len(full.Types))
-	for name := range full.Types {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(full.Types)) {
 		def := full.Types[name]
 		if def.BuiltIn || strings.HasPrefix(name, "__") || hidden(name) {
 			continue
@@ -488,12 +473,7 @@ func apiSchema(full *ast.Schema, n *names, g *Graph) (*ast.Schema, error) {
 		}
 		doc.Definitions = append(doc.Definitions, nd)
 	}
-	dirNames := make([]string, 0, len(full.Directives))
-	for name := range full.Directives {
-		dirNames = append(dirNames, name)
-	}
-	sort.Strings(dirNames)
-	for _, name := range dirNames {
+	for _, name := range slices.Sorted(maps.Keys(full.Directives)) {
 		d := full.Directives[name]
 		if d.Position != nil && d.Position.Src != nil && d.Position.Src.BuiltIn {
 			continue

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -81,12 +82,7 @@ func (c *composer) merge() *ast.SchemaDocument {
 		merged: map[string]*ast.Definition{}, fieldSubs: map[string][]string{}}
 	var order []string
 	for _, sg := range c.subs {
-		names := make([]string, 0, len(sg.types))
-		for name := range sg.types {
-			names = append(names, name)
-		}
-		sort.Strings(names)
-		for _, name := range names {
+		for _, name := range slices.Sorted(maps.Keys(sg.types)) {
 			t := sg.types[name]
 			if _, ok := m.occ[name]; !ok {
 				order = append(order, name)
@@ -551,7 +547,7 @@ func (m *merger) mergeFields(def *ast.Definition, occs []occurrence) {
 			tags = append(tags, o.f.tags...)
 			dirLists = append(dirLists, o.f.def.Directives)
 		}
-		nf.Arguments = m.mergeArguments(coord, resolvingOr(resolving, fo))
+		nf.Arguments = m.mergeArguments(coord, typed)
 		nf.Directives = append(nf.Directives, m.joinFields(fo, overridden, typeSubs, merged)...)
 		nf.Directives = append(nf.Directives, builtins(dirLists...)...)
 		nf.Directives = append(nf.Directives, m.meta(req, cost, ls, inaccessible, sortedUnique(tags))...)
@@ -567,13 +563,6 @@ func anyOverridden(fo []fieldOcc, overridden map[string]bool) bool {
 		}
 	}
 	return false
-}
-
-func resolvingOr(resolving, all []fieldOcc) []fieldOcc {
-	if len(resolving) > 0 {
-		return resolving
-	}
-	return all
 }
 
 // joinFields prints @join__field for a field unless every subgraph of the
@@ -939,12 +928,7 @@ func (m *merger) checkMerged() {
 		d := m.merged[name]
 		return d != nil && hasDirective(d.Directives, "inaccessible")
 	}
-	names := make([]string, 0, len(m.merged))
-	for n := range m.merged {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(m.merged)) {
 		def := m.merged[name]
 		if def.Kind == ast.Object || def.Kind == ast.Interface {
 			for _, i := range def.Interfaces {

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"maps"
 	"slices"
 
 	"github.com/vektah/gqlparser/v2/ast"
@@ -13,7 +14,7 @@ import (
 // Root types are skipped: the query planner can start at any subgraph.
 func (c *composer) satisfiability() {
 	for _, sg := range c.subs {
-		for _, name := range sortedKeys(c.reachable(sg)) {
+		for _, name := range slices.Sorted(maps.Keys(c.reachable(sg))) {
 			t := sg.types[name]
 			merged := c.merged[name]
 			if t == nil || merged == nil || t.def.Kind != ast.Object || isRoot(name) {
@@ -112,12 +113,4 @@ func (c *composer) reachable(sg *subgraph) map[string]bool {
 		}
 	}
 	return seen
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	return sortedUnique(out)
 }

@@ -60,6 +60,9 @@ type fastNode struct {
 
 	constVal *any
 	enum     []any
+	// Rendered at load for the failure messages, so a stream of bad values
+	// does not re-encode the schema's lists.
+	constDesc, enumDesc string
 
 	fmtKind fmtKind
 	format  *jsonschema.Format
@@ -164,6 +167,7 @@ func (fc *fastCompiler) node(s *jsonschema.Schema) (*fastNode, error) {
 			return nil, &errFallback{"const value type"}
 		}
 		n.constVal = s.Const
+		n.constDesc = describe(*s.Const)
 	}
 	if s.Enum != nil {
 		for _, v := range s.Enum.Values {
@@ -172,6 +176,7 @@ func (fc *fastCompiler) node(s *jsonschema.Schema) (*fastNode, error) {
 			}
 		}
 		n.enum = s.Enum.Values
+		n.enumDesc = describeList(s.Enum.Values)
 	}
 	if s.Format != nil {
 		n.format = s.Format
@@ -434,7 +439,7 @@ func (r *fastRun) validate(n *fastNode, v any) {
 		}
 	}
 	if n.constVal != nil && !r.equal(v, *n.constVal) {
-		r.fail("must be %s", describe(*n.constVal))
+		r.fail("must be %s", n.constDesc)
 		return
 	}
 	if n.enum != nil {
@@ -446,7 +451,7 @@ func (r *fastRun) validate(n *fastNode, v any) {
 			}
 		}
 		if !ok {
-			r.fail("must be one of %s", describeList(n.enum))
+			r.fail("must be one of %s", n.enumDesc)
 			return
 		}
 	}
@@ -479,13 +484,8 @@ func (r *fastRun) validate(n *fastNode, v any) {
 	if len(n.oneOf) > 0 {
 		r.oneOf(n, v)
 	}
-	if n.not != nil {
-		sub := fastRun{path: r.path}
-		sub.validate(n.not, v)
-		r.abort = r.abort || sub.abort
-		if len(sub.out) == 0 {
-			r.fail("must not match the excluded schema")
-		}
+	if n.not != nil && len(r.trial(n.not, v)) == 0 {
+		r.fail("must not match the excluded schema")
 	}
 }
 
