@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/portcullis-gw/portcullis/schema"
@@ -190,14 +191,7 @@ func (m *actualMeter) selectionSet(set ast.SelectionSet, parent *ast.Definition,
 	return total, nil
 }
 
-func (m *actualMeter) expanding(name string) bool {
-	for _, n := range m.active {
-		if n == name {
-			return true
-		}
-	}
-	return false
-}
+func (m *actualMeter) expanding(name string) bool { return slices.Contains(m.active, name) }
 
 // applies reports whether a fragment on cond, selected on parent, applies to
 // an object of runtime type rt (nil: unknown, so counted: an upper bound).
@@ -288,28 +282,13 @@ func (m *actualMeter) newPlan(f *ast.Field, parent *ast.Definition) *fieldPlan {
 	p := &fieldPlan{key: responseKey(f), typ: def.Type}
 	named := m.schema.Types[def.Type.Name()]
 	meta := m.graph.Field(parent.Name, f.Name)
-	switch {
-	case meta != nil && meta.Cost != nil:
-		p.weight = float64(*meta.Cost)
-	case named != nil && typeWeight(m.graph, named.Name) != nil:
-		p.weight = float64(*typeWeight(m.graph, named.Name))
-	case named != nil && isComposite(named):
-		p.weight = 1
-	}
+	p.weight = fieldWeight(m.graph, meta, named)
 	for _, a := range f.Arguments {
-		ad := def.Arguments.ForName(a.Name)
-		if ad == nil {
-			continue
+		if ad := def.Arguments.ForName(a.Name); ad != nil {
+			p.args += m.c.literal(a.Value, ad.Type, argWeight(meta, a.Name))
 		}
-		var w *int
-		if meta != nil {
-			if am := meta.Arguments[a.Name]; am != nil {
-				w = am.Cost
-			}
-		}
-		p.args += m.c.literal(a.Value, ad.Type, w)
 	}
-	if named != nil && isComposite(named) && len(f.SelectionSet) > 0 {
+	if named != nil && named.IsCompositeType() && len(f.SelectionSet) > 0 {
 		p.set, p.static = f.SelectionSet, named
 		if named.Kind != ast.Object {
 			p.typenameKey = m.typenameKey(f.SelectionSet)
@@ -437,10 +416,6 @@ func responseKey(f *ast.Field) string {
 		return f.Alias
 	}
 	return f.Name
-}
-
-func isComposite(d *ast.Definition) bool {
-	return d.Kind == ast.Object || d.Kind == ast.Interface || d.Kind == ast.Union
 }
 
 func kindOf(v any) string {

@@ -3,6 +3,7 @@ package analysis
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/portcullis-gw/portcullis/schema"
@@ -131,7 +132,7 @@ func (c *coster) enter(e *fieldEvent) {
 	p := &c.m.cost
 	var sizedByParent bool
 	if n := len(c.sized); n > 0 {
-		sizedByParent = contains(c.sized[n-1], e.field.Name)
+		sizedByParent = slices.Contains(c.sized[n-1], e.field.Name)
 	}
 	c.open = append(c.open, len(p.nodes))
 	c.sized = append(c.sized, nil)
@@ -146,14 +147,7 @@ func (c *coster) enter(e *fieldEvent) {
 	g := c.w.graph
 	named := c.w.schema.Types[e.def.Type.Name()]
 	meta := g.Field(e.parent.Name, e.field.Name)
-	switch {
-	case meta != nil && meta.Cost != nil:
-		f.weight = float64(*meta.Cost)
-	case named != nil && typeWeight(g, named.Name) != nil:
-		f.weight = float64(*typeWeight(g, named.Name))
-	case named != nil && (named.Kind == ast.Object || named.Kind == ast.Interface || named.Kind == ast.Union):
-		f.weight = 1
-	}
+	f.weight = fieldWeight(g, meta, named)
 	if meta != nil && meta.ListSize != nil {
 		c.listSize(e, meta.ListSize, f)
 		c.sized[len(c.sized)-1] = meta.ListSize.SizedFields
@@ -166,12 +160,7 @@ func (c *coster) enter(e *fieldEvent) {
 		if ad == nil {
 			continue
 		}
-		var w *int
-		if meta != nil {
-			if am := meta.Arguments[a.Name]; am != nil {
-				w = am.Cost
-			}
-		}
+		w := argWeight(meta, a.Name)
 		if hasVariable(a.Value) {
 			dynamic = true
 			c.terms = append(c.terms, argCost{value: a.Value, typ: ad.Type, w: w})
@@ -463,6 +452,33 @@ func (c scorer) value(val any, typ *ast.Type, w *int) float64 {
 	}
 }
 
+// fieldWeight is a field's own weight: its @cost, else its type's @cost,
+// else 1 for objects, interfaces and unions and 0 for scalars and enums.
+func fieldWeight(g *schema.Graph, meta *schema.FieldMeta, named *ast.Definition) float64 {
+	switch {
+	case meta != nil && meta.Cost != nil:
+		return float64(*meta.Cost)
+	case named == nil:
+		return 0
+	case typeWeight(g, named.Name) != nil:
+		return float64(*typeWeight(g, named.Name))
+	case named.IsCompositeType():
+		return 1
+	}
+	return 0
+}
+
+// argWeight is the @cost of a field's argument, nil when not annotated.
+func argWeight(meta *schema.FieldMeta, arg string) *int {
+	if meta == nil {
+		return nil
+	}
+	if am := meta.Arguments[arg]; am != nil {
+		return am.Cost
+	}
+	return nil
+}
+
 func typeWeight(g *schema.Graph, name string) *int {
 	if t := g.Type(name); t != nil {
 		return t.Cost
@@ -484,13 +500,4 @@ func weightOr(w *int, def float64) float64 {
 		return def
 	}
 	return float64(*w)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -19,11 +19,13 @@ var introspectionRule = rule{name: "introspection", init: func(_ *walker, ev *ev
 		if e.depth == 1 && (name == "__schema" || name == "__type") {
 			m.introspection = true
 		}
+		// n is the length of the ofType chain ending at this field.
 		n := 0
-		if name == "ofType" && e.parent.Name == "__Type" && len(chain) > 0 {
-			n = chain[len(chain)-1] + 1
-		} else if name == "ofType" && e.parent.Name == "__Type" {
+		if name == "ofType" && e.parent.Name == "__Type" {
 			n = 1
+			if len(chain) > 0 {
+				n += chain[len(chain)-1]
+			}
 		}
 		chain = append(chain, n)
 		if n > MaxOfTypeDepth && !reported {

@@ -173,10 +173,7 @@ func (w *walker) selectionSet(set ast.SelectionSet, parent *ast.Definition, dept
 		}
 		switch s := sel.(type) {
 		case *ast.Field:
-			key := s.Alias
-			if key == "" {
-				key = s.Name
-			}
+			key := responseKey(s)
 			first := !seen[key]
 			if seen != nil {
 				seen[key] = true
@@ -223,11 +220,7 @@ func (w *walker) field(f *ast.Field, parent *ast.Definition, depth int, first, d
 	if def == nil {
 		def = fieldDefinition(w.schema, parent, f.Name)
 	}
-	key := f.Alias
-	if key == "" {
-		key = f.Name
-	}
-	w.path = append(w.path, key)
+	w.path = append(w.path, responseKey(f))
 	e := &fieldEvent{
 		field:    f,
 		def:      def,

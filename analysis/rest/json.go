@@ -37,7 +37,6 @@ type jsonDecoder struct {
 type jsonError struct {
 	Offset int
 	Msg    string
-	Depth  bool
 }
 
 func (e *jsonError) Error() string { return fmt.Sprintf("%s at byte %d", e.Msg, e.Offset) }
@@ -62,15 +61,11 @@ func (d *jsonDecoder) value(depth int) (any, error) {
 		return nil, d.errorf("unexpected end of JSON")
 	}
 	switch c := d.data[d.pos]; {
+	case (c == '{' || c == '[') && depth >= d.max:
+		return nil, d.errorf("JSON nested deeper than %d levels", d.max)
 	case c == '{':
-		if depth >= d.max {
-			return nil, &jsonError{Offset: d.pos, Msg: fmt.Sprintf("JSON nested deeper than %d levels", d.max), Depth: true}
-		}
 		return d.object(depth + 1)
 	case c == '[':
-		if depth >= d.max {
-			return nil, &jsonError{Offset: d.pos, Msg: fmt.Sprintf("JSON nested deeper than %d levels", d.max), Depth: true}
-		}
 		return d.array(depth + 1)
 	case c == '"':
 		return d.str()
@@ -127,18 +122,12 @@ func (d *jsonDecoder) object(depth int) (any, error) {
 			return nil, err
 		}
 		obj[key] = v
-		d.skipSpace()
-		if d.pos >= len(d.data) {
-			return nil, d.errorf("unexpected end of JSON")
+		more, err := d.more('}')
+		if err != nil {
+			return nil, err
 		}
-		switch d.data[d.pos] {
-		case ',':
-			d.pos++
-		case '}':
-			d.pos++
+		if !more {
 			return obj, nil
-		default:
-			return nil, d.errorf("expected ',' or '}'")
 		}
 	}
 }
@@ -158,20 +147,32 @@ func (d *jsonDecoder) array(depth int) (any, error) {
 			return nil, err
 		}
 		arr = append(arr, v)
-		d.skipSpace()
-		if d.pos >= len(d.data) {
-			return nil, d.errorf("unexpected end of JSON")
+		more, err := d.more(']')
+		if err != nil {
+			return nil, err
 		}
-		switch d.data[d.pos] {
-		case ',':
-			d.pos++
-		case ']':
-			d.pos++
+		if !more {
 			return arr, nil
-		default:
-			return nil, d.errorf("expected ',' or ']'")
 		}
 	}
+}
+
+// more consumes what follows a member or element: ',' (another one comes)
+// or end, the container's closing byte.
+func (d *jsonDecoder) more(end byte) (bool, error) {
+	d.skipSpace()
+	if d.pos >= len(d.data) {
+		return false, d.errorf("unexpected end of JSON")
+	}
+	switch d.data[d.pos] {
+	case ',':
+		d.pos++
+		return true, nil
+	case end:
+		d.pos++
+		return false, nil
+	}
+	return false, d.errorf("expected ',' or '%c'", end)
 }
 
 func (d *jsonDecoder) str() (any, error) {
