@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 )
 
 // maxAPIKeyBytes bounds the header we hash.
@@ -18,18 +17,12 @@ type apiKey struct {
 	identity Identity
 }
 
+// compileAPIKeys decodes keys that Config.Validate has accepted (names
+// present and unique, hashes 64 hex digits).
 func compileAPIKeys(keys []APIKey) ([]apiKey, error) {
 	out := make([]apiKey, 0, len(keys))
-	seen := map[string]bool{}
 	for i, k := range keys {
-		if k.Name == "" {
-			return nil, fmt.Errorf("api_keys[%d]: name is required", i)
-		}
-		if seen[k.Name] {
-			return nil, fmt.Errorf("api_keys[%d]: duplicate name %q", i, k.Name)
-		}
-		seen[k.Name] = true
-		raw, err := hex.DecodeString(strings.TrimSpace(k.SHA256))
+		raw, err := hex.DecodeString(k.SHA256)
 		if err != nil || len(raw) != sha256.Size {
 			return nil, fmt.Errorf("api_keys[%d] %q: sha256 must be 64 hex digits", i, k.Name)
 		}

@@ -2,6 +2,7 @@ package authz
 
 import (
 	"encoding/json"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -117,11 +118,7 @@ func TestAuthorizeFilter(t *testing.T) {
 			golden(t, tc.name+".graphql", d.Document)
 			assertClean(t, a, g, d, tc.id)
 			if tc.keptVars != nil {
-				var keys []string
-				for k := range d.Variables {
-					keys = append(keys, k)
-				}
-				slices.Sort(keys)
+				keys := slices.Sorted(maps.Keys(d.Variables))
 				if !slices.Equal(keys, tc.keptVars) && !(len(keys) == 0 && len(tc.keptVars) == 0) {
 					t.Fatalf("variables = %v, want %v", keys, tc.keptVars)
 				}

@@ -3,7 +3,8 @@ package authz
 import (
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/google/cel-go/cel"
@@ -64,14 +65,9 @@ func newEnv() (*cel.Env, error) {
 // compilePolicies compiles every named policy once, returning every error
 // at once, each naming its policy.
 func compilePolicies(env *cel.Env, p Policies) (map[string]*policy, []error) {
-	names := make([]string, 0, len(p))
-	for n := range p {
-		names = append(names, n)
-	}
-	sort.Strings(names)
 	out := make(map[string]*policy, len(p))
 	var errs []error
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(p)) {
 		pol, err := compilePolicy(env, n, p[n])
 		if err != nil {
 			errs = append(errs, fmt.Errorf("compiling policy %q: %w", n, err))
@@ -129,11 +125,11 @@ func checkSelections(a *celast.AST) (usesArgs bool, err error) {
 		}
 		switch op.AsIdent() {
 		case "identity":
-			if !contains(identityFields, s.FieldName()) {
+			if !slices.Contains(identityFields, s.FieldName()) {
 				bad = append(bad, fmt.Sprintf("identity has no field %q (fields: %s)", s.FieldName(), strings.Join(identityFields, ", ")))
 			}
 		case "request":
-			if !contains(requestFields, s.FieldName()) {
+			if !slices.Contains(requestFields, s.FieldName()) {
 				bad = append(bad, fmt.Sprintf("request has no field %q (fields: %s)", s.FieldName(), strings.Join(requestFields, ", ")))
 			}
 		}
@@ -142,15 +138,6 @@ func checkSelections(a *celast.AST) (usesArgs bool, err error) {
 		return false, errors.New(strings.Join(bad, "; "))
 	}
 	return usesArgs, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func identityValue(id authn.Identity) map[string]any {

@@ -3,7 +3,8 @@ package authz
 import (
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/vektah/gqlparser/v2/ast"
@@ -92,7 +93,6 @@ type compiler struct {
 	unknown   map[string][]string
 	ruleField map[string]*requirement
 	ruleType  map[string]*requirement
-	typeReq   map[string]*requirement
 }
 
 // rules parses and resolves the config rules.
@@ -208,13 +208,8 @@ func (c *compiler) schemaReq(where string, r schema.Requirements) *requirement {
 }
 
 func (c *compiler) unknownErrors() []error {
-	names := make([]string, 0, len(c.unknown))
-	for n := range c.unknown {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	errs := make([]error, 0, len(names))
-	for _, n := range names {
+	errs := make([]error, 0, len(c.unknown))
+	for _, n := range slices.Sorted(maps.Keys(c.unknown)) {
 		errs = append(errs, fmt.Errorf("@policy on %s names unknown policy %q", strings.Join(c.unknown[n], ", "), n))
 	}
 	return errs
@@ -226,13 +221,7 @@ func (c *compiler) unknownErrors() []error {
 // field and type (issue 5 item 5).
 func (c *compiler) build() {
 	s := c.a.schema
-	names := make([]string, 0, len(s.Types))
-	for n := range s.Types {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-
-	c.typeReq = map[string]*requirement{}
+	names := slices.Sorted(maps.Keys(s.Types))
 	for _, n := range names {
 		r := &requirement{}
 		if tm := c.a.graph.Type(n); tm != nil {
@@ -240,7 +229,6 @@ func (c *compiler) build() {
 		}
 		r.and(c.ruleType[n])
 		if !r.empty() {
-			c.typeReq[n] = r
 			c.a.types[n] = r
 		}
 	}
@@ -267,9 +255,9 @@ func (c *compiler) build() {
 			o := own(n, fd.Name)
 			eff := &requirement{}
 			eff.and(o)
-			eff.and(c.typeReq[fd.Type.Name()])
+			eff.and(c.a.types[fd.Type.Name()])
 			if roots[def] {
-				eff.and(c.typeReq[n])
+				eff.and(c.a.types[n])
 			}
 			if def.Kind == ast.Interface {
 				for _, impl := range s.GetPossibleTypes(def) {
@@ -278,8 +266,8 @@ func (c *compiler) build() {
 						continue
 					}
 					eff.and(own(impl.Name, fd.Name))
-					eff.and(c.typeReq[impl.Name])
-					eff.and(c.typeReq[ifd.Type.Name()])
+					eff.and(c.a.types[impl.Name])
+					eff.and(c.a.types[ifd.Type.Name()])
 				}
 			}
 			if eff.empty() {

@@ -4,8 +4,9 @@ package authz
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -33,12 +34,7 @@ type GraphQLConfig struct {
 // provisioned, not here.
 func (p Policies) Validate() []error {
 	var errs []error
-	names := make([]string, 0, len(p))
-	for name := range p {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(p)) {
 		key := policyKey(name)
 		if name == "" {
 			errs = append(errs, fmt.Errorf("%s: policy name must not be empty", key))

@@ -101,5 +101,5 @@ func Coverage(g *schema.Graph, a *GraphQLAuthorizer) []CoverageEntry {
 }
 
 func composite(d *ast.Definition) bool {
-	return d != nil && (d.Kind == ast.Object || d.Kind == ast.Interface || d.Kind == ast.Union)
+	return d != nil && d.IsCompositeType()
 }

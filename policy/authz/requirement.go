@@ -1,6 +1,7 @@
 package authz
 
 import (
+	"slices"
 	"sort"
 	"strings"
 
@@ -63,22 +64,24 @@ func (r *requirement) addScopes(clause [][]string) {
 }
 
 func (r *requirement) addPolicies(clause [][]*policy) {
-	if len(clause) == 0 {
+	if len(clause) == 0 || slices.ContainsFunc(clause, func(alt []*policy) bool { return len(alt) == 0 }) {
 		return
 	}
+	if r.seen("p" + clauseKey(policyNames(clause))) {
+		return
+	}
+	r.policies = append(r.policies, clause)
+}
+
+// policyNames is a policy clause by name, for keys and the coverage report.
+func policyNames(clause [][]*policy) [][]string {
 	names := make([][]string, len(clause))
 	for i, alt := range clause {
-		if len(alt) == 0 {
-			return
-		}
 		for _, p := range alt {
 			names[i] = append(names[i], p.name)
 		}
 	}
-	if r.seen("p" + clauseKey(names)) {
-		return
-	}
-	r.policies = append(r.policies, clause)
+	return names
 }
 
 // and adds everything o requires to r.
@@ -152,13 +155,7 @@ func (r *requirement) String() string {
 		parts = append(parts, "scopes("+renderClause(c)+")")
 	}
 	for _, c := range r.policies {
-		names := make([][]string, len(c))
-		for i, alt := range c {
-			for _, p := range alt {
-				names[i] = append(names[i], p.name)
-			}
-		}
-		parts = append(parts, "policy("+renderClause(names)+")")
+		parts = append(parts, "policy("+renderClause(policyNames(c))+")")
 	}
 	for _, ar := range r.argRules {
 		parts = append(parts, "if "+strings.Join(ar.path, ".")+" given: "+ar.req.String())

@@ -3,7 +3,8 @@ package authz
 import (
 	"errors"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 
 	"github.com/portcullis-gw/portcullis/policy/authn"
 )
@@ -24,13 +25,8 @@ func CompileREST(policies Policies, ops map[string]string) (*RESTAuthorizer, err
 		return nil, fmt.Errorf("building CEL environment: %w", err)
 	}
 	pols, errs := compilePolicies(env, policies)
-	ids := make([]string, 0, len(ops))
-	for id := range ops {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
 	a := &RESTAuthorizer{ops: make(map[string]*policy, len(ops))}
-	for _, id := range ids {
+	for _, id := range slices.Sorted(maps.Keys(ops)) {
 		name := ops[id]
 		p := pols[name]
 		if p == nil {

@@ -156,7 +156,7 @@ func (r *rewriter) fieldDef(typ *ast.Definition, f *ast.Field) *ast.FieldDefinit
 }
 
 func abstract(d *ast.Definition) bool {
-	return d != nil && (d.Kind == ast.Interface || d.Kind == ast.Union)
+	return d != nil && d.IsAbstractType()
 }
 
 // rewriteSet returns set without its unauthorized selections. changed

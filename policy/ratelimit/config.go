@@ -5,9 +5,10 @@ package ratelimit
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"time"
 
@@ -83,12 +84,7 @@ func (c Config) Validate() []error {
 	default:
 		errs = append(errs, fmt.Errorf("key: must be subject, api_key or ip, got %q", c.Key))
 	}
-	names := make([]string, 0, len(c.Tiers))
-	for name := range c.Tiers {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(c.Tiers)) {
 		t := c.Tiers[name]
 		// Tier names go into RateLimit-Policy headers and metric labels.
 		if !tierNameRE.MatchString(name) {

@@ -8,8 +8,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/netip"
-	"sort"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -165,6 +166,9 @@ func New(cfg Config, opts Options) (*Limiter, error) {
 	default:
 		return nil, fmt.Errorf("building rate limiter: key must be subject, api_key or ip, got %q", cfg.Key)
 	}
+	if cfg.OnStoreError != "fail_open" && cfg.OnStoreError != "fail_closed" {
+		return nil, fmt.Errorf("building rate limiter: on_store_error must be fail_closed or fail_open, got %q", cfg.OnStoreError)
+	}
 	l := &Limiter{
 		tiers:    make(map[string]*tierInfo, len(cfg.Tiers)),
 		key:      cfg.Key,
@@ -179,15 +183,7 @@ func New(cfg Config, opts Options) (*Limiter, error) {
 		inflight: newInflight(),
 		metrics:  newMetrics(),
 	}
-	if cfg.OnStoreError != "fail_open" && cfg.OnStoreError != "fail_closed" {
-		return nil, fmt.Errorf("building rate limiter: on_store_error must be fail_closed or fail_open, got %q", cfg.OnStoreError)
-	}
-	names := make([]string, 0, len(cfg.Tiers))
-	for name := range cfg.Tiers {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(cfg.Tiers)) {
 		ti, err := l.newTier(name, cfg.Tiers[name], opts.MaxInFlight[name])
 		if err != nil {
 			return nil, err
@@ -288,15 +284,6 @@ func (l *Limiter) Close() error {
 	return errors.Join(errs...)
 }
 
-// Tier returns a configured tier by name.
-func (l *Limiter) Tier(name string) (Tier, bool) {
-	ti, ok := l.tiers[name]
-	if !ok {
-		return Tier{}, false
-	}
-	return ti.tier, true
-}
-
 func (l *Limiter) tier(name string) (*tierInfo, error) {
 	if ti, ok := l.tiers[name]; ok {
 		return ti, nil
@@ -327,9 +314,6 @@ func (l *Limiter) Charge(ctx context.Context, s Subject, cost int) (Decision, er
 func (l *Limiter) ChargePenalty(ctx context.Context, s Subject) (Decision, error) {
 	return l.Charge(ctx, s, l.penalty)
 }
-
-// Penalty is the cost ChargePenalty charges.
-func (l *Limiter) Penalty() int { return l.penalty }
 
 // ChargeAuthFailure counts one failed credential check against the client
 // IP's own budget (Options.AuthFailure). When the decision is refused the

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -92,7 +93,7 @@ func TestLimiterMemoryCharges(t *testing.T) {
 		{"RateLimit", `"partner";r=5;t=2`},
 		{"Retry-After", "1"},
 	}
-	if got := l.Headers(d); !equalHeaders(got, want) {
+	if got := l.Headers(d); !slices.Equal(got, want) {
 		t.Errorf("headers %v, want %v", got, want)
 	}
 	if err := l.Refund(ctx, alice, 10); err != nil {
@@ -440,18 +441,6 @@ func TestClientIP(t *testing.T) {
 			}
 		})
 	}
-}
-
-func equalHeaders(a, b []HeaderField) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestLimiterCloseLeavesNoGoroutines(t *testing.T) {

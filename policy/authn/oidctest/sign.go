@@ -22,15 +22,14 @@ type signConfig struct {
 	alg     string
 	kid     *string
 	key     crypto.Signer
-	secret  []byte
 	expired bool
 	header  map[string]any
 }
 
 // Alg sets the algorithm (default RS256): RS*/PS* sign with the RSA key,
-// ES256 with the EC key, EdDSA with the Ed25519 key, HS* with HMACSecret
-// (default: the RSA public key PEM, the key-confusion attack), and "none"
-// leaves the signature empty.
+// ES256 with the EC key, EdDSA with the Ed25519 key, HS* with the RSA
+// public key PEM as secret (the key-confusion attack), and "none" leaves the
+// signature empty.
 func Alg(alg string) SignOption { return func(c *signConfig) { c.alg = alg } }
 
 // Kid sets the kid header; "" omits it. Default: the current kid of the key
@@ -39,9 +38,6 @@ func Kid(kid string) SignOption { return func(c *signConfig) { c.kid = &kid } }
 
 // Key signs with a foreign key (an attacker's) instead of the issuer's.
 func Key(k crypto.Signer) SignOption { return func(c *signConfig) { c.key = k } }
-
-// HMACSecret sets the secret for HS* algorithms.
-func HMACSecret(b []byte) SignOption { return func(c *signConfig) { c.secret = b } }
 
 // Expired makes the default exp an hour ago (and iat two hours ago).
 func Expired() SignOption { return func(c *signConfig) { c.expired = true } }
@@ -82,8 +78,9 @@ func (is *Issuer) Sign(claims map[string]any, opts ...SignOption) string {
 		}
 	}
 
-	if c.secret == nil && strings.HasPrefix(c.alg, "HS") {
-		c.secret = is.RSAPublicKeyPEM()
+	var secret []byte
+	if strings.HasPrefix(c.alg, "HS") {
+		secret = is.RSAPublicKeyPEM()
 	}
 	is.mu.Lock()
 	key, kid := is.keyFor(c.alg)
@@ -101,7 +98,7 @@ func (is *Issuer) Sign(claims map[string]any, opts ...SignOption) string {
 	}
 	maps.Copy(header, c.header)
 	input := b64(mustJSON(is, header)) + "." + b64(mustJSON(is, payload))
-	sig, err := sign(c.alg, key, c.secret, []byte(input))
+	sig, err := sign(c.alg, key, secret, []byte(input))
 	if err != nil {
 		is.t.Fatalf("oidctest: signing %s token: %v", c.alg, err)
 	}
