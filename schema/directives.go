@@ -127,6 +127,11 @@ func andRequirements(a, b Requirements) Requirements {
 	}
 }
 
+// And is r AND o: what a caller must satisfy to pass both, with redundant
+// clauses dropped (a field and its return type; one coordinate in two
+// subgraphs).
+func (r Requirements) And(o Requirements) Requirements { return andRequirements(r, o) }
+
 // readRequirements reads @authenticated, @requiresScopes and @policy.
 func (n *names) readRequirements(list ast.DirectiveList) Requirements {
 	var r Requirements

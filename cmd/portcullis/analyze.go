@@ -198,33 +198,21 @@ func requirementsOf(g *schema.Graph, coordinate, returnType string) requirementO
 	if t := g.Type(returnType); t != nil {
 		typ = t.Requirements
 	}
+	req := own.And(typ)
+	// Empty lists print as [], not null, in the --json output.
 	return requirementOut{
 		Coordinate:    coordinate,
-		Authenticated: own.Authenticated || typ.Authenticated,
-		Scopes:        andClauses(own.Scopes, typ.Scopes),
-		Policies:      andClauses(own.Policies, typ.Policies),
+		Authenticated: req.Authenticated,
+		Scopes:        orEmpty(req.Scopes),
+		Policies:      orEmpty(req.Policies),
 	}
 }
 
-// andClauses combines two OR-of-AND lists with AND: every pair of clauses.
-func andClauses(a, b [][]string) [][]string {
-	switch {
-	case len(a) == 0 && len(b) == 0:
+func orEmpty(c [][]string) [][]string {
+	if c == nil {
 		return [][]string{}
-	case len(a) == 0:
-		return b
-	case len(b) == 0:
-		return a
 	}
-	out := make([][]string, 0, len(a)*len(b))
-	for _, x := range a {
-		for _, y := range b {
-			c := append(slices.Clone(x), y...)
-			slices.Sort(c)
-			out = append(out, slices.Compact(c))
-		}
-	}
-	return out
+	return c
 }
 
 func printTable(w io.Writer, o analyzeOutput) {
