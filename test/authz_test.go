@@ -208,7 +208,7 @@ func TestAuthzReject(t *testing.T) {
 	// OR of AND: users:email alone, or admin:read together with users:read.
 	azEditSchema(t, cfg, "accounts.graphql", `@requiresScopes(scopes: [["users:email"]])`,
 		`@requiresScopes(scopes: [["users:email"], ["admin:read", "users:read"]])`)
-	gw := azStartFile(t, set, cfg)
+	gw := startFresh(t, set, cfg)
 	tk := azNewTokens(idp)
 
 	azRun(t, gw, set, []azCase{

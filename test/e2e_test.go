@@ -158,6 +158,28 @@ func startGateway(t *testing.T, cfgPath string) *proc {
 	return p
 }
 
+// startFresh is startGateway followed by forgetting what the upstreams
+// received so far: the gateway's start-up probes reach them too.
+func startFresh(t *testing.T, set *upstreams.Set, cfgPath string) *proc {
+	t.Helper()
+	gw := startGateway(t, cfgPath)
+	set.ResetAll()
+	return gw
+}
+
+// waitLog waits up to 20s for the gateway's stderr, which is read
+// asynchronously, to contain substr.
+func (p *proc) waitLog(t *testing.T, substr string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(p.logs(), substr) {
+		if time.Now().After(deadline) {
+			t.Fatalf("gateway never logged %s:\n%s", substr, p.logs())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func (p *proc) url(path string) string { return "http://" + p.addr + path }
 
 func post(t *testing.T, url, ct, body string) (*http.Response, []byte) {
@@ -292,16 +314,9 @@ func TestEndToEnd(t *testing.T) {
 		if resp.StatusCode != 200 {
 			t.Fatalf("healthz %d", resp.StatusCode)
 		}
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			resp, body := get(t, "http://"+gw.adminAddr+"/readyz")
-			if resp.StatusCode == 200 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("readyz never 200: %s", body)
-			}
-			time.Sleep(50 * time.Millisecond)
+		// startGateway waited for readiness: it must hold.
+		if resp, body := get(t, "http://"+gw.adminAddr+"/readyz"); resp.StatusCode != 200 {
+			t.Fatalf("readyz %d: %s", resp.StatusCode, body)
 		}
 		_, metrics := get(t, "http://"+gw.adminAddr+"/metrics")
 		if !bytes.Contains(metrics, []byte(`portcullis_requests_total{decision="allow",route="shop",status="200"}`)) {
@@ -396,13 +411,7 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	// Wait until the gateway has stopped accepting before releasing the
 	// in-flight request, so the test proves the drain, not a race.
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(gw.logs(), "shutting down") {
-		if time.Now().After(deadline) {
-			t.Fatal("no shutdown log line")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	gw.waitLog(t, "shutting down")
 	close(release)
 	r := <-res
 	if r.err != nil || r.status != 200 || r.body != `{"slow":true}` {

@@ -1,6 +1,8 @@
 package test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"net"
 	"testing"
@@ -16,3 +18,9 @@ func listen(t *testing.T) net.Listener {
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// sha256Hex is how the config names an API key: its SHA-256, hex-encoded.
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}

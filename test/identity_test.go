@@ -4,8 +4,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -93,31 +91,11 @@ rest:
 		set.Accounts.Endpoint, authz, set.Orders.URL, set.Orders.URL)
 }
 
-// azStart starts the gateway, waits until it is ready (its start-up
-// checks ping the upstreams, which the recorders would count) and forgets
-// what the upstreams received so far.
+// azStart writes cfg and starts the gateway on it with the upstreams'
+// records fresh.
 func azStart(t *testing.T, set *upstreams.Set, cfg string) *proc {
 	t.Helper()
-	return azStartFile(t, set, writeConfig(t, cfg))
-}
-
-// azStartFile is azStart for a config file already written.
-func azStartFile(t *testing.T, set *upstreams.Set, path string) *proc {
-	t.Helper()
-	gw := startGateway(t, path)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, _ := get(t, "http://"+gw.adminAddr+"/readyz")
-		if resp.StatusCode == http.StatusOK {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("gateway never ready")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	set.ResetAll()
-	return gw
+	return startFresh(t, set, writeConfig(t, cfg))
 }
 
 // azReply is one gateway answer, decoded where it is JSON.
@@ -227,11 +205,6 @@ func azData(t *testing.T, r azReply) (map[string]any, []map[string]any) {
 	return out.Data, out.Errors
 }
 
-func azSHA256Hex(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])
-}
-
 const azPartnerKey = "acme-0123456789-secret"
 
 func TestIdentity(t *testing.T) {
@@ -239,7 +212,7 @@ func TestIdentity(t *testing.T) {
 	idp := oidctest.NewIssuer(t)
 	evil := oidctest.NewIssuer(t) // a real issuer the gateway does not trust
 	gw := azStart(t, set, azGateway{
-		issuer: idp.URL(), anonymous: true, apiKeySHA256: azSHA256Hex(azPartnerKey),
+		issuer: idp.URL(), anonymous: true, apiKeySHA256: sha256Hex(azPartnerKey),
 	}.config(set))
 	gql := gw.url("/graphql")
 	meQuery := azGQL("{ me { id username } }", nil)

@@ -116,39 +116,11 @@ rate_limit:
 `, rlKeySHA256, set.Products.Endpoint, set.Orders.URL, extraREST, indented)
 }
 
-// rlWaitLog waits up to 10s for the gateway's stderr to contain substr.
-func rlWaitLog(t *testing.T, gw *proc, substr string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(gw.logs(), substr) {
-		if time.Now().After(deadline) {
-			t.Fatalf("gateway never logged %s:\n%s", substr, gw.logs())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// rlStart starts the gateway and waits until it is ready, then forgets what
-// the upstreams received: the readiness checks reach the upstreams too.
+// rlStart starts the gateway on yaml (with the rate limit tests' REST
+// document beside it) with the upstreams' records fresh.
 func rlStart(t *testing.T, set *upstreams.Set, yaml string) *proc {
 	t.Helper()
-	gw := startGateway(t, rlWriteConfig(t, yaml))
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := rlClient.Get("http://" + gw.adminAddr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("gateway never ready: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	set.ResetAll()
-	return gw
+	return startFresh(t, set, rlWriteConfig(t, yaml))
 }
 
 func rlWriteConfig(t *testing.T, yaml string) string {
@@ -158,6 +130,24 @@ func rlWriteConfig(t *testing.T, yaml string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// rlStartOnChildRedis starts the upstreams and a gateway whose store is a
+// Redis child of this test (which it may kill and restart), with a short
+// store timeout, on_store_error onError and the anonymous tier's burst.
+func rlStartOnChildRedis(t *testing.T, onError string, burst int) (*rlRedisChild, *upstreams.Set, *proc) {
+	t.Helper()
+	rs := rlStartRedisChild(t)
+	set := upstreams.StartAll(t)
+	gw := rlStart(t, set, rlConfig(set, fmt.Sprintf(`
+store: redis
+redis: {address: %q, db: 0}
+on_store_error: %s
+timeout: 300ms
+tiers:
+  anonymous: {rate: 1, per: 1h, burst: %d}
+`, rs.addr(), onError, burst), ""))
+	return rs, set, gw
 }
 
 // rlClient bounds every request: a gateway waiting on a dead store must
@@ -200,16 +190,26 @@ func rlSendWith(t *testing.T, method, url, ip, body string, hdr map[string]strin
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
-	resp, err := rlClient.Do(req)
+	rp, err := rlDo(rlClient, req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	return rp
+}
+
+// rlDo sends req and reads the answer whole. It does not need a *testing.T,
+// so concurrent callers use it from their goroutines.
+func rlDo(c *http.Client, req *http.Request) (rlReply, error) {
+	resp, err := c.Do(req)
+	if err != nil {
+		return rlReply{}, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("reading %s %s: %v", method, url, err)
+		return rlReply{}, fmt.Errorf("reading the answer: %w", err)
 	}
-	return rlReply{status: resp.StatusCode, header: resp.Header, body: b}
+	return rlReply{status: resp.StatusCode, header: resp.Header, body: b}, nil
 }
 
 func rlGQL(t *testing.T, gw *proc, ip, query string) rlReply {
@@ -682,14 +682,11 @@ tiers:
 			req, _ := http.NewRequest(http.MethodPost, gw.url("/graphql"), strings.NewReader(string(b)))
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("X-Forwarded-For", ip)
-			resp, err := rlClient.Do(req)
+			rp, err := rlDo(rlClient, req)
 			if err != nil {
-				replies[i] = rlReply{status: -1, body: []byte(err.Error())}
-				return
+				rp = rlReply{status: -1, body: []byte(err.Error())}
 			}
-			defer resp.Body.Close()
-			body, _ := io.ReadAll(resp.Body)
-			replies[i] = rlReply{status: resp.StatusCode, header: resp.Header, body: body}
+			replies[i] = rp
 		}()
 	}
 	close(start)
@@ -767,16 +764,7 @@ func TestRateLimitRedisOutage(t *testing.T) {
 	}
 
 	t.Run("fail_closed", func(t *testing.T) {
-		rs := rlStartRedisChild(t)
-		set := upstreams.StartAll(t)
-		gw := rlStart(t, set, rlConfig(set, fmt.Sprintf(`
-store: redis
-redis: {address: %q, db: 0}
-on_store_error: fail_closed
-timeout: 300ms
-tiers:
-  anonymous: {rate: 1, per: 1h, burst: 100}
-`, rs.addr()), ""))
+		rs, set, gw := rlStartOnChildRedis(t, "fail_closed", 100)
 		const ip = "10.6.0.1"
 
 		rp := rlGQL(t, gw, ip, rlQ1)
@@ -803,23 +791,14 @@ tiers:
 		rlWantForwarded(t, set.Products, 1, "product(upc")
 		// The state changes are logged once each (stderr is read
 		// asynchronously: wait for the recovery line).
-		rlWaitLog(t, gw, `"msg":"rate limit store available again"`)
+		gw.waitLog(t, `"msg":"rate limit store available again"`)
 		if n := strings.Count(gw.logs(), `"msg":"rate limit store unavailable"`); n != 1 {
 			t.Errorf("outage logged %d times, want once:\n%s", n, gw.logs())
 		}
 	})
 
 	t.Run("fail_open", func(t *testing.T) {
-		rs := rlStartRedisChild(t)
-		set := upstreams.StartAll(t)
-		gw := rlStart(t, set, rlConfig(set, fmt.Sprintf(`
-store: redis
-redis: {address: %q, db: 0}
-on_store_error: fail_open
-timeout: 300ms
-tiers:
-  anonymous: {rate: 1, per: 1h, burst: 3}
-`, rs.addr()), ""))
+		rs, set, gw := rlStartOnChildRedis(t, "fail_open", 3)
 		const ip = "10.6.0.2"
 
 		rp := rlGQL(t, gw, ip, rlQ1)
@@ -937,14 +916,11 @@ tiers:
 	go func() {
 		req, _ := http.NewRequest(http.MethodGet, gw.url("/slow/v1/orders/1"), nil)
 		req.Header.Set("X-Forwarded-For", ip)
-		resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+		rp, err := rlDo(&http.Client{Timeout: 30 * time.Second}, req)
 		if err != nil {
-			first <- rlReply{status: -1, body: []byte(err.Error())}
-			return
+			rp = rlReply{status: -1, body: []byte(err.Error())}
 		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		first <- rlReply{status: resp.StatusCode, header: resp.Header, body: b}
+		first <- rp
 	}()
 	select {
 	case <-arrived:
@@ -1034,16 +1010,7 @@ tiers:
 // once, not per request" (issue 6 item 3), so a Redis outage under load
 // cannot flood the log; the access log has each refused request.
 func TestRateLimitStoreOutageLoggedOnce(t *testing.T) {
-	rs := rlStartRedisChild(t)
-	set := upstreams.StartAll(t)
-	gw := rlStart(t, set, rlConfig(set, fmt.Sprintf(`
-store: redis
-redis: {address: %q, db: 0}
-on_store_error: fail_closed
-timeout: 300ms
-tiers:
-  anonymous: {rate: 1, per: 1h, burst: 100}
-`, rs.addr()), ""))
+	rs, _, gw := rlStartOnChildRedis(t, "fail_closed", 100)
 	rlWantOK(t, rlGQL(t, gw, "10.11.0.1", rlQ1))
 	rs.kill()
 	const n = 20
@@ -1068,5 +1035,11 @@ tiers:
 	}
 	if warnings != 1 {
 		t.Fatalf("%d WARN lines about the store for %d refused requests, want 1 (the state change):\n%s", warnings, n, gw.logs())
+	}
+	gw.mu.Lock()
+	access := gw.stdout.String()
+	gw.mu.Unlock()
+	if got := strings.Count(access, `"status":503,`); got != n || strings.Count(access, `"code":"RATE_LIMIT_UNAVAILABLE"`) != n {
+		t.Fatalf("access log has %d 503 lines, want one for each of the %d refused requests:\n%s", got, n, access)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/portcullis-gw/portcullis/test/upstreams"
 )
@@ -47,23 +46,13 @@ func TestReload(t *testing.T) {
 	if cost <= 0 {
 		t.Fatalf("requests cost nothing: r %d then %d", r1, r2)
 	}
-	waitLog := func(substr string, n int) {
-		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for strings.Count(gw.logs(), substr) < n {
-			if time.Now().After(deadline) {
-				t.Fatalf("no %q in the log:\n%s", substr, gw.logs())
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
 
 	// 1. A broken config is refused; the old routes keep serving.
 	if err := os.WriteFile(path, []byte(cfg+"\nbogus_key: 1\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	gw.cmd.Process.Signal(syscall.SIGHUP)
-	waitLog("reload failed; keeping the running config", 1)
+	gw.waitLog(t, "reload failed; keeping the running config")
 	if resp, _ := post(t, gw.url("/graphql"), "application/json", `{"query":"{ topProducts { upc } }"}`); resp.StatusCode != 200 {
 		t.Fatalf("after a bad reload: %d", resp.StatusCode)
 	}
@@ -74,7 +63,7 @@ func TestReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	gw.cmd.Process.Signal(syscall.SIGHUP)
-	waitLog("config reloaded", 1)
+	gw.waitLog(t, "config reloaded")
 	resp, _ = post(t, gw.url("/v2/graphql"), "application/json", `{"query":"{ topProducts { upc } }"}`)
 	if resp.StatusCode != 200 {
 		t.Fatalf("new path after reload: %d", resp.StatusCode)

@@ -3,8 +3,6 @@ package test
 import (
 	"bufio"
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -37,11 +35,6 @@ const (
 	rsWriteKey = "rest-writer-key-5f0c2a"
 	rsMeterKey = "rest-meter-key-81d4e7"
 )
-
-func rsSHA256(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])
-}
 
 // rsUpstream is an upstream behind the shared Recorder that also keeps each
 // request line as it arrived on the wire (method and request-target), which
@@ -191,7 +184,7 @@ rest:
     upstream: {url: %[5]q, timeout: 5s}
     strip_prefix: true
     default_cost: 4
-`, e.idp.URL(), rsSHA256(rsReadKey), rsSHA256(rsWriteKey), rsSHA256(rsMeterKey), e.orders.srv.URL, e.leaky.srv.URL)
+`, e.idp.URL(), sha256Hex(rsReadKey), sha256Hex(rsWriteKey), sha256Hex(rsMeterKey), e.orders.srv.URL, e.leaky.srv.URL)
 }
 
 // rsStart runs the gateway, waits until it is ready (its readiness checks
@@ -214,15 +207,6 @@ func rsStartWith(t *testing.T, h http.Handler) *rsEnv {
 		t.Fatal(err)
 	}
 	e.gw = startGateway(t, cfg)
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		resp, _ := get(t, "http://"+e.gw.adminAddr+"/readyz")
-		if resp.StatusCode == http.StatusOK {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("gateway never ready")
-		}
-	}
 	e.orders.reset()
 	e.leaky.reset()
 	return e

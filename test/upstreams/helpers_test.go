@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -64,4 +65,17 @@ func assertJSONEqual(t *testing.T, got []byte, want string) {
 	if !bytes.Equal(gb, wb) {
 		t.Errorf("got  %s\nwant %s", gb, wb)
 	}
+}
+
+// assertAnswer checks an answer's data, and that it has errors exactly when
+// wantError is set, the first one containing it.
+func assertAnswer(t *testing.T, resp gqlResponse, want, wantError string) {
+	t.Helper()
+	switch {
+	case wantError == "" && len(resp.Errors) > 0:
+		t.Fatalf("unexpected errors: %+v", resp.Errors)
+	case wantError != "" && (len(resp.Errors) == 0 || !strings.Contains(resp.Errors[0].Message, wantError)):
+		t.Fatalf("errors %+v, want one containing %q", resp.Errors, wantError)
+	}
+	assertJSONEqual(t, resp.Data, want)
 }

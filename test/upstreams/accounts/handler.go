@@ -3,12 +3,11 @@
 package accounts
 
 import (
+	"context"
 	_ "embed"
 	"net/http"
 
-	"github.com/99designs/gqlgen/graphql/handler"
-	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/portcullis-gw/portcullis/test/upstreams/gqlhandler"
 )
 
 //go:embed schema.graphql
@@ -20,15 +19,7 @@ func SDL() string { return sdl }
 
 // NewHandler serves the subgraph on POST /query with fresh in-memory data.
 func NewHandler() http.Handler {
-	srv := handler.New(NewExecutableSchema(Config{Resolvers: newResolver()}))
-	srv.AddTransport(transport.POST{})
-	// Introspection stays on: this is an upstream, and the gateway decides
-	// what clients may introspect.
-	srv.Use(extension.Introspection{})
-
-	mux := http.NewServeMux()
-	mux.Handle("POST /query", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		srv.ServeHTTP(w, r.WithContext(withSubject(r.Context(), r.Header.Get(SubjectHeader))))
-	}))
-	return mux
+	return gqlhandler.New(NewExecutableSchema(Config{Resolvers: newResolver()}), func(r *http.Request) context.Context {
+		return withSubject(r.Context(), r.Header.Get(SubjectHeader))
+	})
 }

@@ -6,9 +6,7 @@ import (
 	_ "embed"
 	"net/http"
 
-	"github.com/99designs/gqlgen/graphql/handler"
-	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/portcullis-gw/portcullis/test/upstreams/gqlhandler"
 )
 
 //go:embed schema.graphql
@@ -20,13 +18,5 @@ func SDL() string { return sdl }
 
 // NewHandler serves the subgraph on POST /query with fresh in-memory data.
 func NewHandler() http.Handler {
-	srv := handler.New(NewExecutableSchema(Config{Resolvers: newResolver()}))
-	srv.AddTransport(transport.POST{})
-	// Introspection stays on: this is an upstream, and the gateway decides
-	// what clients may introspect.
-	srv.Use(extension.Introspection{})
-
-	mux := http.NewServeMux()
-	mux.Handle("POST /query", srv)
-	return mux
+	return gqlhandler.New(NewExecutableSchema(Config{Resolvers: newResolver()}), nil)
 }
