@@ -17,6 +17,7 @@ import (
 	"os"
 	"reflect"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strconv"
 	"sync/atomic"
@@ -152,7 +153,8 @@ func (g *Gateway) Reload(cfg *config.Config) error {
 func (g *Gateway) observe(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
-		st := &reqState{start: time.Now(), clientIP: clientIP(r, g.trusted)}
+		st := &reqState{start: time.Now()}
+		st.clientAddr, st.clientIP = clientAddr(r, g.trusted)
 		if id := r.Header.Get(echo.HeaderXRequestID); id != "" && g.peerTrusted(r) && validRequestID(id) {
 			st.id = id
 		} else {
@@ -196,15 +198,8 @@ func (g *Gateway) observe(next echo.HandlerFunc) echo.HandlerFunc {
 // peerTrusted reports whether the connection comes from a trusted proxy,
 // whose X-Request-Id and X-Forwarded-For may be believed.
 func (g *Gateway) peerTrusted(r *http.Request) bool {
-	if len(g.trusted) == 0 {
-		return false
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return false
-	}
-	a, err := netip.ParseAddr(host)
-	return err == nil && isTrusted(a, g.trusted)
+	peer := ratelimit.ClientIP(r.RemoteAddr, nil, nil)
+	return peer.IsValid() && slices.ContainsFunc(g.trusted, func(p netip.Prefix) bool { return p.Contains(peer) })
 }
 
 // recoverPanics turns a panic into a 500 in the route's protocol shape; the

@@ -184,7 +184,7 @@ func (rt *graphqlRoute) serve(g *Gateway, c echo.Context, st *reqState, tbl *rou
 	if !ok {
 		return
 	}
-	subj := tbl.subjectOf(id, st.clientIP)
+	subj := tbl.subjectOf(id, st.clientAddr)
 	lim := rt.limitsFor(id.Tier)
 	params, body, batch, ref := rt.decode(r, lim.MaxBatch)
 	for i := 0; ref == nil && i < len(params); i++ {

@@ -22,22 +22,11 @@ const (
 )
 
 func newLimiter(cfg *config.Config, g *Gateway) (*ratelimit.Limiter, error) {
-	rl := cfg.RateLimit
-	opts := ratelimit.Options{Logger: g.log, Timeout: rl.Timeout, Penalty: rl.Penalty, MaxInFlight: map[string]int{}}
-	if rl.AuthFailures != nil {
-		opts.AuthFailure = *rl.AuthFailures
-	}
-	for name, t := range rl.Tiers {
-		if t.MaxInFlight > 0 {
-			opts.MaxInFlight[name] = t.MaxInFlight
-		}
-	}
-	return ratelimit.New(rl, opts)
+	return ratelimit.New(cfg.RateLimit, ratelimit.Options{Logger: g.log})
 }
 
 // subjectOf is who pays for a request.
-func (tbl *routeTable) subjectOf(id authn.Identity, clientIP string) ratelimit.Subject {
-	ip, _ := netip.ParseAddr(clientIP)
+func (tbl *routeTable) subjectOf(id authn.Identity, ip netip.Addr) ratelimit.Subject {
 	return tbl.limiter.SubjectFor(ratelimit.Caller{
 		Anonymous: id.IsAnonymous(), Tier: id.Tier, Subject: id.Subject, APIKeyName: id.APIKeyName, IP: ip,
 	})
@@ -113,9 +102,8 @@ func (g *Gateway) penalize(ctx context.Context, st *reqState, tbl *routeTable, w
 
 // authFailureAllowed counts a failed credential against the client IP's
 // own budget; false means that budget is spent (answer 429).
-func (g *Gateway) authFailureAllowed(ctx context.Context, tbl *routeTable, w http.ResponseWriter, clientIP string) bool {
-	ip, err := netip.ParseAddr(clientIP)
-	if err != nil {
+func (g *Gateway) authFailureAllowed(ctx context.Context, tbl *routeTable, w http.ResponseWriter, ip netip.Addr) bool {
+	if !ip.IsValid() {
 		return true
 	}
 	d, err := tbl.limiter.ChargeAuthFailure(ctx, ip)

@@ -97,7 +97,7 @@ func (rt *restRoute) serve(g *Gateway, c echo.Context, st *reqState, tbl *routeT
 	if !ok {
 		return
 	}
-	subj := tbl.subjectOf(id, st.clientIP)
+	subj := tbl.subjectOf(id, st.clientAddr)
 	escaped := r.URL.EscapedPath()
 	rest := strings.TrimPrefix(escaped, rt.prefix)
 	if rest == "" {

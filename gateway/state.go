@@ -5,12 +5,12 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/portcullis-gw/portcullis/analysis/rest"
+	"github.com/portcullis-gw/portcullis/policy/ratelimit"
 )
 
 type protocol uint8
@@ -24,11 +24,12 @@ const (
 // reqState is what the middleware chain learns about one request, read back
 // by the access log and metrics once the handler is done.
 type reqState struct {
-	start    time.Time
-	id       string
-	clientIP string
-	route    string
-	protocol protocol
+	start      time.Time
+	id         string
+	clientIP   string
+	clientAddr netip.Addr
+	route      string
+	protocol   protocol
 	// subject is the identity's subject once known.
 	subject string
 	// decision is "allow" once forwarded, or "deny" / "error" with code.
@@ -63,46 +64,21 @@ func (st *reqState) deny(code string) {
 	st.code = code
 }
 
-// clientIP is the connection's peer, or, when the peer is a trusted proxy,
-// the right-most address in X-Forwarded-For that is not itself trusted:
-// everything left of it is client-controlled and cannot be believed.
-func clientIP(r *http.Request, trusted []netip.Prefix) string {
+// clientAddr is the connection's peer, or, when the peer is a trusted
+// proxy, the right-most X-Forwarded-For address that is not itself trusted
+// (ratelimit.ClientIP: everything left of it is client-controlled). The
+// string form is what logs and the upstream see; a peer that is no IP
+// address (a unix socket) is logged as it is.
+func clientAddr(r *http.Request, trusted []netip.Prefix) (netip.Addr, string) {
+	a := ratelimit.ClientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), trusted)
+	if a.IsValid() {
+		return a, a.String()
+	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
 	}
-	if len(trusted) == 0 {
-		return host
-	}
-	peer, err := netip.ParseAddr(host)
-	if err != nil || !isTrusted(peer, trusted) {
-		return host
-	}
-	xff := r.Header.Values("X-Forwarded-For")
-	for i := len(xff) - 1; i >= 0; i-- {
-		parts := strings.Split(xff[i], ",")
-		for j := len(parts) - 1; j >= 0; j-- {
-			a, err := netip.ParseAddr(strings.TrimSpace(parts[j]))
-			if err != nil {
-				return host
-			}
-			if !isTrusted(a, trusted) {
-				return a.Unmap().String()
-			}
-			host = a.String()
-		}
-	}
-	return host
-}
-
-func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
-	a = a.Unmap()
-	for _, p := range trusted {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
+	return a, host
 }
 
 // validRequestID accepts only short IDs of safe characters, so a client

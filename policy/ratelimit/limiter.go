@@ -140,8 +140,20 @@ func New(cfg Config, opts Options) (*Limiter, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	if opts.Timeout <= 0 {
-		opts.Timeout = DefaultTimeout
+	// The config's settings come first; Options only fills what the config
+	// section leaves out (tests, embedding).
+	opts.Timeout = cmp.Or(cfg.Timeout, opts.Timeout, DefaultTimeout)
+	opts.Penalty = cmp.Or(cfg.Penalty, opts.Penalty)
+	if cfg.AuthFailures != nil {
+		opts.AuthFailure = *cfg.AuthFailures
+	}
+	for name, t := range cfg.Tiers {
+		if t.MaxInFlight > 0 {
+			if opts.MaxInFlight == nil {
+				opts.MaxInFlight = map[string]int{}
+			}
+			opts.MaxInFlight[name] = t.MaxInFlight
+		}
 	}
 	if opts.ProbeMin <= 0 {
 		opts.ProbeMin = 100 * time.Millisecond
