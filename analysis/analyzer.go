@@ -19,18 +19,26 @@ const (
 	DefaultCacheSize     = 1000
 	DefaultCacheMaxBytes = 64 << 10
 	DefaultWalkBudget    = 20000
+	// DefaultCacheBytes bounds the estimated memory of one analyzer's
+	// cache (docs/security.md has the measurements behind it).
+	DefaultCacheBytes = 8 << 20
+	// MaxValidationErrors is how many validation errors a document keeps
+	// and reports, as graphql-js's validate stops at its maxErrors (100).
+	MaxValidationErrors = 100
 )
 
 // Analyzer analyses GraphQL operations against one schema graph with one
 // cost configuration. Build it once per graph (nothing is compiled per
 // request); it is safe for concurrent use.
 type Analyzer struct {
-	graph    *schema.Graph
-	listSize int
-	cache    *lru
-	maxBytes int
-	budget   int
-	rules    *rules.Rules
+	graph      *schema.Graph
+	listSize   int
+	cacheSize  int
+	cacheBytes int64
+	cache      *lru
+	maxBytes   int
+	budget     int
+	rules      *rules.Rules
 
 	hits, misses atomic.Uint64
 }
@@ -39,7 +47,11 @@ type Analyzer struct {
 type Option func(*Analyzer)
 
 // WithCacheSize bounds the validated-document cache (entries); 0 disables it.
-func WithCacheSize(n int) Option { return func(a *Analyzer) { a.cache = newLRU(n) } }
+func WithCacheSize(n int) Option { return func(a *Analyzer) { a.cacheSize = n } }
+
+// WithCacheBytes bounds the validated-document cache by the estimated bytes
+// its entries hold (default DefaultCacheBytes); 0 disables it.
+func WithCacheBytes(n int64) Option { return func(a *Analyzer) { a.cacheBytes = n } }
 
 // WithCacheMaxBytes sets the largest document that is cached. Larger ones
 // are token-counted before they are hashed, so a flood is refused after
@@ -54,12 +66,13 @@ func WithWalkBudget(n int) Option { return func(a *Analyzer) { a.budget = n } }
 // NewAnalyzer builds the analyzer of graph g.
 func NewAnalyzer(g *schema.Graph, cost CostConfig, opts ...Option) *Analyzer {
 	a := &Analyzer{
-		graph:    g,
-		listSize: cost.ListSize,
-		cache:    newLRU(DefaultCacheSize),
-		maxBytes: DefaultCacheMaxBytes,
-		budget:   DefaultWalkBudget,
-		rules:    rules.NewDefaultRules(),
+		graph:      g,
+		listSize:   cost.ListSize,
+		cacheSize:  DefaultCacheSize,
+		cacheBytes: DefaultCacheBytes,
+		maxBytes:   DefaultCacheMaxBytes,
+		budget:     DefaultWalkBudget,
+		rules:      rules.NewDefaultRules(),
 	}
 	if a.listSize <= 0 {
 		a.listSize = DefaultListSize
@@ -70,18 +83,22 @@ func NewAnalyzer(g *schema.Graph, cost CostConfig, opts ...Option) *Analyzer {
 	if a.budget <= 0 {
 		a.budget = DefaultWalkBudget
 	}
+	a.cache = newLRU(a.cacheSize, a.cacheBytes)
 	return a
 }
 
-// CacheStats are the document cache's counters, for metrics.
+// CacheStats are the document cache's counters, for metrics. Bytes is the
+// estimated memory its entries hold.
 type CacheStats struct {
 	Hits, Misses uint64
 	Entries      int
+	Bytes        int64
 }
 
 // Stats returns the cache counters.
 func (a *Analyzer) Stats() CacheStats {
-	return CacheStats{Hits: a.hits.Load(), Misses: a.misses.Load(), Entries: a.cache.len()}
+	n, b := a.cache.stats()
+	return CacheStats{Hits: a.hits.Load(), Misses: a.misses.Load(), Entries: n, Bytes: b}
 }
 
 // AnalyzeBatch analyses each entry of a batch on its own, after refusing a
@@ -98,19 +115,23 @@ func (a *Analyzer) AnalyzeBatch(reqs []Request, lim Limits, access Access) ([]*R
 	return out, nil
 }
 
-// Analyze checks one request, cheapest step first (issue 4 item 1): tokens
-// (before any parsing), parse, operation selection, validation, then one
-// walk of the selected operation with the rule set. Limits left zero take
-// their defaults.
+// Analyze checks one request, cheapest step first: tokens (before any
+// parsing), parse, the selection count (before validation, which it
+// bounds), operation selection, validation, then one walk of the selected
+// operation with the rule set. Limits left zero take their defaults.
 func (a *Analyzer) Analyze(req Request, lim Limits, access Access) *Report {
 	lim = effective(lim)
 	r := &Report{}
 	var e *docEntry
-	cacheable := len(req.Query) <= a.maxBytes && a.cache.max > 0
+	cacheable := len(req.Query) <= a.maxBytes && a.cache.enabled()
 	var key docKey
 	if cacheable {
 		key = docKey{sum: sha256.Sum256([]byte(req.Query)), version: a.graph.Version()}
 		e = a.cache.get(key)
+		if e != nil && e.selOver && e.selections <= lim.MaxSelections {
+			// Refused under a lower limit than this request's: count again.
+			e = nil
+		}
 	}
 	if e != nil {
 		a.hits.Add(1)
@@ -123,14 +144,29 @@ func (a *Analyzer) Analyze(req Request, lim Limits, access Access) *Report {
 		if over {
 			return tokenReport(r, n, lim.MaxTokens)
 		}
-		e = a.load(req.Query, n)
+		e = a.load(req.Query, n, lim.MaxSelections)
 		if cacheable {
-			a.cache.put(key, e)
+			a.cache.put(key, e, e.size(req.Query))
 		}
 	}
 	r.Tokens = e.tokens
 	if e.parseErr != nil {
 		r.Errors = parseErrors(e.parseErr)
+		return r
+	}
+	if e.selections > lim.MaxSelections {
+		r.Errors = []Error{selectionsError(lim.MaxSelections)}
+		return r
+	}
+	if e.doc == nil {
+		// Invalid against the schema: only its operations' names are kept.
+		o, err := e.selectName(req.OperationName)
+		if err != nil {
+			r.Errors = []Error{*err}
+			return r
+		}
+		r.OperationName, r.OperationType = o.name, o.typ
+		r.Errors = validationErrors(e.validation, access)
 		return r
 	}
 	r.Document = e.doc
@@ -141,14 +177,7 @@ func (a *Analyzer) Analyze(req Request, lim Limits, access Access) *Report {
 	}
 	r.Operation = op
 	r.OperationName = op.Name
-	r.OperationType = string(op.Operation)
-	if r.OperationType == "" {
-		r.OperationType = string(ast.Query)
-	}
-	if len(e.validation) > 0 {
-		r.Errors = validationErrors(e.validation, access)
-		return r
-	}
+	r.OperationType = operationType(op)
 	vars, verr := validator.VariableValues(a.graph.Schema(), op, req.Variables)
 	if verr != nil {
 		r.Errors = variableErrors(verr, access)
@@ -159,8 +188,8 @@ func (a *Analyzer) Analyze(req Request, lim Limits, access Access) *Report {
 	m := e.measures(op.Name)
 	if m == nil {
 		m = walk(a.graph, e.doc, op, a.listSize, a.budget, graphQLRules)
-		if cacheable {
-			e.keep(op.Name, m)
+		if cacheable && e.keep(op.Name, m) {
+			a.cache.grow(key, e, m.size())
 		}
 	}
 	o := m.apply(scorer{graph: a.graph, schema: a.graph.Schema(), vars: vars})
@@ -177,15 +206,24 @@ func (a *Analyzer) Analyze(req Request, lim Limits, access Access) *Report {
 	return r
 }
 
+func operationType(op *ast.OperationDefinition) string {
+	if op.Operation == "" {
+		return string(ast.Query)
+	}
+	return string(op.Operation)
+}
+
 func tokenReport(r *Report, n, max int) *Report {
 	r.Tokens = n
 	r.Errors = []Error{{Code: CodeMaxTokens, Message: fmt.Sprintf("Document has more than %d tokens.", max)}}
 	return r
 }
 
-// load parses and validates a document. gqlparser is third-party code on
-// hostile input: a panic in it is turned into a refusal, never a crash.
-func (a *Analyzer) load(q string, tokens int) (e *docEntry) {
+// load parses, counts the selections and validates a document. gqlparser
+// is third-party code on hostile input: a panic in it is turned into a
+// refusal, never a crash. What a refused document keeps is only what its
+// refusal needs.
+func (a *Analyzer) load(q string, tokens, maxSelections int) (e *docEntry) {
 	e = &docEntry{tokens: tokens}
 	defer func() {
 		if p := recover(); p != nil {
@@ -201,9 +239,45 @@ func (a *Analyzer) load(q string, tokens int) (e *docEntry) {
 		e.parseErr = ge
 		return e
 	}
-	e.doc = doc
-	e.validation = validator.ValidateWithRules(a.graph.Schema(), doc, a.rules)
+	e.selections, e.selOver = countSelections(doc, maxSelections)
+	if e.selOver {
+		return e
+	}
+	list := validator.ValidateWithRules(a.graph.Schema(), doc, a.rules)
+	if len(list) == 0 {
+		e.doc = doc
+		return e
+	}
+	if len(list) > MaxValidationErrors {
+		list = append(list[:MaxValidationErrors:MaxValidationErrors],
+			gqlerror.Errorf("Too many validation errors, error limit reached. Validation aborted."))
+	}
+	e.validation = list
+	e.names = make([]opName, len(doc.Operations))
+	for i, op := range doc.Operations {
+		e.names[i] = opName{name: op.Name, typ: operationType(op)}
+	}
 	return e
+}
+
+// selectName is selectOperation for a document kept without its AST.
+func (e *docEntry) selectName(name string) (opName, *Error) {
+	if name == "" {
+		switch len(e.names) {
+		case 1:
+			return e.names[0], nil
+		case 0:
+			return opName{}, &Error{Code: CodeValidationFailed, Message: "The document contains no operation."}
+		default:
+			return opName{}, &Error{Code: CodeValidationFailed, Message: "Must provide operation name if query contains multiple operations."}
+		}
+	}
+	for _, o := range e.names {
+		if o.name == name {
+			return o, nil
+		}
+	}
+	return opName{}, &Error{Code: CodeValidationFailed, Message: fmt.Sprintf("Unknown operation named %q.", name)}
 }
 
 // selectOperation picks the operation named by operationName; without a

@@ -44,6 +44,8 @@ func TestAttacks(t *testing.T) {
 		return "{ book { " + strings.Repeat("...F @include(if: true) ", n) + "} } fragment F on Book { id }"
 	}
 	generousTokens := Limits{MaxTokens: 1000000}
+	// Past the selection pre-pass, the walk's own budget still holds.
+	generousSelections := Limits{MaxTokens: 1000000, MaxSelections: 1 << 20}
 	tests := []struct {
 		name   string
 		query  string
@@ -56,9 +58,14 @@ func TestAttacks(t *testing.T) {
 		{"1,000 aliases under a large token limit", aliases(1000), generousTokens, CodeMaxAliases, http.StatusBadRequest},
 		{"5 MB of repeated fields", "{ " + strings.Repeat("expensive ", 500000) + "}", Limits{}, CodeMaxTokens, http.StatusBadRequest},
 		{"1 MB of one token kind", strings.Repeat("{", 1<<20), Limits{}, CodeMaxTokens, http.StatusBadRequest},
-		{"fragment fan-out 2^40", fanOut(40), generousTokens, CodeMaxHeight, http.StatusBadRequest},
-		{"fragment fan-out through fields", fanOutAliased(30), generousTokens, CodeMaxHeight, http.StatusBadRequest},
-		{"1,000 directives", directives(1000), generousTokens, CodeMaxDirectives, http.StatusBadRequest},
+		{"fragment fan-out 2^40", fanOut(40), generousTokens, CodeMaxSelections, http.StatusBadRequest},
+		{"fragment fan-out through fields", fanOutAliased(30), generousTokens, CodeMaxSelections, http.StatusBadRequest},
+		{"fragment fan-out 2^40 past the selection count", fanOut(40), Limits{MaxTokens: 1000000, MaxSelections: 1 << 30}, CodeMaxSelections, http.StatusBadRequest},
+		{"fragment fan-out 2^9 under the selection count", fanOut(9), generousSelections, CodeMaxHeight, http.StatusBadRequest},
+		{"fragment fan-out through fields over the walk budget", fanOutAliased(14), generousSelections, CodeMaxHeight, http.StatusBadRequest},
+		{"1,000 directives", directives(1000), generousSelections, CodeMaxDirectives, http.StatusBadRequest},
+		{"1,000 spreads beside each other", directives(1000), generousTokens, CodeMaxSelections, http.StatusBadRequest},
+		{"repeated leaf", "{ " + strings.Repeat("__typename ", 4900) + "}", Limits{}, CodeMaxSelections, http.StatusBadRequest},
 		{"list-size explosion", `{ newestAdditions(limit: 1000000) { related { related { title } } } }`, Limits{}, CodeCostTooExpensive, http.StatusBadRequest},
 		{"nested default lists", `{ books { related { related { related { related { title } } } } } }`, Limits{}, CodeCostTooExpensive, http.StatusBadRequest},
 		{"circular fragments", `{ book { ...A } } fragment A on Book { author { books { ...B } } } fragment B on Book { ...A }`, Limits{}, CodeValidationFailed, http.StatusBadRequest},

@@ -18,6 +18,9 @@ type Limits struct {
 	MaxDirectives int `yaml:"max_directives" json:"max_directives,omitempty"`
 	MaxCost       int `yaml:"max_cost" json:"max_cost,omitempty"`
 	MaxBatch      int `yaml:"max_batch" json:"max_batch,omitempty"`
+	// MaxSelections bounds the validation work of the whole document,
+	// measured before validation (countSelections has the rule).
+	MaxSelections int `yaml:"max_selections" json:"max_selections,omitempty"`
 }
 
 // DefaultLimits are applied to every unset limit.
@@ -30,6 +33,7 @@ var DefaultLimits = Limits{
 	MaxDirectives: 50,
 	MaxCost:       5000,
 	MaxBatch:      1,
+	MaxSelections: DefaultMaxSelections,
 }
 
 // CostConfig tunes the static cost estimate.
@@ -49,6 +53,7 @@ func (l Limits) named() []struct {
 		{"max_depth", l.MaxDepth}, {"max_height", l.MaxHeight}, {"max_aliases", l.MaxAliases},
 		{"max_root_fields", l.MaxRootFields}, {"max_tokens", l.MaxTokens},
 		{"max_directives", l.MaxDirectives}, {"max_cost", l.MaxCost}, {"max_batch", l.MaxBatch},
+		{"max_selections", l.MaxSelections},
 	}
 }
 

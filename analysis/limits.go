@@ -25,6 +25,7 @@ func effective(l Limits) Limits {
 		MaxDirectives: pick(l.MaxDirectives, d.MaxDirectives),
 		MaxCost:       pick(l.MaxCost, d.MaxCost),
 		MaxBatch:      pick(l.MaxBatch, d.MaxBatch),
+		MaxSelections: pick(l.MaxSelections, d.MaxSelections),
 	}
 }
 

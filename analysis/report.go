@@ -18,6 +18,7 @@ const (
 	CodeMaxTokens             = "MAX_TOKENS_LIMIT"
 	CodeMaxDirectives         = "MAX_DIRECTIVES_LIMIT"
 	CodeMaxBatch              = "MAX_BATCH_LIMIT"
+	CodeMaxSelections         = "MAX_SELECTIONS_LIMIT"
 	CodeCostTooExpensive      = "COST_ESTIMATED_TOO_EXPENSIVE"
 	CodeIntrospectionDisabled = "INTROSPECTION_DISABLED"
 )

@@ -132,7 +132,7 @@ func overrideLimits(route analysis.Limits, tier *analysis.Limits) analysis.Limit
 	}{
 		{&out.MaxDepth, tier.MaxDepth}, {&out.MaxHeight, tier.MaxHeight}, {&out.MaxAliases, tier.MaxAliases},
 		{&out.MaxRootFields, tier.MaxRootFields}, {&out.MaxTokens, tier.MaxTokens}, {&out.MaxDirectives, tier.MaxDirectives},
-		{&out.MaxCost, tier.MaxCost}, {&out.MaxBatch, tier.MaxBatch},
+		{&out.MaxCost, tier.MaxCost}, {&out.MaxBatch, tier.MaxBatch}, {&out.MaxSelections, tier.MaxSelections},
 	} {
 		if f.src > 0 {
 			*f.dst = f.src

@@ -105,6 +105,7 @@ func withDefaultLimits(l analysis.Limits) analysis.Limits {
 		{&l.MaxDepth, &d.MaxDepth}, {&l.MaxHeight, &d.MaxHeight}, {&l.MaxAliases, &d.MaxAliases},
 		{&l.MaxRootFields, &d.MaxRootFields}, {&l.MaxTokens, &d.MaxTokens},
 		{&l.MaxDirectives, &d.MaxDirectives}, {&l.MaxCost, &d.MaxCost}, {&l.MaxBatch, &d.MaxBatch},
+		{&l.MaxSelections, &d.MaxSelections},
 	} {
 		if *f.v == 0 {
 			*f.v = *f.def

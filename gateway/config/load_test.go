@@ -84,7 +84,7 @@ func TestLoadFull(t *testing.T) {
 					{Name: "accounts", File: abs(t, "schemas/accounts.graphql")},
 					{Name: "products", URL: "http://127.0.0.1:4002/query", Timeout: 2 * time.Second},
 				}},
-				Limits: analysis.Limits{MaxDepth: 11, MaxHeight: 201, MaxAliases: 31, MaxRootFields: 21, MaxTokens: 5001, MaxDirectives: 51, MaxCost: 5001, MaxBatch: 2},
+				Limits: analysis.Limits{MaxDepth: 11, MaxHeight: 201, MaxAliases: 31, MaxRootFields: 21, MaxTokens: 5001, MaxDirectives: 51, MaxCost: 5001, MaxBatch: 2, MaxSelections: 1001},
 				Cost:   analysis.CostConfig{ListSize: 25},
 				Authorization: authz.GraphQLConfig{Mode: "filter", DryRun: true, Rules: []authz.Rule{
 					{Coordinate: "Query.user", Policy: "self"},
