@@ -79,8 +79,8 @@ type selCounter struct {
 	spreads []int32 // per place: distinct fragments spread there so far
 	// spread holds the fragments spread at each place.
 	spread map[placeKey]bool
-	frags   map[string]*ast.FragmentDefinition
-	active  map[string]bool
+	frags  map[string]*ast.FragmentDefinition
+	active map[string]bool
 }
 
 // place allocates a fresh place.

@@ -107,4 +107,3 @@ func TestSelectionsLimitPerTier(t *testing.T) {
 		t.Fatalf("limit 65: %v", codes(r))
 	}
 }
-
