@@ -242,7 +242,8 @@ func (a *gqlAfter) doRefund(ctx context.Context, body []byte) int {
 		}
 		actual += c
 	}
-	units := analysis.Refund(a.charged, a.estimate, actual)
+	// A refund never takes the charge below min_cost.
+	units := min(analysis.Refund(a.charged, a.estimate, actual), a.charged-a.tbl.limiter.MinCost())
 	if units <= 0 {
 		return 0
 	}

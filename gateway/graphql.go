@@ -202,8 +202,15 @@ func (rt *graphqlRoute) serve(g *Gateway, c echo.Context, st *reqState, tbl *rou
 		code := ref.errs[0].Extensions["code"].(string)
 		st.deny(code)
 		g.audit(st, "graphql_refused", "code", code)
-		// An APQ miss is the protocol's normal first step, not a probe.
-		if code != CodePersistedNotFound && !g.penalize(r.Context(), st, tbl, w, subj) {
+		// An APQ miss is the protocol's normal first step, not a probe: it
+		// pays min_cost, not the penalty.
+		var paid bool
+		if code == CodePersistedNotFound {
+			paid = g.chargeMinimum(r.Context(), tbl, w, subj)
+		} else {
+			paid = g.penalize(r.Context(), st, tbl, w, subj)
+		}
+		if !paid {
 			g.writeError(c, http.StatusTooManyRequests, CodeRateLimited, "rate limit exceeded; retry after the time in Retry-After")
 			return
 		}
@@ -219,7 +226,8 @@ func (rt *graphqlRoute) serve(g *Gateway, c echo.Context, st *reqState, tbl *rou
 	for _, rep := range reports {
 		cost += rep.Cost
 	}
-	charged := int(math.Ceil(cost))
+	// Every request pays at least min_cost, however cheap its estimate.
+	charged := max(int(math.Ceil(cost)), tbl.limiter.MinCost())
 	release, decision, ok := g.charge(c, st, tbl, subj, charged)
 	if !ok {
 		return

@@ -69,6 +69,8 @@ func (g *Gateway) charge(c echo.Context, st *reqState, tbl *routeTable, subj rat
 	tbl.setRateHeaders(c.Response(), d)
 	if d.TooExpensive {
 		release()
+		// Refused before forwarding: it pays the penalty like any refusal.
+		g.penalize(c.Request().Context(), st, tbl, c.Response(), subj)
 		g.audit(st, "too_expensive", "cost", cost, "burst", d.Limit)
 		g.writeErrorExt(c, http.StatusBadRequest, analysis.CodeCostTooExpensive,
 			"operation costs more than this client's rate limit allows at once",
@@ -98,6 +100,17 @@ func (g *Gateway) penalize(ctx context.Context, st *reqState, tbl *routeTable, w
 	}
 	tbl.setRateHeaders(w, d)
 	return d.Allowed || d.TooExpensive
+}
+
+// chargeMinimum charges min_cost to a request refused as part of a
+// protocol's normal flow (an APQ miss); false means the budget is gone.
+func (g *Gateway) chargeMinimum(ctx context.Context, tbl *routeTable, w http.ResponseWriter, subj ratelimit.Subject) bool {
+	d, err := tbl.limiter.Charge(ctx, subj, 0) // raised to min_cost
+	if err != nil {
+		return true
+	}
+	tbl.setRateHeaders(w, d)
+	return d.Allowed
 }
 
 // authFailureAllowed counts a failed credential against the client IP's

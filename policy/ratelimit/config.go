@@ -45,6 +45,10 @@ type Config struct {
 	// Penalty is charged for a request refused before forwarding, so probing
 	// through error messages is throttled like any traffic.
 	Penalty int `yaml:"penalty"`
+	// MinCost is the least any request is charged, whatever its estimate
+	// (0 takes the default 1): no request is free, so a flood of operations
+	// estimated at 0 is rate-limited like any other traffic.
+	MinCost int `yaml:"min_cost"`
 	// AuthFailures is the budget of failed credential checks per client IP.
 	AuthFailures *Tier `yaml:"auth_failures"`
 }
@@ -72,6 +76,9 @@ func (c Config) Validate() []error {
 	}
 	if c.Penalty < 0 {
 		errs = append(errs, errors.New("penalty: must be >= 0"))
+	}
+	if c.MinCost < 0 {
+		errs = append(errs, errors.New("min_cost: must be >= 0 (0 means the default 1)"))
 	}
 	if a := c.AuthFailures; a != nil && (a.Rate <= 0 || a.Per <= 0 || a.Burst <= 0) {
 		errs = append(errs, errors.New("auth_failures: rate, per and burst must be > 0"))

@@ -90,6 +90,7 @@ type Limiter struct {
 	auth     *tierInfo
 	key      string
 	penalty  int
+	minCost  int
 	ipv6Bits int
 	timeout  time.Duration
 	probeMin time.Duration
@@ -164,6 +165,7 @@ func New(cfg Config, opts Options) (*Limiter, error) {
 	if opts.Penalty <= 0 {
 		opts.Penalty = 1
 	}
+	minCost := max(cfg.MinCost, 1)
 	if opts.AuthFailure == (Tier{}) {
 		opts.AuthFailure = Tier{Rate: 10, Per: time.Minute, Burst: 20}
 	}
@@ -184,7 +186,8 @@ func New(cfg Config, opts Options) (*Limiter, error) {
 	l := &Limiter{
 		tiers:    make(map[string]*tierInfo, len(cfg.Tiers)),
 		key:      cfg.Key,
-		penalty:  opts.Penalty,
+		penalty:  max(opts.Penalty, minCost),
+		minCost:  minCost,
 		ipv6Bits: opts.IPv6Prefix,
 		timeout:  opts.Timeout,
 		probeMin: opts.ProbeMin,
@@ -308,8 +311,8 @@ func (l *Limiter) tier(name string) (*tierInfo, error) {
 	return nil, fmt.Errorf("charging tier %q: %w", name, ErrUnknownTier)
 }
 
-// Charge charges s cost units. A cost above the tier's burst is refused with
-// TooExpensive, without spending budget. When the store fails, fail_closed
+// Charge charges s cost units, at least MinCost. A cost above the tier's
+// burst is refused with TooExpensive, without spending budget. When the store fails, fail_closed
 // returns an error wrapping ErrStoreUnavailable (answer 503
 // RATE_LIMIT_UNAVAILABLE) and fail_open decides with the local memory store.
 func (l *Limiter) Charge(ctx context.Context, s Subject, cost int) (Decision, error) {
@@ -317,10 +320,18 @@ func (l *Limiter) Charge(ctx context.Context, s Subject, cost int) (Decision, er
 	if err != nil {
 		return Decision{}, err
 	}
+	if cost >= 0 {
+		cost = max(cost, l.minCost)
+	}
 	return l.charge(ctx, ti, s.Key, cost)
 }
 
-// ChargePenalty charges the configured penalty to a request refused before
+// MinCost is the least Charge spends (rate_limit.min_cost, default 1); a
+// refund must leave at least this much charged.
+func (l *Limiter) MinCost() int { return l.minCost }
+
+// ChargePenalty charges the configured penalty (never less than MinCost) to
+// a request refused before
 // forwarding (bad document, limit, authorization, bad REST input), so probing
 // through error messages spends budget like any other traffic (issue 6 item 7).
 func (l *Limiter) ChargePenalty(ctx context.Context, s Subject) (Decision, error) {
