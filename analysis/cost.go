@@ -308,16 +308,18 @@ type scorer struct {
 func (c scorer) listSize(f *ast.Field, def *ast.FieldDefinition, ls *schema.ListSize) (*int, int) {
 	found := 0
 	if len(ls.SlicingArguments) > 0 {
-		max := 0
+		max, sized := 0, false
 		for _, p := range ls.SlicingArguments {
 			if n, ok := c.slicingValue(f, def, p); ok {
 				found++
-				if n > max {
-					max = n
+				// A negative value is given but is no size: some back ends
+				// read it as "all", so it falls back like a missing one.
+				if n >= 0 && (!sized || n > max) {
+					max, sized = n, true
 				}
 			}
 		}
-		if found > 0 {
+		if sized {
 			return &max, found
 		}
 	}
@@ -342,7 +344,10 @@ func (c scorer) slicingValue(f *ast.Field, def *ast.FieldDefinition, path string
 			val, has = valueOf(a.Value, c.vars), true
 		}
 	}
-	if !has && ad.DefaultValue != nil {
+	// A null slicing argument, like an omitted one, falls back to the
+	// argument's default, then to assumedSize, then to cost.list_size: the
+	// upstream may read null as "no limit", so it must never count as 0.
+	if (!has || val == nil) && ad.DefaultValue != nil {
 		val, has = valueOf(ad.DefaultValue, nil), true
 	}
 	typ := ad.Type
@@ -362,7 +367,7 @@ func (c scorer) slicingValue(f *ast.Field, def *ast.FieldDefinition, path string
 			return 0, false
 		}
 		val, has = obj[p]
-		if !has && fd.DefaultValue != nil {
+		if (!has || val == nil) && fd.DefaultValue != nil {
 			val, has = valueOf(fd.DefaultValue, nil), true
 		}
 		typ = fd.Type

@@ -75,7 +75,21 @@ func TestCost(t *testing.T) {
 		{"union sums its fragments", `{ thing { ... on Book { author { name } } ... on Author { books { title } } } }`, nil, 12, ""},
 		{"list of lists counts once", `{ shelves { title } }`, nil, 10, ""},
 		{"__typename is free", `{ book { __typename } }`, nil, 1, ""},
-		{"negative slicing value counts 0", `{ newestAdditions(limit: -5) { title } }`, nil, 0, ""},
+		// No blind spot: a null, negative or omitted slicing argument falls
+		// back to the argument's default, else assumedSize, else list_size.
+		{"negative slicing value falls back to list_size", `{ newestAdditions(limit: -5) { title } }`, nil, 10, ""},
+		{"null slicing argument takes the default", `{ authors(first: null) { name } }`, nil, 3, ""},
+		{"null slicing variable takes the default", `query($n: Int) { authors(first: $n) { name } }`, map[string]any{"n": nil}, 3, ""},
+		{"omitted slicing variable takes the default", `query($n: Int) { authors(first: $n) { name } }`, nil, 3, ""},
+		{"null slicing argument without default takes assumedSize", `{ recent(first: null) { title } }`, nil, 7, ""},
+		{"null slicing variable without default takes assumedSize", `query($n: Int) { recent(first: $n) { title } }`, map[string]any{"n": nil}, 7, ""},
+		{"omitted slicing argument takes assumedSize", `{ recent { title } }`, nil, 7, ""},
+		{"negative slicing variable takes assumedSize", `query($n: Int) { recent(first: $n) { title } }`, map[string]any{"n": -1}, 7, ""},
+		{"null slicing argument without default or assumedSize takes list_size", `query($n: Int!) { newestAdditions(limit: $n) { title } }`, map[string]any{"n": -3}, 10, ""},
+		{"explicit zero is zero", `{ recent(first: 0) { title } }`, nil, 0, ""},
+		// input field default first = 4: 4 + SearchInput 1 + Pagination 1
+		{"null dotted slicing path takes the input default", `{ search(input: {term: "x", pagination: {first: null}}) { title } }`, nil, 6, ""},
+		{"null dotted slicing variable takes the input default", `query($in: SearchInput!) { search(input: $in) { title } }`, map[string]any{"in": map[string]any{"pagination": map[string]any{"first": nil}}}, 6, ""},
 		{"duplicate fields are counted each", `{ expensive expensive }`, nil, 14, ""},
 	}
 	a := NewAnalyzer(books(t), CostConfig{ListSize: 10})

@@ -149,7 +149,8 @@ func valueOf(v *ast.Value, vars map[string]any) any {
 	}
 }
 
-// asSize reads a slicing value: an integer, or a list's length.
+// asSize reads a slicing value: an integer (-1 for any negative one), or a
+// list's length.
 func asSize(v any) (int, bool) {
 	var f float64
 	switch n := v.(type) {
@@ -181,7 +182,7 @@ func asSize(v any) (int, bool) {
 func clampSize(f float64) int {
 	switch {
 	case f < 0:
-		return 0
+		return -1
 	case f > math.MaxInt32:
 		return math.MaxInt32
 	}
