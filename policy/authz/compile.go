@@ -218,16 +218,31 @@ func (c *compiler) unknownErrors() []error {
 // build precomputes every coordinate's effective requirement: the field's
 // own (directives and rules), its return type's, the root type's for root
 // fields and, for interface fields, every implementation's corresponding
-// field and type (issue 5 item 5).
+// field and type.
+//
+// Requirements also flow down from interfaces: a type needs the
+// requirements of every interface it implements (transitively), and a field
+// those of the same field on each of those interfaces. Otherwise
+// `... on User { email }`, or User.email reached through a field returning
+// User, would escape a requirement written on Node.email or on Node, the
+// field being the same one (Apollo's authorization directives document
+// interface requirements as covering their implementations).
 func (c *compiler) build() {
 	s := c.a.schema
 	names := slices.Sorted(maps.Keys(s.Types))
-	for _, n := range names {
+	ownType := func(n string) *requirement {
 		r := &requirement{}
 		if tm := c.a.graph.Type(n); tm != nil {
 			r.and(c.schemaReq(n, tm.Requirements))
 		}
 		r.and(c.ruleType[n])
+		return r
+	}
+	for _, n := range names {
+		r := ownType(n)
+		for _, i := range interfacesOf(s, s.Types[n]) {
+			r.and(ownType(i.Name))
+		}
 		if !r.empty() {
 			c.a.types[n] = r
 		}
@@ -241,6 +256,17 @@ func (c *compiler) build() {
 		r.and(c.ruleField[coord])
 		return r
 	}
+	// inherited is a field's own requirement with those of the same field
+	// on every interface its type implements.
+	inherited := func(def *ast.Definition, f string) *requirement {
+		r := own(def.Name, f)
+		for _, i := range interfacesOf(s, def) {
+			if i.Fields.ForName(f) != nil {
+				r.and(own(i.Name, f))
+			}
+		}
+		return r
+	}
 	roots := map[*ast.Definition]bool{s.Query: true, s.Mutation: true, s.Subscription: true}
 	for _, n := range names {
 		def := s.Types[n]
@@ -252,7 +278,7 @@ func (c *compiler) build() {
 				continue
 			}
 			coord := n + "." + fd.Name
-			o := own(n, fd.Name)
+			o := inherited(def, fd.Name)
 			eff := &requirement{}
 			eff.and(o)
 			eff.and(c.a.types[fd.Type.Name()])
@@ -265,7 +291,7 @@ func (c *compiler) build() {
 					if ifd == nil {
 						continue
 					}
-					eff.and(own(impl.Name, fd.Name))
+					eff.and(inherited(impl, fd.Name))
 					eff.and(c.a.types[impl.Name])
 					eff.and(c.a.types[ifd.Type.Name()])
 				}
@@ -281,4 +307,29 @@ func (c *compiler) build() {
 			c.a.own[coord] = o
 		}
 	}
+}
+
+// interfacesOf lists the interfaces def implements, transitively (an
+// interface may implement others, GraphQL spec 3.7), each once.
+func interfacesOf(s *ast.Schema, def *ast.Definition) []*ast.Definition {
+	if def == nil {
+		return nil
+	}
+	var out []*ast.Definition
+	seen := map[string]bool{def.Name: true}
+	var visit func(d *ast.Definition)
+	visit = func(d *ast.Definition) {
+		for _, name := range d.Interfaces {
+			if seen[name] {
+				continue
+			}
+			seen[name] = true
+			if i := s.Types[name]; i != nil && i.Kind == ast.Interface {
+				out = append(out, i)
+				visit(i)
+			}
+		}
+	}
+	visit(def)
+	return out
 }
