@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 
 	"github.com/portcullis-gw/portcullis/schema"
@@ -255,7 +256,9 @@ func (a *Analyzer) load(q string, tokens, maxSelections int) (e *docEntry) {
 	e.validation = list
 	e.names = make([]opName, len(doc.Operations))
 	for i, op := range doc.Operations {
-		e.names[i] = opName{name: op.Name, typ: operationType(op)}
+		// A clone: the name is a substring of the document, which the
+		// entry must not keep alive.
+		e.names[i] = opName{name: strings.Clone(op.Name), typ: operationType(op)}
 	}
 	return e
 }

@@ -67,9 +67,9 @@ func (e *docEntry) keep(op string, m *measures) bool {
 // token beside its source text (nodes, positions, the definitions the
 // validator attaches); an error its struct, message and locations.
 const (
-	entryOverhead    = 400 // docEntry, list element, map slot, key, mutex
-	astBytesPerToken = 190
-	errorBytes       = int(unsafe.Sizeof(gqlerror.Error{})) + 48
+	entryOverhead    = 250 // docEntry, list element, map slot, key, mutex
+	astBytesPerToken = 100
+	errorBytes       = int(unsafe.Sizeof(gqlerror.Error{})) + 64
 	fieldUseBytes    = int(unsafe.Sizeof(FieldUse{})) + 32
 	costNodeBytes    = int(unsafe.Sizeof(costNode{}))
 )

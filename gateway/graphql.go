@@ -107,6 +107,12 @@ func (rt *graphqlRoute) loadSchema(ctx context.Context) error {
 	case n < 0:
 		opts = append(opts, analysis.WithCacheSize(0))
 	}
+	switch n := rt.cfg.AnalysisCacheBytes; {
+	case n > 0:
+		opts = append(opts, analysis.WithCacheBytes(n))
+	case n < 0:
+		opts = append(opts, analysis.WithCacheBytes(0))
+	}
 	rt.schema.Store(&gqlSchema{graph: graph, analyzer: analysis.NewAnalyzer(graph, rt.cfg.Cost, opts...), authorizer: az})
 	return nil
 }

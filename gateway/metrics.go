@@ -56,6 +56,8 @@ var (
 		"Operations parsed, validated and analysed afresh, by GraphQL route.", []string{"route"}, nil)
 	descCacheEntries = prometheus.NewDesc("portcullis_analysis_cache_entries",
 		"Documents held in the analysis cache, by GraphQL route.", []string{"route"}, nil)
+	descCacheBytes = prometheus.NewDesc("portcullis_analysis_cache_bytes",
+		"Estimated memory held by the analysis cache, by GraphQL route.", []string{"route"}, nil)
 )
 
 // analysisCollector exports each GraphQL route's analysis cache figures;
@@ -78,5 +80,6 @@ func (ac analysisCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descCacheHits, prometheus.CounterValue, float64(s.Hits), r.cfg.Name)
 		ch <- prometheus.MustNewConstMetric(descCacheMisses, prometheus.CounterValue, float64(s.Misses), r.cfg.Name)
 		ch <- prometheus.MustNewConstMetric(descCacheEntries, prometheus.GaugeValue, float64(s.Entries), r.cfg.Name)
+		ch <- prometheus.MustNewConstMetric(descCacheBytes, prometheus.GaugeValue, float64(s.Bytes), r.cfg.Name)
 	}
 }

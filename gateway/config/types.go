@@ -73,6 +73,10 @@ type GraphQLRoute struct {
 	// AnalysisCacheSize bounds the cache of parsed, validated and analysed
 	// documents (entries); 0 takes the default, -1 disables it.
 	AnalysisCacheSize int `yaml:"analysis_cache_size"`
+	// AnalysisCacheBytes bounds the same cache by the estimated memory its
+	// entries hold; 0 takes the default (8 MiB), -1 disables the cache.
+	// Both bounds apply.
+	AnalysisCacheBytes int64 `yaml:"analysis_cache_bytes"`
 	// Refund measures the actual cost from the answer's shape and gives back
 	// the over-estimate (docs/rate-limiting.md has the exact rule).
 	Refund bool `yaml:"refund"`

@@ -74,6 +74,12 @@ func validate(c *Config) []Problem {
 		from(p+".schema", r.Schema.Validate())
 		from(p+".limits", r.Limits.Validate())
 		from(p+".cost", r.Cost.Validate())
+		if r.AnalysisCacheSize < -1 {
+			add(p+".analysis_cache_size", "must be >= -1 (0: the default, -1: no cache)")
+		}
+		if r.AnalysisCacheBytes < -1 {
+			add(p+".analysis_cache_bytes", "must be >= -1 (0: the default 8 MiB, -1: no cache)")
+		}
 		from(p+".authorization", r.Authorization.Validate())
 		for j, rule := range r.Authorization.Rules {
 			if rule.Policy == "" {
