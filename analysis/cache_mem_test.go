@@ -15,7 +15,9 @@ var cacheShapes = []struct {
 	n    int // entries measured: small ones need many to amortise the map's growth
 	gen  func(i int) string
 }{
-	{"valid-1KB-fragments", 300, func(i int) string { return strings.Replace(benchQuery, "query Shelf", fmt.Sprintf("query Shelf%d", i), 1) }},
+	{"valid-1KB-fragments", 300, func(i int) string {
+		return strings.Replace(benchQuery, "query Shelf", fmt.Sprintf("query Shelf%d", i), 1)
+	}},
 	{"valid-wide", 100, func(i int) string {
 		return fmt.Sprintf("query W%d {", i) + repeat(150, func(j int) string { return fmt.Sprintf(" a%d: book(id: %d) { id title }", j, j) }) + " }"
 	}},
