@@ -69,8 +69,6 @@ func (g *Gateway) charge(c echo.Context, st *reqState, tbl *routeTable, subj rat
 	tbl.setRateHeaders(c.Response(), d)
 	if d.TooExpensive {
 		release()
-		// Refused before forwarding: it pays the penalty like any refusal.
-		g.penalize(c.Request().Context(), st, tbl, c.Response(), subj)
 		g.audit(st, "too_expensive", "cost", cost, "burst", d.Limit)
 		g.writeErrorExt(c, http.StatusBadRequest, analysis.CodeCostTooExpensive,
 			"operation costs more than this client's rate limit allows at once",
