@@ -143,8 +143,6 @@ type parser struct {
 	depth    int
 	maxDepth int
 	opt      Options
-	// buf is scratch space for strings with escapes.
-	buf []byte
 	// stack holds the members of the objects and arrays being read; a
 	// finished one is copied into slab, so a whole body costs a few slab
 	// allocations instead of one or more per object. A slab that grows
@@ -162,7 +160,7 @@ func (p *parser) finish(mark int) []Member {
 		return nil
 	}
 	if cap(p.slab)-len(p.slab) < n {
-		p.slab = make([]Member, 0, max(2*cap(p.slab), n, 32))
+		p.slab = make([]Member, 0, max(2*cap(p.slab), n, 8))
 	}
 	at := len(p.slab)
 	p.slab = append(p.slab, items...)
@@ -176,7 +174,7 @@ func newParser(s string, opt Options) *parser {
 	if d <= 0 {
 		d = DefaultMaxDepth
 	}
-	return &parser{s: s, maxDepth: d, opt: opt, stack: make([]Member, 0, 16)}
+	return &parser{s: s, maxDepth: d, opt: opt, stack: make([]Member, 0, 8)}
 }
 
 // start refuses a byte order mark (RFC 8259 section 8.1: senders must not
@@ -526,14 +524,24 @@ func (p *parser) str() (string, error) {
 // strEscaped decodes the rest of a string from i, the first backslash.
 func (p *parser) strEscaped(start, i int) (string, error) {
 	s := p.s
-	b := append(p.buf[:0], s[start:i]...)
+	// The decoded text is never longer than the raw one: find where the
+	// raw string ends (an unescaped '"') and allocate once.
+	end := i
+	for end < len(s) && s[end] != '"' {
+		if s[end] == '\\' {
+			end++
+		}
+		end++
+	}
+	var b strings.Builder
+	b.Grow(min(end, len(s)) - start)
+	b.WriteString(s[start:i])
 	for i < len(s) {
 		c := s[i]
 		switch {
 		case c == '"':
 			p.pos = i + 1
-			p.buf = b
-			return string(b), nil
+			return b.String(), nil
 		case c == '\\':
 			if i+1 >= len(s) {
 				return "", p.failAt(len(s), "unterminated string")
@@ -542,17 +550,17 @@ func (p *parser) strEscaped(start, i int) (string, error) {
 			i += 2
 			switch e {
 			case '"', '\\', '/':
-				b = append(b, e)
+				b.WriteByte(e)
 			case 'b':
-				b = append(b, '\b')
+				b.WriteByte('\b')
 			case 'f':
-				b = append(b, '\f')
+				b.WriteByte('\f')
 			case 'n':
-				b = append(b, '\n')
+				b.WriteByte('\n')
 			case 'r':
-				b = append(b, '\r')
+				b.WriteByte('\r')
 			case 't':
-				b = append(b, '\t')
+				b.WriteByte('\t')
 			case 'u':
 				r, ok := hex4(s, i)
 				if !ok {
@@ -576,21 +584,21 @@ func (p *parser) strEscaped(start, i int) (string, error) {
 				case utf16.IsSurrogate(r):
 					return "", p.failAt(i-6, "lone surrogate in a \\u escape")
 				}
-				b = utf8.AppendRune(b, r)
+				b.WriteRune(r)
 			default:
 				return "", p.failAt(i-2, "invalid escape in a string")
 			}
 		case c < 0x20:
 			return "", p.failAt(i, "control character in a string")
 		case c < utf8.RuneSelf:
-			b = append(b, c)
+			b.WriteByte(c)
 			i++
 		default:
 			r, n := utf8.DecodeRuneInString(s[i:])
 			if r == utf8.RuneError && n <= 1 {
 				return "", p.failAt(i, "invalid UTF-8 in a string")
 			}
-			b = append(b, s[i:i+n]...)
+			b.WriteString(s[i : i+n])
 			i += n
 		}
 	}
