@@ -121,7 +121,8 @@ func (ps *persisted) resolveEntry(p *gqlParams, req *gqlrequest.Request) *gqlRef
 
 // outboundBody is what goes upstream: the canonical form of the checked
 // requests. Persisted-operation references are replaced by the full query
-// (the upstream need not know the hash); filter mode's rewritten entries
+// (the upstream need not know the hash, and an Apollo Server without APQ
+// refuses extensions.persistedQuery); filter mode's rewritten entries
 // carry the filtered document and only the variables it still uses, as
 // the client sent them (number literals intact); emptied batch entries are
 // left out.
@@ -149,7 +150,9 @@ func (rt *graphqlRoute) outboundBody(params []gqlParams, reqs []gqlrequest.Reque
 		}
 		out = append(out, o)
 	}
-	if batch {
+	if batch || len(out) != 1 {
+		// (A single request is never emptied here: serve answers those
+		// without an upstream call.)
 		return gqlrequest.AppendBatch(make([]byte, 0, 256*len(out)), out)
 	}
 	return gqlrequest.AppendRequest(make([]byte, 0, len(out[0].Query)+256), &out[0])
