@@ -8,12 +8,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/portcullis-gw/portcullis/analysis/gqlrequest"
 )
 
 // FuzzGraphQLFrontDoor sends arbitrary bodies, content types and query
 // strings through the whole chain. Whatever arrives, the gateway answers
 // without panicking (a recovered panic would be a 500), in the GraphQL
-// shape when it refuses, and never with a 5xx of its own making.
+// shape when it refuses, and never with a 5xx of its own making. Whatever
+// reaches the upstream is the gateway's canonical form: it reads back
+// strictly and writes back to the same bytes.
 func FuzzGraphQLFrontDoor(f *testing.F) {
 	seeds := []struct {
 		ct, query string
@@ -46,8 +50,24 @@ func FuzzGraphQLFrontDoor(f *testing.F) {
 		if ct != "" {
 			req.Header.Set("Content-Type", ct)
 		}
+		before := len(h.gql.got())
 		rec := httptest.NewRecorder()
 		handler.ServeHTTP(rec, req)
+		for _, up := range h.gql.got()[before:] {
+			reqs, batch, err := gqlrequest.Parse([]byte(up.Body), gqlrequest.Options{})
+			if err != nil {
+				t.Fatalf("the upstream received %q, which does not read back: %v", up.Body, err)
+			}
+			var again []byte
+			if batch {
+				again = gqlrequest.AppendBatch(nil, reqs)
+			} else {
+				again = gqlrequest.AppendRequest(nil, &reqs[0])
+			}
+			if string(again) != up.Body {
+				t.Fatalf("the upstream received %q, not canonical (%q)", up.Body, again)
+			}
+		}
 		if rec.Code >= 500 && rec.Code != http.StatusBadGateway {
 			t.Fatalf("status %d for ct=%q query=%q body=%q: %s", rec.Code, ct, query, body, rec.Body.Bytes())
 		}

@@ -78,29 +78,6 @@ func (p *gqlPlan) allEmpty() bool {
 	return true
 }
 
-// outboundBody is the request to forward: rewritten entries carry the
-// filtered document and variables; emptied batch entries are left out.
-func (p *gqlPlan) outboundBody(params []gqlParams) []byte {
-	out := make([]gqlParams, 0, len(params))
-	for i, prm := range params {
-		d := p.decisions[i]
-		switch {
-		case d == nil:
-			out = append(out, prm)
-		case d.Empty:
-		default:
-			out = append(out, gqlParams{Query: d.Document, OperationName: prm.OperationName, Variables: d.Variables, Extensions: prm.Extensions})
-		}
-	}
-	var b []byte
-	if p.batch {
-		b, _ = json.Marshal(out)
-	} else {
-		b, _ = json.Marshal(out[0])
-	}
-	return b
-}
-
 // answerWithoutUpstream answers a request whose every entry was emptied.
 func (p *gqlPlan) answerWithoutUpstream() []byte {
 	parts := make([]json.RawMessage, len(p.decisions))
@@ -174,6 +151,7 @@ func (a *gqlAfter) needed() bool { return a.plan != nil || a.refund || a.costExt
 // answers of filtered requests, refunds over-estimates and reports cost,
 // and leaves every other response untouched.
 func afterResponse(resp *http.Response) error {
+	answerMediaType(resp)
 	st := stateFromRequest(resp.Request)
 	a := st.gqlAfter
 	if a == nil || !a.needed() {

@@ -3,7 +3,6 @@ package gateway
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/portcullis-gw/portcullis/analysis"
+	"github.com/portcullis-gw/portcullis/analysis/gqlrequest"
 	"github.com/portcullis-gw/portcullis/gateway/config"
 	"github.com/portcullis-gw/portcullis/policy/authn"
 	"github.com/portcullis-gw/portcullis/policy/authz"
@@ -38,6 +38,7 @@ type graphqlRoute struct {
 	policies      authz.Policies
 	policyHeaders bool
 	persisted     *persisted
+	readOpts      gqlrequest.Options
 	// schema is nil until the route's schema is loaded and composed; a
 	// subgraph fetched over HTTP may come later (readiness retries it).
 	schema atomic.Pointer[gqlSchema]
@@ -76,6 +77,7 @@ func (g *Gateway) newGraphQLRoute(ctx context.Context, c *config.GraphQLRoute, c
 		p.CloseIdleConnections()
 		return nil, err
 	}
+	rt.readOpts = readOptions(c.UnknownMembers, rt.persisted != nil)
 	if err := rt.loadSchema(ctx); err != nil {
 		if requireSchemas || !hasRemoteSubgraphs(c.Schema) {
 			p.CloseIdleConnections()
@@ -192,9 +194,9 @@ func (rt *graphqlRoute) serve(g *Gateway, c echo.Context, st *reqState, tbl *rou
 	}
 	subj := tbl.subjectOf(id, st.clientAddr)
 	lim := rt.limitsFor(id.Tier)
-	params, body, batch, ref := rt.decode(r, lim.MaxBatch)
+	params, reqs, batch, ref := rt.decode(r, lim.MaxBatch)
 	for i := 0; ref == nil && i < len(params); i++ {
-		ref = rt.persisted.resolve(&params[i])
+		ref = rt.persisted.resolveEntry(&params[i], &reqs[i])
 	}
 	var reports []*analysis.Report
 	if ref == nil {
@@ -240,12 +242,8 @@ func (rt *graphqlRoute) serve(g *Gateway, c echo.Context, st *reqState, tbl *rou
 	}
 	defer release()
 	// APQ registrations are kept only for operations that passed every check.
-	stale := false
 	for i := range params {
 		rt.persisted.remember(params[i])
-		var changed bool
-		params[i], changed = rt.persisted.outbound(params[i])
-		stale = stale || changed
 	}
 	after := &gqlAfter{plan: plan, costExt: rt.cfg.CostExtensions, decision: decision, charged: charged, log: g.log, reqID: st.id}
 	if rt.cfg.Refund && charged > 0 {
@@ -265,17 +263,10 @@ func (rt *graphqlRoute) serve(g *Gateway, c echo.Context, st *reqState, tbl *rou
 			writeFiltered(w, r, answer)
 			return
 		}
-		body = plan.outboundBody(params)
-	} else if r.Method == http.MethodGet || stale {
-		// Subgraph servers need not serve GET, and a persisted operation
-		// sent by hash must reach them as its full text: forward the
-		// checked operations as the equivalent POST.
-		if batch {
-			body, _ = json.Marshal(params)
-		} else {
-			body, _ = json.Marshal(params[0])
-		}
 	}
+	// Never the client's bytes: the canonical form of what was checked
+	// (a GET goes as the equivalent POST, which every subgraph serves).
+	body := rt.outboundBody(params, reqs, plan, batch)
 	if r.Method == http.MethodGet {
 		out.Method = http.MethodPost
 	}
@@ -294,22 +285,11 @@ func (rt *graphqlRoute) serve(g *Gateway, c echo.Context, st *reqState, tbl *rou
 
 // decode reads a GraphQL-over-HTTP request: POST with a JSON body (an object,
 // or an array when batching), or GET with query parameters.
-func (rt *graphqlRoute) decode(r *http.Request, maxBatch int) (params []gqlParams, body []byte, batch bool, ref *gqlRefusal) {
+func (rt *graphqlRoute) decode(r *http.Request, maxBatch int) (params []gqlParams, reqs []gqlrequest.Request, batch bool, ref *gqlRefusal) {
 	switch r.Method {
 	case http.MethodGet:
-		q := r.URL.Query()
-		p := gqlParams{Query: q.Get("query"), OperationName: q.Get("operationName")}
-		if v := q.Get("variables"); v != "" {
-			if err := json.Unmarshal([]byte(v), &p.Variables); err != nil {
-				return nil, nil, false, refuse(http.StatusBadRequest, CodeBadRequest, "variables must be a JSON object")
-			}
-		}
-		if v := q.Get("extensions"); v != "" {
-			if err := json.Unmarshal([]byte(v), &p.Extensions); err != nil {
-				return nil, nil, false, refuse(http.StatusBadRequest, CodeBadRequest, "extensions must be a JSON object")
-			}
-		}
-		return []gqlParams{p}, nil, false, nil
+		params, reqs, ref := rt.parseGET(r)
+		return params, reqs, false, ref
 	case http.MethodPost:
 	default:
 		ref := refuse(http.StatusMethodNotAllowed, CodeMethodNotAllowed, "GraphQL requests use GET or POST")
@@ -343,24 +323,7 @@ func (rt *graphqlRoute) decode(r *http.Request, maxBatch int) (params []gqlParam
 		}
 		return nil, nil, false, refuse(http.StatusBadRequest, CodeBadRequest, "reading request body failed")
 	}
-	if isJSONArray(body) {
-		var entries []gqlParams
-		if err := json.Unmarshal(body, &entries); err != nil {
-			return nil, nil, false, refuse(http.StatusBadRequest, CodeBadRequest, "body is not a JSON array of GraphQL requests")
-		}
-		if len(entries) == 0 {
-			return nil, nil, false, refuse(http.StatusBadRequest, CodeBadRequest, "empty batch")
-		}
-		if e := analysis.CheckBatch(len(entries), analysis.Limits{MaxBatch: maxBatch}); e != nil {
-			return nil, nil, false, &gqlRefusal{status: http.StatusBadRequest, errs: []GraphQLError{fromAnalysis(*e)}}
-		}
-		return entries, body, true, nil
-	}
-	var p gqlParams
-	if err := json.Unmarshal(body, &p); err != nil {
-		return nil, nil, false, refuse(http.StatusBadRequest, CodeBadRequest, "body is not a JSON GraphQL request")
-	}
-	return []gqlParams{p}, body, false, nil
+	return rt.parseBody(body, maxBatch)
 }
 
 // isSimpleContentType reports content types a browser sends without a CORS

@@ -167,30 +167,6 @@ func (ps *persisted) remember(p gqlParams) {
 	ps.apq.add(sha256.Sum256([]byte(p.Query)), p.Query)
 }
 
-// outbound is the entry to forward: without extensions.persistedQuery,
-// which the upstream need not understand (an Apollo Server without APQ
-// refuses it), since the query now travels in full. changed reports that
-// the raw request body no longer matches and must be re-encoded.
-func (ps *persisted) outbound(p gqlParams) (out gqlParams, changed bool) {
-	if ps == nil {
-		return p, false
-	}
-	if _, ok := p.Extensions["persistedQuery"]; !ok {
-		return p, false
-	}
-	ext := make(map[string]any, len(p.Extensions)-1)
-	for k, v := range p.Extensions {
-		if k != "persistedQuery" {
-			ext[k] = v
-		}
-	}
-	if len(ext) == 0 {
-		ext = nil
-	}
-	p.Extensions = ext
-	return p, true
-}
-
 // persistedKey reads extensions.persistedQuery {version: 1, sha256Hash}.
 // sent is false when the request has no persistedQuery extension.
 func persistedKey(ext map[string]any) (key string, sent bool, ref *gqlRefusal) {

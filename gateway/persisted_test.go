@@ -118,9 +118,8 @@ func TestPersistedOff(t *testing.T) {
 			t.Errorf("nil resolve(%s) refused: %+v", body, ref.errs)
 		}
 		ps.remember(p)
-		out, changed := ps.outbound(p)
-		if changed || !reflect.DeepEqual(out, before) || !reflect.DeepEqual(p, before) {
-			t.Errorf("nil checker changed %s: %+v, changed %v", body, out, changed)
+		if !reflect.DeepEqual(p, before) {
+			t.Errorf("nil checker changed %s: %+v", body, p)
 		}
 	}
 }
@@ -406,36 +405,30 @@ func TestPersistedConcurrent(t *testing.T) {
 }
 
 func TestPersistedOutbound(t *testing.T) {
-	ps := mustPersisted(t, config.PersistedOperations{Mode: "allow_apq"})
+	rt := &graphqlRoute{persisted: mustPersisted(t, config.PersistedOperations{Mode: "allow_apq"})}
+	rt.readOpts = readOptions("refuse", true)
 	tests := []struct {
-		name        string
-		body        string
-		wantExt     map[string]any
-		wantChanged bool
+		name, body, want string
 	}{
-		{"only persistedQuery", pqBody(pqHello, sha(pqHello)), nil, true},
-		{"other extensions kept", `{"query":"{ hello }","extensions":{"persistedQuery":{"version":1,"sha256Hash":"x"},"tracing":true}}`, map[string]any{"tracing": true}, true},
-		{"no persistedQuery", `{"query":"{ hello }","extensions":{"tracing":true}}`, map[string]any{"tracing": true}, false},
-		{"no extensions", `{"query":"{ hello }"}`, nil, false},
+		{"only persistedQuery", pqBody(pqHello, sha(pqHello)), `{"query":"` + pqHello + `"}`},
+		{"other extensions kept", `{"query":"{ hello }","extensions":{"persistedQuery":{"version":1,"sha256Hash":"x"},"tracing":true}}`,
+			`{"query":"{ hello }","extensions":{"tracing":true}}`},
+		{"no persistedQuery", `{"query":"{ hello }","extensions":{"tracing":true}}`, `{"query":"{ hello }","extensions":{"tracing":true}}`},
+		{"no extensions", `{"query":"{ hello }"}`, `{"query":"{ hello }"}`},
+		{"documentId replaced by the query", `{"documentId":"sha256:` + sha(pqHello) + `"}`, `{"query":"` + pqHello + `"}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			in := params(t, tt.body)
-			orig := params(t, tt.body)
-			out, changed := ps.outbound(in)
-			if changed != tt.wantChanged || !reflect.DeepEqual(out.Extensions, tt.wantExt) {
-				t.Errorf("outbound = %v, changed %v; want %v, %v", out.Extensions, changed, tt.wantExt, tt.wantChanged)
+			params, reqs, batch, ref := rt.parseBody([]byte(tt.body), 1)
+			if ref != nil {
+				t.Fatalf("refused: %+v", ref.errs)
 			}
-			if out.Query != in.Query {
-				t.Errorf("outbound query %q, want %q", out.Query, in.Query)
+			if reqs[0].HasDocumentID {
+				// What resolution does: the query now travels in full.
+				params[0].Query = pqHello
 			}
-			if !reflect.DeepEqual(in, orig) {
-				t.Errorf("outbound mutated its input: %+v", in)
-			}
-			// The forwarded body carries no persistedQuery for the upstream.
-			b, _ := json.Marshal(out)
-			if strings.Contains(string(b), "persistedQuery") {
-				t.Errorf("forwarded body %s still carries persistedQuery", b)
+			if got := string(rt.outboundBody(params, reqs, nil, batch)); got != tt.want {
+				t.Errorf("outbound body\n got %s\nwant %s", got, tt.want)
 			}
 		})
 	}

@@ -22,6 +22,10 @@ type Config struct {
 	KeyFile  string `yaml:"key_file"`
 	// MaxIdleConns is the idle keep-alive pool per upstream host.
 	MaxIdleConns int `yaml:"max_idle_conns"`
+	// ForwardHeaders lets client headers through that the gateway strips by
+	// default because back ends read them as the URL, method, client address
+	// or user (IsRoutingHeader), for the rare back end that needs one.
+	ForwardHeaders []string `yaml:"forward_headers"`
 }
 
 // Validate reports every problem in c without I/O; each message starts with
@@ -40,6 +44,7 @@ func (c Config) Validate() []error {
 	if c.MaxIdleConns < 0 {
 		errs = append(errs, errors.New("max_idle_conns: must be >= 0"))
 	}
+	errs = append(errs, checkForwardHeaders(c.ForwardHeaders)...)
 	return errs
 }
 

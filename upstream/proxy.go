@@ -39,6 +39,7 @@ type Proxy struct {
 	timeout   time.Duration
 	transport *http.Transport
 	rp        *httputil.ReverseProxy
+	allow     []string // Config.ForwardHeaders
 }
 
 // Outbound is what the gateway decided to send upstream for one request.
@@ -94,7 +95,7 @@ func New(cfg Config) (*Proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Proxy{target: target, timeout: timeout, transport: t}
+	p := &Proxy{target: target, timeout: timeout, transport: t, allow: cfg.ForwardHeaders}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:        p.rewrite,
 		Transport:      t,
@@ -219,7 +220,7 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	pr.Out.Host = "" // Host header = the upstream's host; X-Forwarded-Host keeps the client's
 
 	h := pr.Out.Header
-	stripClientHeaders(h, out.StripHeaders)
+	stripClientHeaders(h, out.StripHeaders, p.allow)
 	// Upgrades are not forwarded: a tunnel would carry traffic (e.g.
 	// GraphQL over WebSocket) that the gateway never inspected.
 	h.Del("Connection")
@@ -257,27 +258,6 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 			return io.NopCloser(bytes.NewReader(b)), nil
 		}
 		pr.Out.Body, _ = pr.Out.GetBody()
-	}
-}
-
-// stripClientHeaders removes forwarding and identity headers the client may
-// have forged. Names compare case-insensitively with '_' equal to '-',
-// because CGI-style back ends read X-Forwarded_For as X-Forwarded-For.
-func stripClientHeaders(h http.Header, extra []string) {
-	for k := range h {
-		// Method-override headers would let a back end run another
-		// operation than the one the gateway checked.
-		if headerIs(k, "Forwarded") || headerIs(k, "X-Real-Ip") || headerHasPrefix(k, "X-Forwarded-") ||
-			headerIs(k, "X-Http-Method-Override") || headerIs(k, "X-Http-Method") || headerIs(k, "X-Method-Override") {
-			delete(h, k)
-			continue
-		}
-		for _, s := range extra {
-			if headerIs(k, s) {
-				delete(h, k)
-				break
-			}
-		}
 	}
 }
 

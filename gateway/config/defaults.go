@@ -82,6 +82,7 @@ func applyDefaults(c *Config) {
 		}
 		setString(&r.Authorization.Mode, DefaultAuthorizationMode)
 		setString(&r.PersistedOperations.Mode, "off")
+		setString(&r.UnknownMembers, "refuse")
 		if r.CSRFPrevention == nil {
 			on := true
 			r.CSRFPrevention = &on

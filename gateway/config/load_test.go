@@ -93,6 +93,7 @@ func TestLoadFull(t *testing.T) {
 				}},
 				Introspection:       &Introspection{AllowScopes: []string{"schema:read"}},
 				PersistedOperations: PersistedOperations{Mode: "safelist", Manifest: abs(t, "manifests/shop.json")},
+				UnknownMembers:      "refuse",
 				CSRFPrevention:      &no,
 			},
 			{
@@ -106,6 +107,7 @@ func TestLoadFull(t *testing.T) {
 				Cost:                analysis.CostConfig{ListSize: DefaultListSize},
 				Authorization:       authz.GraphQLConfig{Mode: "reject"},
 				PersistedOperations: PersistedOperations{Mode: "off"},
+				UnknownMembers:      "refuse",
 				CSRFPrevention:      ptr(true),
 			},
 		},
@@ -185,6 +187,7 @@ rate_limit:
 		{"list_size", r.Cost.ListSize, 10},
 		{"authorization mode", r.Authorization.Mode, "reject"},
 		{"persisted operations", r.PersistedOperations.Mode, "off"},
+		{"unknown members", r.UnknownMembers, "refuse"},
 		{"introspection refused", r.Introspection, (*Introspection)(nil)},
 		{"csrf prevention on", *r.CSRFPrevention, true},
 		{"upstream timeout", r.Upstream.Timeout, 10 * time.Second},
@@ -458,6 +461,11 @@ func TestValidationRules(t *testing.T) {
 		{"tls folder instead of file", "server: {tls: {cert_file: testdata/good/tls, key_file: testdata/good/tls/server.key}}\n" + route(""), []string{
 			`server.tls.cert_file: "testdata/good/tls" is a folder, not a file (line 1)`}},
 		{"empty policy", route("policies: {p: ' '}\n"), []string{"policies.p: expression must not be empty (line 7)"}},
+		{"unknown_members drop", route("    unknown_members: drop\n"), nil},
+		{"unknown_members bad", route("    unknown_members: ignore\n"), []string{
+			`graphql[0].unknown_members: must be refuse or drop, got "ignore" (line 7)`}},
+		{"forward_headers not stripped anyway", strings.Replace(route(""), "url: http://127.0.0.1:1", "url: http://127.0.0.1:1, forward_headers: [X-Original-URL, X-Custom]", 1), []string{
+			`graphql[0].upstream.forward_headers[1]: "X-Custom" is not stripped by default, so listing it changes nothing (line 5)`}},
 		{"null sections are empty", route("server:\nidentity: ~\n"), nil},
 		{"alias reuses a node", "u: &u {url: 'http://h'}\n" + route(""), []string{"u: unknown key (line 1)"}},
 	}

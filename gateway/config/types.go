@@ -80,6 +80,10 @@ type GraphQLRoute struct {
 	// Refund measures the actual cost from the answer's shape and gives back
 	// the over-estimate (docs/rate-limiting.md has the exact rule).
 	Refund bool `yaml:"refund"`
+	// UnknownMembers is what happens to a request member other than query,
+	// operationName, variables and extensions: refuse (default) or drop
+	// (docs/security.md, "GraphQL request reading").
+	UnknownMembers string `yaml:"unknown_members"`
 }
 
 // Introspection lists the scopes that may introspect; absent, nobody may.

@@ -112,6 +112,9 @@ func validate(c *Config) []Problem {
 		default:
 			add(p+".persisted_operations.mode", "must be off, allow_apq or safelist, got %q", po.Mode)
 		}
+		if r.UnknownMembers != "refuse" && r.UnknownMembers != "drop" {
+			add(p+".unknown_members", "must be refuse or drop, got %q", r.UnknownMembers)
+		}
 	}
 	for i := range c.REST {
 		r := &c.REST[i]
