@@ -42,7 +42,7 @@ func (g *Gateway) newRESTRoute(c *config.RESTRoute, cfg *config.Config) (*restRo
 	if err != nil {
 		return nil, fmt.Errorf("loading OpenAPI document: %w", err)
 	}
-	api, err := rest.New(doc, rest.Options{AllowUnknownQuery: c.AllowUnknownQuery, DefaultCost: c.DefaultCost})
+	api, err := rest.New(doc, rest.Options{AllowUnknownQuery: c.AllowUnknownQuery, DefaultCost: c.DefaultCost, AllowCaseCollidingKeys: c.AllowCaseCollidingKeys})
 	if err != nil {
 		return nil, fmt.Errorf("compiling OpenAPI document: %w", err)
 	}
@@ -179,7 +179,9 @@ func (rt *restRoute) checkPolicy(g *Gateway, st *reqState, op *rest.Operation, i
 	}
 	var decoded any
 	if len(body) > 0 {
-		// Validation already proved the body well-formed where it is JSON.
+		// Validation read a JSON body with the strict reader, which admits
+		// only bodies encoding/json reads to the same values (finite
+		// numbers, no duplicates, valid UTF-8): this is the checked reading.
 		_ = json.Unmarshal(body, &decoded)
 	}
 	allowed, err := rt.policies.Allow(op.ID(), id, policyRequest(r, st.clientIP, rt.policyHeaders), params, r.URL.Query(), decoded)

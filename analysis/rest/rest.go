@@ -70,6 +70,11 @@ type Options struct {
 	DefaultCost int
 	// MaxJSONDepth bounds body nesting; 0 means 64.
 	MaxJSONDepth int
+	// AllowCaseCollidingKeys lets JSON objects hold member names that differ
+	// only in case ("userId" and "UserId"); by default they are refused,
+	// since a back end matching names case-insensitively (Go structs,
+	// Jackson) may read the one that was not checked.
+	AllowCaseCollidingKeys bool
 }
 
 // Route is one OpenAPI document compiled for matching and validation. It is
