@@ -303,7 +303,7 @@ func (d *decoder) str() (any, error) {
 // surrogates instead of replacing them as encoding/json does.
 func (d *decoder) rawStr() (string, error) {
 	start := d.pos
-	d.pos++ // "
+	d.pos++        // "
 	var buf []byte // nil until the first escape
 	from := d.pos  // start of the run not yet copied to buf
 	for d.pos < len(d.data) {
