@@ -203,8 +203,7 @@ func (rt *graphqlRoute) serve(g *Gateway, c echo.Context, st *reqState, tbl *rou
 		st.deny(code)
 		g.audit(st, "graphql_refused", "code", code)
 		// An APQ miss is the protocol's normal first step, not a probe.
-		if code != CodePersistedNotFound && !g.penalize(r.Context(), st, tbl, w, subj) {
-			g.writeError(c, http.StatusTooManyRequests, CodeRateLimited, "rate limit exceeded; retry after the time in Retry-After")
+		if code != CodePersistedNotFound && g.refusePenalty(c, st, tbl, subj) {
 			return
 		}
 		if ref.allow != "" {

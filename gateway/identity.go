@@ -33,9 +33,9 @@ func (g *Gateway) identify(c echo.Context, st *reqState, rt *routeTable) (authn.
 		}
 		// The reason is for the log and audit only (issue 5 item 3).
 		g.audit(st, "unauthenticated", "auth_reason", reason, "error", err.Error())
-		if reason != "missing_credentials" && !g.authFailureAllowed(r.Context(), rt, c.Response(), st.clientAddr) {
-			// Guessing credentials has its own budget per client IP.
-			g.writeError(c, http.StatusTooManyRequests, CodeRateLimited, "too many failed authentication attempts; retry after the time in Retry-After")
+		// Guessing credentials has its own budget per client IP.
+		if reason != "missing_credentials" && g.writeBudget(c, st, g.authFailure(r.Context(), rt, c.Response(), st.clientAddr),
+			"too many failed authentication attempts; retry after the time in Retry-After") {
 			return authn.Identity{}, false
 		}
 		c.Response().Header().Set("WWW-Authenticate", challenge)

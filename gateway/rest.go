@@ -216,8 +216,8 @@ func problemOf(f *rest.Failure) Problem {
 func (g *Gateway) refuseREST(c echo.Context, st *reqState, tbl *routeTable, subj ratelimit.Subject, p Problem) {
 	st.deny(p.Code)
 	g.audit(st, "rest_refused", "code", p.Code)
-	if !g.penalize(c.Request().Context(), st, tbl, c.Response(), subj) {
-		p = newProblem(http.StatusTooManyRequests, CodeRateLimited, "rate limit exceeded; retry after the time in Retry-After")
+	if g.refusePenalty(c, st, tbl, subj) {
+		return
 	}
 	writeProblem(c.Response(), p)
 }
