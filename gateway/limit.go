@@ -28,7 +28,7 @@ func newLimiter(cfg *config.Config, g *Gateway) (*ratelimit.Limiter, error) {
 // subjectOf is who pays for a request.
 func (tbl *routeTable) subjectOf(id authn.Identity, ip netip.Addr) ratelimit.Subject {
 	return tbl.limiter.SubjectFor(ratelimit.Caller{
-		Anonymous: id.IsAnonymous(), Tier: id.Tier, Subject: id.Subject, APIKeyName: id.APIKeyName, IP: ip,
+		Anonymous: id.IsAnonymous(), Tier: id.Tier, Subject: id.Principal, APIKeyName: id.APIKeyName, IP: ip,
 	})
 }
 

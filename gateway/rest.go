@@ -125,7 +125,7 @@ func (rt *restRoute) serve(g *Gateway, c echo.Context, st *reqState, tbl *routeT
 		g.refuseREST(c, st, tbl, subj, problemOf(fail))
 		return
 	}
-	if fail := rt.api.Security(op, callerOf(id)); fail != nil {
+	if fail := rt.api.Security(op, callerOf(id, st.peerSubject != "")); fail != nil {
 		if fail.Status == http.StatusUnauthorized {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="portcullis"`)
 		}
@@ -195,8 +195,8 @@ func (rt *restRoute) checkPolicy(g *Gateway, st *reqState, op *rest.Operation, i
 	return &p
 }
 
-func callerOf(id authn.Identity) rest.Caller {
-	return rest.Caller{Authenticated: !id.IsAnonymous(), Kind: id.Kind, Scopes: id.Scopes, APIKeyName: id.APIKeyName}
+func callerOf(id authn.Identity, clientCert bool) rest.Caller {
+	return rest.Caller{Authenticated: !id.IsAnonymous(), Kind: id.Kind, Scopes: id.Scopes, APIKeyName: id.APIKeyName, ClientCert: clientCert}
 }
 
 // problemOf renders an OpenAPI check failure as RFC 9457 problem details.

@@ -271,9 +271,9 @@ func TestValidate31Features(t *testing.T) {
 
 func TestSecurity(t *testing.T) {
 	anon := Caller{}
-	readToken := Caller{Authenticated: true, Kind: "oidc", Scopes: []string{"orders:read"}}
-	writeToken := Caller{Authenticated: true, Kind: "oidc", Scopes: []string{"orders:read", "orders:write"}}
-	key := Caller{Authenticated: true, Kind: "api_key", APIKeyName: "partner", Scopes: []string{"orders:write"}}
+	readToken := Caller{Authenticated: true, Kind: KindToken, Scopes: []string{"orders:read"}}
+	writeToken := Caller{Authenticated: true, Kind: KindToken, Scopes: []string{"orders:read", "orders:write"}}
+	key := Caller{Authenticated: true, Kind: KindAPIKey, APIKeyName: "partner", Scopes: []string{"orders:write"}}
 	cases := []struct {
 		name, doc, method, path string
 		caller                  Caller
@@ -290,10 +290,10 @@ func TestSecurity(t *testing.T) {
 		{"3.0 scope present", "orders30.yaml", "DELETE", "/v1/orders/1", writeToken, 0, ""},
 		{"empty security open", "feat31.yaml", "POST", "/v2/things", anon, 0, ""},
 		{"no security anywhere open", "feat31.yaml", "GET", "/v2/things/1", anon, 0, ""},
-		{"AND: token alone insufficient", "feat31.yaml", "GET", "/v2/things/mine", Caller{Authenticated: true, Kind: "oidc", Scopes: []string{"things:read"}}, 403, CodeForbidden},
-		{"AND: key alone insufficient", "feat31.yaml", "GET", "/v2/things/mine", Caller{Authenticated: true, Kind: "api_key", Scopes: []string{"things:read"}}, 403, CodeForbidden},
-		{"apiKey scopes required", "feat31.yaml", "GET", "/v2/files/a.json", Caller{Authenticated: true, Kind: "api_key"}, 403, CodeForbidden},
-		{"apiKey scopes present", "feat31.yaml", "GET", "/v2/files/a.json", Caller{Authenticated: true, Kind: "api_key", Scopes: []string{"files:read"}}, 0, ""},
+		{"AND: token alone insufficient", "feat31.yaml", "GET", "/v2/things/mine", Caller{Authenticated: true, Kind: KindToken, Scopes: []string{"things:read"}}, 403, CodeForbidden},
+		{"AND: key alone insufficient", "feat31.yaml", "GET", "/v2/things/mine", Caller{Authenticated: true, Kind: KindAPIKey, Scopes: []string{"things:read"}}, 403, CodeForbidden},
+		{"apiKey scopes required", "feat31.yaml", "GET", "/v2/files/a.json", Caller{Authenticated: true, Kind: KindAPIKey}, 403, CodeForbidden},
+		{"apiKey scopes present", "feat31.yaml", "GET", "/v2/files/a.json", Caller{Authenticated: true, Kind: KindAPIKey, Scopes: []string{"files:read"}}, 0, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -428,4 +428,47 @@ func TestValidateBodyIntegrity(t *testing.T) {
 			post("duplicates still refused", `{"userId":"bob","userId":"alice"}`, "/body"),
 		}, "")
 	})
+}
+
+// TestSecurityKindMatrix: each credential kind against each scheme type;
+// only the kind a scheme names satisfies it (docs/security.md, "Credential
+// kinds and subject names").
+func TestSecurityKindMatrix(t *testing.T) {
+	r := route(t, "schemes31.yaml", Options{})
+	callers := map[string]Caller{
+		"token":                    {Authenticated: true, Kind: KindToken, Scopes: []string{"r"}},
+		"api key":                  {Authenticated: true, Kind: KindAPIKey, APIKeyName: "k", Scopes: []string{"r"}},
+		"client cert":              {Authenticated: true, Kind: KindClientCert, ClientCert: true},
+		"token over a client cert": {Authenticated: true, Kind: KindToken, Scopes: []string{"r"}, ClientCert: true},
+		"unknown kind":             {Authenticated: true, Kind: "oidc", Scopes: []string{"r"}},
+	}
+	allowed := map[string][]string{
+		"/bearer":         {"token", "token over a client cert"},
+		"/oauth2":         {"token", "token over a client cert"},
+		"/oidc":           {"token", "token over a client cert"},
+		"/apikey":         {"api key"},
+		"/mtls":           {"client cert", "token over a client cert"},
+		"/basic":          nil,
+		"/token-and-cert": {"token over a client cert"},
+	}
+	for path, ok := range allowed {
+		op, f := r.Match("GET", path)
+		if f != nil {
+			t.Fatalf("match %s: %+v", path, f)
+		}
+		for name, c := range callers {
+			t.Run(path+"/"+name, func(t *testing.T) {
+				f := r.Security(op, c)
+				if slices.Contains(ok, name) {
+					if f != nil {
+						t.Fatalf("refused: %+v", f)
+					}
+					return
+				}
+				if f == nil || f.Status != 403 || f.Code != CodeForbidden {
+					t.Fatalf("got %+v, want 403 %s", f, CodeForbidden)
+				}
+			})
+		}
+	}
 }
