@@ -8,6 +8,7 @@ package test
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -210,6 +211,25 @@ func TestBoundaryCollidingSubjects(t *testing.T) {
 					t.Fatalf("upstream subject %q, want %q", v, c.principal)
 				}
 			})
+		}
+	}
+	// The access log names each caller by its principal too. It is read
+	// from the gateway's stdout asynchronously: wait for the last lines.
+	for _, c := range callers {
+		want, _ := json.Marshal(c.principal)
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			gw.mu.Lock()
+			access := gw.stdout.String()
+			gw.mu.Unlock()
+			n := strings.Count(access, `"subject":`+string(want))
+			if n == 2 {
+				break
+			}
+			if n > 2 || time.Now().After(deadline) {
+				t.Fatalf("access log names %s %d times, want 2:\n%s", want, n, access)
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
 	}
 }
