@@ -109,7 +109,7 @@ func bdMatrix(t *testing.T, c *http.Client, base string, up *rsUpstream, caller 
 			rp := bdGet(t, c, base+"/s"+op, hdr)
 			got := up.got()
 			if !contains(allowed, op) {
-				rsWantProblem(t, rsReply{status: rp.status, header: rp.header, body: rp.body}, http.StatusForbidden, "FORBIDDEN", nil)
+				rsWantProblem(t, rsReply(rp), http.StatusForbidden, "FORBIDDEN", nil)
 				if len(got) != 0 {
 					t.Fatalf("a refused request reached the upstream: %q", got)
 				}
@@ -150,7 +150,7 @@ func TestBoundaryCredentialKinds(t *testing.T) {
 		for _, op := range bdOps {
 			up.reset()
 			rp := bdGet(t, c, base+"/s"+op, nil)
-			rsWantProblem(t, rsReply{status: rp.status, header: rp.header, body: rp.body}, http.StatusUnauthorized, "UNAUTHENTICATED", nil)
+			rsWantProblem(t, rsReply(rp), http.StatusUnauthorized, "UNAUTHENTICATED", nil)
 			if up.rec.Count() != 0 {
 				t.Fatalf("anonymous %s reached the upstream", op)
 			}
@@ -260,7 +260,7 @@ func TestBoundaryClaimsReadExactly(t *testing.T) {
 			up.reset()
 			hdr := map[string]string{"Authorization": "Bearer " + idpA.Sign(nil, oidctest.RawPayload(c.payload))}
 			rp := bdGet(t, rlClient, gw.url("/s/bearer"), hdr)
-			rsWantProblem(t, rsReply{status: rp.status, header: rp.header, body: rp.body}, http.StatusUnauthorized, "UNAUTHENTICATED", nil)
+			rsWantProblem(t, rsReply(rp), http.StatusUnauthorized, "UNAUTHENTICATED", nil)
 			if !strings.Contains(rp.header.Get("WWW-Authenticate"), `error="invalid_token"`) {
 				t.Errorf("WWW-Authenticate %q lacks invalid_token", rp.header.Get("WWW-Authenticate"))
 			}

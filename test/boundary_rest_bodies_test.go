@@ -154,7 +154,7 @@ func TestBoundaryRESTReaderDisagreements(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rsWantProblem(t, rsReply{status: rp.status, header: rp.header, body: rp.body}, http.StatusBadRequest, "VALIDATION_FAILED", []string{"/header/X-Tenant"})
+		rsWantProblem(t, rsReply(rp), http.StatusBadRequest, "VALIDATION_FAILED", []string{"/header/X-Tenant"})
 		if up.rec.Count() != 0 {
 			t.Fatal("a refused request reached the upstream")
 		}
