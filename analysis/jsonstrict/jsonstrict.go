@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -150,11 +151,11 @@ func (d *decoder) object(depth int) (any, error) {
 		d.pos++
 		return obj, nil
 	}
-	// folded maps each member name's case fold to the name, built only
-	// once a second member arrives: most objects are small, and a
-	// one-member object cannot collide.
+	// Small objects (nearly all) compare each name with the earlier ones by
+	// strings.EqualFold, without allocating; past smallObject names a map of
+	// case folds takes over.
+	var small [smallObject]string
 	var folded map[string]string
-	var first string
 	for n := 0; ; n++ {
 		d.skipSpace()
 		if d.pos >= len(d.data) || d.data[d.pos] != '"' {
@@ -169,18 +170,8 @@ func (d *decoder) object(depth int) (any, error) {
 			return nil, &Error{Offset: at, Msg: fmt.Sprintf("duplicate object key %q", key)}
 		}
 		if d.fold {
-			switch n {
-			case 0:
-				first = key
-			default:
-				if folded == nil {
-					folded = map[string]string{foldKey(first): first}
-				}
-				fk := foldKey(key)
-				if other, clash := folded[fk]; clash {
-					return nil, &Error{Offset: at, Msg: fmt.Sprintf("object keys %q and %q differ only in case", other, key)}
-				}
-				folded[fk] = key
+			if other, clash := foldClash(key, n, &small, &folded); clash {
+				return nil, &Error{Offset: at, Msg: fmt.Sprintf("object keys %q and %q differ only in case", other, key)}
 			}
 		}
 		d.skipSpace()
@@ -202,6 +193,36 @@ func (d *decoder) object(depth int) (any, error) {
 			return obj, nil
 		}
 	}
+}
+
+// smallObject is how many member names are compared pairwise before a map
+// of case folds is built.
+const smallObject = 8
+
+// foldClash records key, the n-th member name of an object, and reports an
+// earlier name equal to it under strings.EqualFold.
+func foldClash(key string, n int, small *[smallObject]string, folded *map[string]string) (string, bool) {
+	if n < smallObject {
+		for _, k := range small[:n] {
+			if strings.EqualFold(k, key) {
+				return k, true
+			}
+		}
+		small[n] = key
+		return "", false
+	}
+	if *folded == nil {
+		*folded = make(map[string]string, 2*smallObject)
+		for _, k := range small {
+			(*folded)[foldKey(k)] = k
+		}
+	}
+	fk := foldKey(key)
+	if other, clash := (*folded)[fk]; clash {
+		return other, true
+	}
+	(*folded)[fk] = key
+	return "", false
 }
 
 // foldKey maps s to one representative of its class under strings.EqualFold:

@@ -33,6 +33,8 @@ func TestDecodeRefuses(t *testing.T) {
 		{"case collision by long s", "{\"sub\":1,\"\u017fub\":2}", "differ only in case"},
 		{"case collision non-ASCII", `{"straße":1,"STRASSE":0,"Straße":2}`, "differ only in case"},
 		{"case collision escaped", `{"Id":1,"\u0069d":2}`, "differ only in case"},
+		{"case collision past the small-object bound", `{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"j":10,"B":11}`, `"b" and "B" differ only in case`},
+		{"case collision between names past the bound", `{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"j":10,"k":11,"J":12}`, `"j" and "J" differ only in case`},
 		{"overflow", `{"n":1e400}`, "out of the range"},
 		{"negative overflow", `[-1.8e308]`, "out of the range"},
 		{"long integer overflow", "[" + strings.Repeat("9", 400) + "]", "out of the range"},
@@ -62,6 +64,7 @@ func TestDecodeAccepts(t *testing.T) {
 	}{
 		{"surrogate pair", `["\ud83d\ude00"]`, Options{}, []any{"😀"}},
 		{"escapes", `["\"\\\/\b\f\n\r\t\u00e9"]`, Options{}, []any{"\"\\/\b\f\n\r\té"}},
+		{"many different keys", `{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"j":10}`, Options{}, map[string]any{"a": json.Number("1"), "b": json.Number("2"), "c": json.Number("3"), "d": json.Number("4"), "e": json.Number("5"), "f": json.Number("6"), "g": json.Number("7"), "h": json.Number("8"), "i": json.Number("9"), "j": json.Number("10")}},
 		{"different keys", `{"a":1,"b":2,"ab":3,"A_":4}`, Options{}, map[string]any{"a": json.Number("1"), "b": json.Number("2"), "ab": json.Number("3"), "A_": json.Number("4")}},
 		{"same key in sibling objects", `[{"id":1},{"ID":2}]`, Options{}, []any{map[string]any{"id": json.Number("1")}, map[string]any{"ID": json.Number("2")}}},
 		{"case collision allowed", `{"userId":"a","UserId":"b"}`, Options{AllowCaseCollidingKeys: true}, map[string]any{"userId": "a", "UserId": "b"}},

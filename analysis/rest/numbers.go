@@ -26,6 +26,15 @@ const maxSafeInteger = 1<<53 - 1
 // additionalProperties) keep the reader's own rule: every number a finite
 // double.
 func checkIntegers(v any, sh *openapi.Shape, ptr string, add adder) {
+	// The path is kept as tokens and joined into a pointer only for a
+	// refusal: most bodies pass, and building a pointer per value would cost
+	// more than the check.
+	walkIntegers(v, sh, make([]string, 0, 8), func(path []string, detail string) {
+		add(pointer(ptr, path...), detail)
+	})
+}
+
+func walkIntegers(v any, sh *openapi.Shape, path []string, add func([]string, string)) {
 	if sh == nil {
 		return
 	}
@@ -36,25 +45,31 @@ func checkIntegers(v any, sh *openapi.Shape, ptr string, add adder) {
 		}
 		s := string(t)
 		if !isPlainInteger(s) {
-			add(ptr, "integer must be written without a fraction or exponent")
+			add(path, "integer must be written without a fraction or exponent")
 			return
 		}
 		n, err := strconv.ParseInt(s, 10, 64)
 		switch {
 		case err != nil:
-			add(ptr, "integer out of the 64-bit range")
+			add(path, "integer out of the 64-bit range")
 		case sh.Format != "int64" && (n > maxSafeInteger || n < -maxSafeInteger):
-			add(ptr, "integer beyond 2^53-1 is read differently by double-based readers (declare format: int64 to allow it)")
+			add(path, "integer beyond 2^53-1 is read differently by double-based readers (declare format: int64 to allow it)")
 		}
 	case map[string]any:
+		if len(sh.Properties) == 0 {
+			return
+		}
 		for k, x := range t {
 			if p, ok := sh.Properties[k]; ok {
-				checkIntegers(x, p, pointer(ptr, k), add)
+				walkIntegers(x, p, append(path, k), add)
 			}
 		}
 	case []any:
+		if sh.Items == nil {
+			return
+		}
 		for i, x := range t {
-			checkIntegers(x, sh.Items, pointer(ptr, strconv.Itoa(i)), add)
+			walkIntegers(x, sh.Items, append(path, strconv.Itoa(i)), add)
 		}
 	}
 }
