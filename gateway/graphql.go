@@ -212,14 +212,11 @@ func (rt *graphqlRoute) serve(g *Gateway, c echo.Context, st *reqState, tbl *rou
 		g.audit(st, "graphql_refused", "code", code)
 		// An APQ miss is the protocol's normal first step, not a probe: it
 		// pays min_cost, not the penalty.
-		var paid bool
-		if code == CodePersistedNotFound {
-			paid = g.chargeMinimum(r.Context(), tbl, w, subj)
-		} else {
-			paid = g.penalize(r.Context(), st, tbl, w, subj)
-		}
-		if !paid {
+		if code == CodePersistedNotFound && !g.chargeMinimum(r.Context(), tbl, w, subj) {
 			g.writeError(c, http.StatusTooManyRequests, CodeRateLimited, "rate limit exceeded; retry after the time in Retry-After")
+			return
+		}
+		if code != CodePersistedNotFound && g.refusePenalty(c, st, tbl, subj) {
 			return
 		}
 		if ref.allow != "" {

@@ -19,7 +19,7 @@ func (g *Gateway) identify(c echo.Context, st *reqState, rt *routeTable) (authn.
 	r := c.Request()
 	id, err := rt.auth.Authenticate(r.Context(), r)
 	if errors.Is(err, authn.ErrNoCredentials) && st.peerSubject != "" {
-		id, err = mtlsIdentity(st.peerSubject), nil
+		id, err = authn.MTLSIdentity(st.peerSubject), nil
 	}
 	if err != nil {
 		reason := "missing_credentials"
@@ -33,9 +33,9 @@ func (g *Gateway) identify(c echo.Context, st *reqState, rt *routeTable) (authn.
 		}
 		// The reason is for the log and audit only (issue 5 item 3).
 		g.audit(st, "unauthenticated", "auth_reason", reason, "error", err.Error())
-		if reason != "missing_credentials" && !g.authFailureAllowed(r.Context(), rt, c.Response(), st.clientAddr) {
-			// Guessing credentials has its own budget per client IP.
-			g.writeError(c, http.StatusTooManyRequests, CodeRateLimited, "too many failed authentication attempts; retry after the time in Retry-After")
+		// Guessing credentials has its own budget per client IP.
+		if reason != "missing_credentials" && g.writeBudget(c, st, g.authFailure(r.Context(), rt, c.Response(), st.clientAddr),
+			"too many failed authentication attempts; retry after the time in Retry-After") {
 			return authn.Identity{}, false
 		}
 		c.Response().Header().Set("WWW-Authenticate", challenge)
@@ -44,16 +44,10 @@ func (g *Gateway) identify(c echo.Context, st *reqState, rt *routeTable) (authn.
 		return authn.Identity{}, false
 	}
 	if id.IsAnonymous() && st.peerSubject != "" {
-		id = mtlsIdentity(st.peerSubject)
+		id = authn.MTLSIdentity(st.peerSubject)
 	}
-	st.subject = id.Subject
+	st.subject = id.Principal
 	return id, true
-}
-
-// mtlsIdentity: a client certificate verified against client_ca_file is a
-// credential of its own when no token or key is sent.
-func mtlsIdentity(subject string) authn.Identity {
-	return authn.Identity{Kind: authn.KindMTLS, Subject: "mtls:" + subject, Tier: authn.TierDefault}
 }
 
 // forwardHeaders are the identity headers we set for the upstream; the
@@ -81,7 +75,9 @@ func newForwardHeaders(f authn.Forward) forwardHeaders {
 func (fh forwardHeaders) apply(h http.Header, id authn.Identity, forwardAuthorization bool) []string {
 	if !id.IsAnonymous() {
 		if fh.subject != "" {
-			h.Set(fh.subject, id.Subject)
+			// The principal, not the bare sub: the same sub from two issuers
+			// is two callers (docs/identity.md, "Subject names").
+			h.Set(fh.subject, id.Principal)
 		}
 		if fh.scopes != "" && len(id.Scopes) > 0 {
 			h.Set(fh.scopes, strings.Join(id.Scopes, " "))

@@ -28,7 +28,7 @@ func newLimiter(cfg *config.Config, g *Gateway) (*ratelimit.Limiter, error) {
 // subjectOf is who pays for a request.
 func (tbl *routeTable) subjectOf(id authn.Identity, ip netip.Addr) ratelimit.Subject {
 	return tbl.limiter.SubjectFor(ratelimit.Caller{
-		Anonymous: id.IsAnonymous(), Tier: id.Tier, Subject: id.Subject, APIKeyName: id.APIKeyName, IP: ip,
+		Anonymous: id.IsAnonymous(), Tier: id.Tier, Subject: id.Principal, APIKeyName: id.APIKeyName, IP: ip,
 	})
 }
 
@@ -86,18 +86,33 @@ func (g *Gateway) charge(c echo.Context, st *reqState, tbl *routeTable, subj rat
 	return release, d, true
 }
 
+// budget is what a refusal-side charge (the penalty, a failed credential)
+// found: the charge was paid, the budget is spent, or the store that keeps
+// it is down and on_store_error is fail_closed.
+type budget int
+
+const (
+	budgetPaid budget = iota
+	budgetSpent
+	budgetUnavailable
+)
+
 // penalize charges a request refused before forwarding (issue 6 item 7), so
-// probing through error messages costs budget. It returns false when the
-// budget is gone; the caller then answers 429 instead of its refusal.
-func (g *Gateway) penalize(ctx context.Context, st *reqState, tbl *routeTable, w http.ResponseWriter, subj ratelimit.Subject) bool {
+// probing through error messages costs budget. Like every other charge it
+// follows on_store_error: fail_open charges the local stand-in, fail_closed
+// reports the store down, since a budget nobody can keep is no budget and
+// answering the refusal anyway would let probing go unlimited
+// (docs/security.md, "Security controls never fail open").
+func (g *Gateway) penalize(ctx context.Context, st *reqState, tbl *routeTable, w http.ResponseWriter, subj ratelimit.Subject) budget {
 	d, err := tbl.limiter.ChargePenalty(ctx, subj)
 	if err != nil {
-		// The refusal stands on its own; an unavailable store must not turn
-		// a 400 into a 503.
-		return true
+		return budgetUnavailable
 	}
 	tbl.setRateHeaders(w, d)
-	return d.Allowed || d.TooExpensive
+	if d.Allowed || d.TooExpensive {
+		return budgetPaid
+	}
+	return budgetSpent
 }
 
 // chargeMinimum charges min_cost to a request refused as part of a
@@ -111,20 +126,48 @@ func (g *Gateway) chargeMinimum(ctx context.Context, tbl *routeTable, w http.Res
 	return d.Allowed
 }
 
-// authFailureAllowed counts a failed credential against the client IP's
-// own budget; false means that budget is spent (answer 429).
-func (g *Gateway) authFailureAllowed(ctx context.Context, tbl *routeTable, w http.ResponseWriter, ip netip.Addr) bool {
+// refusePenalty charges the penalty of a refused request and, when the
+// budget is spent or cannot be kept, writes that answer (429 or 503) in
+// place of the refusal and reports true.
+func (g *Gateway) refusePenalty(c echo.Context, st *reqState, tbl *routeTable, subj ratelimit.Subject) bool {
+	return g.writeBudget(c, st, g.penalize(c.Request().Context(), st, tbl, c.Response(), subj),
+		"rate limit exceeded; retry after the time in Retry-After")
+}
+
+// writeBudget writes the answer of a spent (429) or unavailable (503)
+// budget; it reports false, writing nothing, when the charge was paid.
+func (g *Gateway) writeBudget(c echo.Context, st *reqState, b budget, spentMsg string) bool {
+	switch b {
+	case budgetSpent:
+		g.writeError(c, http.StatusTooManyRequests, CodeRateLimited, spentMsg)
+	case budgetUnavailable:
+		st.code = CodeRateLimitDown
+		g.writeError(c, http.StatusServiceUnavailable, CodeRateLimitDown, "rate limiting is unavailable; try again later")
+	default:
+		return false
+	}
+	return true
+}
+
+// authFailure counts a failed credential against the client IP's own
+// budget, following on_store_error as penalize does: with fail_closed a
+// store outage refuses the attempt, with fail_open the local stand-in
+// counts it. Guessing is never unlimited.
+func (g *Gateway) authFailure(ctx context.Context, tbl *routeTable, w http.ResponseWriter, ip netip.Addr) budget {
 	if !ip.IsValid() {
-		return true
+		// Every listener is TCP: a peer without an address cannot happen;
+		// refuse rather than count nothing.
+		return budgetUnavailable
 	}
 	d, err := tbl.limiter.ChargeAuthFailure(ctx, ip)
 	if err != nil {
-		return true
+		return budgetUnavailable
 	}
 	if !d.Allowed {
 		tbl.setRateHeaders(w, d)
+		return budgetSpent
 	}
-	return d.Allowed
+	return budgetPaid
 }
 
 // limiterCollector exports the current route table's limiter metrics; an

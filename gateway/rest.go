@@ -42,7 +42,7 @@ func (g *Gateway) newRESTRoute(c *config.RESTRoute, cfg *config.Config) (*restRo
 	if err != nil {
 		return nil, fmt.Errorf("loading OpenAPI document: %w", err)
 	}
-	api, err := rest.New(doc, rest.Options{AllowUnknownQuery: c.AllowUnknownQuery, DefaultCost: c.DefaultCost})
+	api, err := rest.New(doc, rest.Options{AllowUnknownQuery: c.AllowUnknownQuery, DefaultCost: c.DefaultCost, AllowCaseCollidingKeys: c.AllowCaseCollidingKeys})
 	if err != nil {
 		return nil, fmt.Errorf("compiling OpenAPI document: %w", err)
 	}
@@ -125,7 +125,7 @@ func (rt *restRoute) serve(g *Gateway, c echo.Context, st *reqState, tbl *routeT
 		g.refuseREST(c, st, tbl, subj, problemOf(fail))
 		return
 	}
-	if fail := rt.api.Security(op, callerOf(id)); fail != nil {
+	if fail := rt.api.Security(op, callerOf(id, st.peerSubject != "")); fail != nil {
 		if fail.Status == http.StatusUnauthorized {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="portcullis"`)
 		}
@@ -179,7 +179,9 @@ func (rt *restRoute) checkPolicy(g *Gateway, st *reqState, op *rest.Operation, i
 	}
 	var decoded any
 	if len(body) > 0 {
-		// Validation already proved the body well-formed where it is JSON.
+		// Validation read a JSON body with the strict reader, which admits
+		// only bodies encoding/json reads to the same values (finite
+		// numbers, no duplicates, valid UTF-8): this is the checked reading.
 		_ = json.Unmarshal(body, &decoded)
 	}
 	allowed, err := rt.policies.Allow(op.ID(), id, policyRequest(r, st.clientIP, rt.policyHeaders), params, r.URL.Query(), decoded)
@@ -193,8 +195,8 @@ func (rt *restRoute) checkPolicy(g *Gateway, st *reqState, op *rest.Operation, i
 	return &p
 }
 
-func callerOf(id authn.Identity) rest.Caller {
-	return rest.Caller{Authenticated: !id.IsAnonymous(), Kind: id.Kind, Scopes: id.Scopes, APIKeyName: id.APIKeyName}
+func callerOf(id authn.Identity, clientCert bool) rest.Caller {
+	return rest.Caller{Authenticated: !id.IsAnonymous(), Kind: id.Kind, Scopes: id.Scopes, APIKeyName: id.APIKeyName, ClientCert: clientCert}
 }
 
 // problemOf renders an OpenAPI check failure as RFC 9457 problem details.
@@ -214,8 +216,8 @@ func problemOf(f *rest.Failure) Problem {
 func (g *Gateway) refuseREST(c echo.Context, st *reqState, tbl *routeTable, subj ratelimit.Subject, p Problem) {
 	st.deny(p.Code)
 	g.audit(st, "rest_refused", "code", p.Code)
-	if !g.penalize(c.Request().Context(), st, tbl, c.Response(), subj) {
-		p = newProblem(http.StatusTooManyRequests, CodeRateLimited, "rate limit exceeded; retry after the time in Retry-After")
+	if g.refusePenalty(c, st, tbl, subj) {
+		return
 	}
 	writeProblem(c.Response(), p)
 }

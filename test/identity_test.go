@@ -14,6 +14,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/portcullis-gw/portcullis/policy/authn"
 	"github.com/portcullis-gw/portcullis/policy/authn/oidctest"
 	"github.com/portcullis-gw/portcullis/test/upstreams"
 )
@@ -245,7 +246,9 @@ func TestIdentity(t *testing.T) {
 				}
 				got := azOnlyRequest(t, set.Accounts).Header
 				want := map[string][]string{
-					"X-Portcullis-Subject": {c.sub},
+					// The principal: kind and issuer beside the sub
+					// (docs/identity.md, "Subject names").
+					"X-Portcullis-Subject": {authn.JWTPrincipal(idp.URL(), c.sub)},
 					"X-Portcullis-Scopes":  {"orders:read users:email"},
 					"X-Portcullis-Tier":    {"default"},
 				}
@@ -378,8 +381,8 @@ func TestIdentity(t *testing.T) {
 				t.Fatalf("%s", r)
 			}
 			got := azOnlyRequest(t, set.Orders).Header
-			if v := got.Values("X-Portcullis-Subject"); len(v) != 1 || v[0] != "2" {
-				t.Errorf("upstream subject %q, want [2]", v)
+			if v := got.Values("X-Portcullis-Subject"); len(v) != 1 || v[0] != authn.JWTPrincipal(idp.URL(), "2") {
+				t.Errorf("upstream subject %q, want [jwt:<issuer>#2]", v)
 			}
 			if v := got.Values("Authorization"); len(v) != 0 {
 				t.Errorf("upstream received Authorization %q", v)

@@ -33,7 +33,7 @@ func BenchmarkValidate(b *testing.B) {
 				if f := r.Validate(op, req, body); f != nil {
 					b.Fatal(f)
 				}
-				if f := r.Security(op, Caller{Authenticated: true, Kind: "oidc", Scopes: []string{"orders:write"}}); f != nil {
+				if f := r.Security(op, Caller{Authenticated: true, Kind: KindToken, Scopes: []string{"orders:write"}}); f != nil {
 					b.Fatal(f)
 				}
 			}

@@ -50,7 +50,7 @@ func (r *Route) ValidateResponse(op *Operation, status int, header http.Header, 
 			break
 		}
 		if isJSON(mt) {
-			v, err := decodeJSON(body, r.maxDepth)
+			v, err := decodeJSON(body, r.maxDepth, true)
 			if err != nil {
 				add("/body", err.Error())
 				break

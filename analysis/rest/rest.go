@@ -54,12 +54,23 @@ type Failure struct {
 // not import policy).
 type Caller struct {
 	Authenticated bool
-	// Kind is how the caller authenticated: "api_key" for a Portcullis API
-	// key, anything else (e.g. "oidc") for a bearer token.
+	// Kind is how the caller authenticated: KindToken, KindAPIKey,
+	// KindClientCert, or anything else (which satisfies no scheme).
 	Kind       string
 	Scopes     []string
 	APIKeyName string
+	// ClientCert is true when the connection presented a client
+	// certificate verified against the gateway's client CA, whatever
+	// credential the request carries besides.
+	ClientCert bool
 }
+
+// Caller kinds, as policy/authn names its identity kinds.
+const (
+	KindToken      = "jwt"
+	KindAPIKey     = "api_key"
+	KindClientCert = "mtls"
+)
 
 // Options tune a Route. The zero value is the safe default.
 type Options struct {
@@ -70,6 +81,11 @@ type Options struct {
 	DefaultCost int
 	// MaxJSONDepth bounds body nesting; 0 means 64.
 	MaxJSONDepth int
+	// AllowCaseCollidingKeys lets JSON objects hold member names that differ
+	// only in case ("userId" and "UserId"); by default they are refused,
+	// since a back end matching names case-insensitively (Go structs,
+	// Jackson) may read the one that was not checked.
+	AllowCaseCollidingKeys bool
 }
 
 // Route is one OpenAPI document compiled for matching and validation. It is

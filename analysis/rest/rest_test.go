@@ -121,6 +121,7 @@ type reqCase struct {
 	status                            int
 	code                              string
 	pointers                          []string
+	repeat                            bool // send each header twice, with another value
 }
 
 func runValidate(t *testing.T, r *Route, cases []reqCase, prefix string) {
@@ -132,6 +133,9 @@ func runValidate(t *testing.T, r *Route, cases []reqCase, prefix string) {
 			}
 			for k, v := range c.header {
 				req.Header.Add(k, v)
+				if c.repeat {
+					req.Header.Add(k, v+"x")
+				}
 			}
 			op, f := r.Match(c.method, req.URL.EscapedPath())
 			if f != nil {
@@ -192,6 +196,7 @@ func TestValidateOrders(t *testing.T) {
 		{name: "too deep", method: "POST", target: "/v1/orders", ctype: "application/json", body: strings.Repeat("[", 65) + strings.Repeat("]", 65), status: 400, code: CodeValidation, pointers: []string{"/body"}},
 		{name: "trailing garbage", method: "POST", target: "/v1/orders", ctype: "application/json", body: goodOrder + `{}`, status: 400, code: CodeValidation, pointers: []string{"/body"}},
 		{name: "header pattern", method: "POST", target: "/v1/orders", ctype: "application/json", body: goodOrder, header: map[string]string{"Idempotency-Key": "bad key!"}, status: 400, code: CodeValidation, pointers: []string{"/header/Idempotency-Key"}},
+		{name: "repeated header", method: "POST", target: "/v1/orders", ctype: "application/json", body: goodOrder, header: map[string]string{"Idempotency-Key": "k1"}, status: 400, code: CodeValidation, pointers: []string{"/header/Idempotency-Key"}, repeat: true},
 		{name: "body on bodiless operation", method: "GET", target: "/v1/orders/1", ctype: "application/json", body: `{}`, status: 400, code: CodeValidation, pointers: []string{"/body"}},
 	}
 	for _, doc := range orderDocs {
@@ -266,9 +271,9 @@ func TestValidate31Features(t *testing.T) {
 
 func TestSecurity(t *testing.T) {
 	anon := Caller{}
-	readToken := Caller{Authenticated: true, Kind: "oidc", Scopes: []string{"orders:read"}}
-	writeToken := Caller{Authenticated: true, Kind: "oidc", Scopes: []string{"orders:read", "orders:write"}}
-	key := Caller{Authenticated: true, Kind: "api_key", APIKeyName: "partner", Scopes: []string{"orders:write"}}
+	readToken := Caller{Authenticated: true, Kind: KindToken, Scopes: []string{"orders:read"}}
+	writeToken := Caller{Authenticated: true, Kind: KindToken, Scopes: []string{"orders:read", "orders:write"}}
+	key := Caller{Authenticated: true, Kind: KindAPIKey, APIKeyName: "partner", Scopes: []string{"orders:write"}}
 	cases := []struct {
 		name, doc, method, path string
 		caller                  Caller
@@ -285,10 +290,10 @@ func TestSecurity(t *testing.T) {
 		{"3.0 scope present", "orders30.yaml", "DELETE", "/v1/orders/1", writeToken, 0, ""},
 		{"empty security open", "feat31.yaml", "POST", "/v2/things", anon, 0, ""},
 		{"no security anywhere open", "feat31.yaml", "GET", "/v2/things/1", anon, 0, ""},
-		{"AND: token alone insufficient", "feat31.yaml", "GET", "/v2/things/mine", Caller{Authenticated: true, Kind: "oidc", Scopes: []string{"things:read"}}, 403, CodeForbidden},
-		{"AND: key alone insufficient", "feat31.yaml", "GET", "/v2/things/mine", Caller{Authenticated: true, Kind: "api_key", Scopes: []string{"things:read"}}, 403, CodeForbidden},
-		{"apiKey scopes required", "feat31.yaml", "GET", "/v2/files/a.json", Caller{Authenticated: true, Kind: "api_key"}, 403, CodeForbidden},
-		{"apiKey scopes present", "feat31.yaml", "GET", "/v2/files/a.json", Caller{Authenticated: true, Kind: "api_key", Scopes: []string{"files:read"}}, 0, ""},
+		{"AND: token alone insufficient", "feat31.yaml", "GET", "/v2/things/mine", Caller{Authenticated: true, Kind: KindToken, Scopes: []string{"things:read"}}, 403, CodeForbidden},
+		{"AND: key alone insufficient", "feat31.yaml", "GET", "/v2/things/mine", Caller{Authenticated: true, Kind: KindAPIKey, Scopes: []string{"things:read"}}, 403, CodeForbidden},
+		{"apiKey scopes required", "feat31.yaml", "GET", "/v2/files/a.json", Caller{Authenticated: true, Kind: KindAPIKey}, 403, CodeForbidden},
+		{"apiKey scopes present", "feat31.yaml", "GET", "/v2/files/a.json", Caller{Authenticated: true, Kind: KindAPIKey, Scopes: []string{"files:read"}}, 0, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -379,5 +384,91 @@ func TestValidateResponse(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestValidateBodyIntegrity: bodies that JSON readers take differently are
+// refused, whatever the schema says (docs/security.md, "REST bodies: one
+// reading for every back end"). The schema here allows additional
+// properties, so only the reader's rules stand between "UserId" and a back
+// end that matches names case-insensitively.
+func TestValidateBodyIntegrity(t *testing.T) {
+	post := func(name, body string, pointers ...string) reqCase {
+		c := reqCase{name: name, method: "POST", target: "/v1/transfers", ctype: "application/json", body: body}
+		if len(pointers) > 0 {
+			c.status, c.code, c.pointers = 400, CodeValidation, pointers
+		}
+		return c
+	}
+	cases := []reqCase{
+		post("ok", `{"userId":"alice","amount":5,"ledger":9223372036854775807,"ratio":1.5e3,"meta":{"role":"user"},"lines":[{"account":"alice","cents":-9007199254740991}]}`),
+		post("case collision top level", `{"userId":"alice","UserId":"bob"}`, "/body"),
+		post("case collision nested", `{"userId":"alice","meta":{"role":"user","Role":"admin"}}`, "/body"),
+		post("case collision in array", `{"userId":"alice","lines":[{"account":"alice","ACCOUNT":"bob"}]}`, "/body"),
+		post("case collision by Kelvin sign", "{\"userId\":\"alice\",\"meta\":{\"k\":1,\"\u212a\":2}}", "/body"),
+		post("duplicate key", `{"userId":"bob","userId":"alice"}`, "/body"),
+		post("lone surrogate", `{"userId":"alice","note":"\ud800"}`, "/body"),
+		post("bom", "\xEF\xBB\xBF{\"userId\":\"alice\"}", "/body"),
+		post("invalid utf-8", "{\"userId\":\"alice\",\"note\":\"\xed\xa0\x80\"}", "/body"),
+		post("overflow anywhere", `{"userId":"alice","extra":1e400}`, "/body"),
+		post("integer with fraction", `{"userId":"alice","amount":5.0}`, "/body/amount"),
+		post("integer with exponent", `{"userId":"alice","amount":5e0}`, "/body/amount"),
+		post("integer beyond 2^53-1", `{"userId":"alice","amount":9007199254740993}`, "/body/amount"),
+		post("nested integer beyond 2^53-1", `{"userId":"alice","lines":[{"cents":-9007199254740992}]}`, "/body/lines/0/cents"),
+		post("int64 beyond its range", `{"userId":"alice","ledger":9223372036854775808}`, "/body/ledger"),
+	}
+	runValidate(t, route(t, "bodies31.yaml", Options{}), cases, "")
+	runValidate(t, route(t, "bodies31.yaml", Options{}), []reqCase{
+		{name: "utf-16 charset", method: "POST", target: "/v1/transfers", ctype: "application/json; charset=utf-16", body: `{"userId":"alice"}`, status: 415, code: CodeUnsupportedMedia},
+	}, "")
+	t.Run("case collisions allowed by option", func(t *testing.T) {
+		r := route(t, "bodies31.yaml", Options{AllowCaseCollidingKeys: true})
+		runValidate(t, r, []reqCase{
+			post("allowed", `{"userId":"alice","UserId":"bob","meta":{"role":"user","Role":"admin"}}`),
+			post("duplicates still refused", `{"userId":"bob","userId":"alice"}`, "/body"),
+		}, "")
+	})
+}
+
+// TestSecurityKindMatrix: each credential kind against each scheme type;
+// only the kind a scheme names satisfies it (docs/security.md, "Credential
+// kinds and subject names").
+func TestSecurityKindMatrix(t *testing.T) {
+	r := route(t, "schemes31.yaml", Options{})
+	callers := map[string]Caller{
+		"token":                    {Authenticated: true, Kind: KindToken, Scopes: []string{"r"}},
+		"api key":                  {Authenticated: true, Kind: KindAPIKey, APIKeyName: "k", Scopes: []string{"r"}},
+		"client cert":              {Authenticated: true, Kind: KindClientCert, ClientCert: true},
+		"token over a client cert": {Authenticated: true, Kind: KindToken, Scopes: []string{"r"}, ClientCert: true},
+		"unknown kind":             {Authenticated: true, Kind: "oidc", Scopes: []string{"r"}},
+	}
+	allowed := map[string][]string{
+		"/bearer":         {"token", "token over a client cert"},
+		"/oauth2":         {"token", "token over a client cert"},
+		"/oidc":           {"token", "token over a client cert"},
+		"/apikey":         {"api key"},
+		"/mtls":           {"client cert", "token over a client cert"},
+		"/basic":          nil,
+		"/token-and-cert": {"token over a client cert"},
+	}
+	for path, ok := range allowed {
+		op, f := r.Match("GET", path)
+		if f != nil {
+			t.Fatalf("match %s: %+v", path, f)
+		}
+		for name, c := range callers {
+			t.Run(path+"/"+name, func(t *testing.T) {
+				f := r.Security(op, c)
+				if slices.Contains(ok, name) {
+					if f != nil {
+						t.Fatalf("refused: %+v", f)
+					}
+					return
+				}
+				if f == nil || f.Status != 403 || f.Code != CodeForbidden {
+					t.Fatalf("got %+v, want 403 %s", f, CodeForbidden)
+				}
+			})
+		}
 	}
 }

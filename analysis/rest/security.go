@@ -12,10 +12,14 @@ import (
 // Security enforces op's security requirements (or the document's when op
 // has none): the requirements are alternatives (OR), the schemes inside one
 // requirement must all be satisfied (AND), OpenAPI 3 section 4.8.30.
-// OAuth2 and OpenID Connect schemes (and http bearer) are satisfied by a
-// token identity holding every listed scope; apiKey schemes by a Portcullis
-// API key (with the listed scopes, as 3.1 allows roles there). An anonymous
-// caller that satisfies nothing gets 401; an authenticated one 403.
+// Credential kinds are not interchangeable (docs/security.md, "Credential
+// kinds and subject names"): oauth2, openIdConnect and http bearer schemes
+// are satisfied only by a token identity holding every listed scope; apiKey
+// schemes only by a Portcullis API key (with the listed scopes, as 3.1
+// allows roles there); mutualTLS (OpenAPI 3.1 section 4.8.27) only by a
+// verified client certificate, which proves no scopes. Other http schemes
+// (basic, digest) are satisfied by nothing Portcullis verifies. An
+// anonymous caller that satisfies nothing gets 401; an authenticated one 403.
 func (r *Route) Security(op *Operation, c Caller) *Failure {
 	if op == nil || op.Spec == nil {
 		return notFound()
@@ -43,24 +47,31 @@ func (r *Route) Security(op *Operation, c Caller) *Failure {
 func (r *Route) satisfies(req openapi.Requirement, c Caller) bool {
 	for name, scopes := range req {
 		s := r.doc.SecurityScheme(name)
-		if s == nil || !c.Authenticated {
+		if s == nil {
 			return false
 		}
 		switch s.Type {
 		case "oauth2", "openIdConnect":
-			if c.Kind == "api_key" {
+			if c.Kind != KindToken {
 				return false
 			}
 		case "http":
-			if s.Scheme != "bearer" || c.Kind == "api_key" {
+			if s.Scheme != "bearer" || c.Kind != KindToken {
 				return false
 			}
 		case "apiKey":
-			if c.Kind != "api_key" {
+			if c.Kind != KindAPIKey {
 				return false
 			}
+		case "mutualTLS":
+			if !c.ClientCert || len(scopes) > 0 {
+				return false
+			}
+			continue
 		default:
-			// mutualTLS and others: Portcullis has no identity for them.
+			return false
+		}
+		if !c.Authenticated {
 			return false
 		}
 		for _, sc := range scopes {

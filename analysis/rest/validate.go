@@ -130,7 +130,7 @@ func isJSONNumber(s string) bool {
 	if s == "" {
 		return false
 	}
-	v, err := decodeJSON([]byte(s), 1)
+	v, err := decodeJSON([]byte(s), 1, false)
 	_, ok := v.(json.Number)
 	return err == nil && ok
 }
@@ -235,7 +235,7 @@ func (r *Route) checkText(p *openapi.Parameter, values []string, escaped bool, p
 				return
 			}
 		}
-		v, err := decodeJSON([]byte(s), r.maxDepth)
+		v, err := decodeJSON([]byte(s), r.maxDepth, r.opts.AllowCaseCollidingKeys)
 		if err != nil {
 			add(ptr, "value is not valid JSON: "+err.Error())
 			return
@@ -390,7 +390,14 @@ func (r *Route) checkHeader(p *openapi.Parameter, h http.Header, add adder) {
 		}
 		return
 	}
-	// Repeated header lines are one comma-separated list (RFC 9110 5.3).
+	// Repeated header lines are one comma-separated list (RFC 9110 5.3),
+	// which only an array parameter is. For one value, back ends disagree
+	// on which line counts (the first, the last, or both joined), so the
+	// line checked might not be the line used.
+	if len(vs) > 1 && (p.Schema == nil || !p.Schema.Shape.Is("array")) {
+		add(ptr, "header is repeated")
+		return
+	}
 	r.checkText(p, []string{strings.Join(vs, ",")}, false, ptr, add)
 }
 
@@ -464,8 +471,15 @@ func (r *Route) checkBody(rb *openapi.RequestBody, ct string, body []byte, add a
 	var v any
 	switch {
 	case isJSON(mt):
+		// RFC 8259 section 8.1: JSON exchanged between systems is UTF-8. A
+		// back end honouring another charset would read other characters
+		// than the ones checked.
+		if _, params, _ := mime.ParseMediaType(ct); params["charset"] != "" && !strings.EqualFold(params["charset"], "utf-8") {
+			return &Failure{Status: http.StatusUnsupportedMediaType, Code: CodeUnsupportedMedia, Title: "Unsupported Media Type",
+				Detail: "JSON bodies must be UTF-8; charset " + strconv.Quote(params["charset"]) + " is refused"}
+		}
 		var err error
-		if v, err = decodeJSON(body, r.maxDepth); err != nil {
+		if v, err = decodeJSON(body, r.maxDepth, r.opts.AllowCaseCollidingKeys); err != nil {
 			add("/body", err.Error())
 			return nil
 		}
@@ -492,6 +506,9 @@ func (r *Route) checkBody(rb *openapi.RequestBody, ct string, body []byte, add a
 	}
 	if media.Schema != nil {
 		validateValue(media.Schema, v, "/body", add)
+		if isJSON(mt) {
+			checkIntegers(v, media.Schema.Shape, "/body", add)
+		}
 	}
 	return nil
 }
@@ -561,7 +578,7 @@ func (r *Route) readMultipart(body []byte, boundary string, s *openapi.Schema) (
 		pct := part.Header.Get("Content-Type")
 		var v any
 		if pmt, _, err := mime.ParseMediaType(pct); err == nil && isJSON(pmt) {
-			if v, err = decodeJSON(data, r.maxDepth); err != nil {
+			if v, err = decodeJSON(data, r.maxDepth, r.opts.AllowCaseCollidingKeys); err != nil {
 				return nil, errors.New("part " + strconv.Quote(name) + ": " + err.Error())
 			}
 		} else {

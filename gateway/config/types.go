@@ -111,6 +111,9 @@ type RESTRoute struct {
 	// AllowUnknownQuery lets query parameters the document does not list
 	// through; by default they are refused.
 	AllowUnknownQuery bool `yaml:"allow_unknown_query"`
+	// AllowCaseCollidingKeys lets JSON bodies hold member names that differ
+	// only in case; by default they are refused (docs/security.md).
+	AllowCaseCollidingKeys bool `yaml:"allow_case_colliding_keys"`
 	// OperationPolicies attach named CEL policies to operations by
 	// operationId; the expression sees identity, request, path, query, body.
 	OperationPolicies map[string]string `yaml:"operation_policies"`

@@ -33,6 +33,7 @@ func compileAPIKeys(keys []APIKey) ([]apiKey, error) {
 		ak := apiKey{identity: Identity{
 			Kind:       KindAPIKey,
 			Subject:    "apikey:" + k.Name,
+			Principal:  APIKeyPrincipal(k.Name),
 			Scopes:     slices.Clone(k.Scopes),
 			Tier:       tier,
 			APIKeyName: k.Name,

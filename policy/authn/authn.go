@@ -240,6 +240,9 @@ func (a *Authenticator) authenticateToken(ctx context.Context, tok string) (Iden
 		return id, nil
 	}
 	h, iss, err := peekToken(tok)
+	if ae := (*AuthError)(nil); errors.As(err, &ae) {
+		return Identity{}, ae
+	}
 	if err != nil {
 		return Identity{}, authErr(ReasonMalformed, err)
 	}

@@ -1,6 +1,78 @@
 package authn
 
-import "strings"
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/portcullis-gw/portcullis/analysis/jsonstrict"
+)
+
+// registeredClaims are RFC 7519 section 4.1's claims with the JSON type each
+// must have: NumericDate is a JSON number (section 2), StringOrURI a string.
+var registeredClaims = map[string]string{
+	"iss": "string", "sub": "string", "aud": "string or array of strings",
+	"exp": "number", "nbf": "number", "iat": "number", "jti": "string",
+}
+
+// readClaims reads a token's payload the one way every JSON reader agrees on
+// (analysis/jsonstrict): go-oidc decodes it with encoding/json, whose struct
+// fields match names case-insensitively and take the last duplicate, and
+// which reads a string "exp" as a number. So a payload carrying "Sub" beside
+// "sub", "sub" twice, or "exp": "9999999999" is refused here instead of read
+// as another subject or expiry than the one the IdP meant. Claim names are
+// case-sensitive (RFC 7519 section 4): a name that differs from a
+// registered claim only in case is refused too, not taken for it.
+func readClaims(payload []byte) (map[string]any, error) {
+	v, err := jsonstrict.Decode(payload, jsonstrict.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("reading claims: %w", err)
+	}
+	claims, ok := v.(map[string]any)
+	if !ok {
+		return nil, errors.New("reading claims: the payload is not a JSON object")
+	}
+	for name, val := range claims {
+		want, registered := registeredClaims[name]
+		if !registered {
+			for r := range registeredClaims {
+				if strings.EqualFold(r, name) {
+					return nil, fmt.Errorf("reading claims: %q is not the registered claim %q (claim names are case-sensitive)", name, r)
+				}
+			}
+			continue
+		}
+		if !claimHasType(val, want) {
+			return nil, fmt.Errorf("reading claims: %q must be a %s", name, want)
+		}
+	}
+	return claims, nil
+}
+
+func claimHasType(v any, want string) bool {
+	switch want {
+	case "number":
+		_, ok := v.(json.Number)
+		return ok
+	case "string":
+		_, ok := v.(string)
+		return ok
+	default: // aud
+		switch a := v.(type) {
+		case string:
+			return true
+		case []any:
+			for _, e := range a {
+				if _, ok := e.(string); !ok {
+					return false
+				}
+			}
+			return true
+		}
+		return false
+	}
+}
 
 // lookupClaim resolves a claim by dotted path (realm_access.roles). A claim
 // whose own name contains dots (Auth0's namespaced

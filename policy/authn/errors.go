@@ -22,6 +22,7 @@ const (
 	ReasonExpired           = "expired"
 	ReasonNotYetValid       = "not_yet_valid" // nbf or iat in the future beyond the allowed skew
 	ReasonUnknownAPIKey     = "unknown_api_key"
+	ReasonInvalidClaims     = "invalid_claims" // a claim name out of case, a duplicate, or a registered claim of the wrong type
 )
 
 // AuthError is a credential that was present but invalid. Reason is one of

@@ -20,9 +20,15 @@ const (
 // shared with the token cache: treat the slices and the Claims map as
 // read-only.
 type Identity struct {
-	Kind       string // KindAnonymous, KindJWT, KindAPIKey or KindMTLS
-	Subject    string // token "sub"; "apikey:<name>" for API keys, so it never equals a user id
-	Issuer     string // token "iss"; empty for other kinds
+	Kind    string // KindAnonymous, KindJWT, KindAPIKey or KindMTLS
+	Subject string // token "sub"; "apikey:<name>" for API keys, so it never equals a user id
+	Issuer  string // token "iss"; empty for other kinds
+	// Principal names the caller with its kind and issuer
+	// ("jwt:<issuer>#<sub>", "apikey:<name>", "mtls:<subject DN>"); it is
+	// what keys rate-limit buckets, the upstream subject header and audit
+	// records, so two kinds or two issuers never share a name. Empty for
+	// the anonymous identity.
+	Principal  string
 	Scopes     []string
 	Roles      []string
 	Claims     map[string]any // verified token claims; nil for other kinds

@@ -18,6 +18,8 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/portcullis-gw/portcullis/analysis/jsonstrict"
 )
 
 // DefaultClockSkew is the leeway on exp, nbf and iat when an issuer sets none.
@@ -188,6 +190,9 @@ type joseHeader struct {
 
 // peekToken reads the header and the issuer of a compact JWS without
 // trusting them: they only choose the issuer whose keys must then verify it.
+// Both are read strictly (analysis/jsonstrict, readClaims): a header or
+// payload that two JSON readers could read differently is refused here,
+// before any signature work, with ReasonInvalidClaims for the payload.
 func peekToken(tok string) (joseHeader, string, error) {
 	var h joseHeader
 	hdr, rest, ok := strings.Cut(tok, ".")
@@ -199,6 +204,9 @@ func peekToken(tok string) (joseHeader, string, error) {
 	if err != nil {
 		return h, "", fmt.Errorf("decoding token header: %w", err)
 	}
+	if _, err := jsonstrict.Decode(raw, jsonstrict.Options{MaxDepth: 8}); err != nil {
+		return h, "", fmt.Errorf("decoding token header: %w", err)
+	}
 	if err := json.Unmarshal(raw, &h); err != nil {
 		return h, "", fmt.Errorf("decoding token header: %w", err)
 	}
@@ -206,13 +214,12 @@ func peekToken(tok string) (joseHeader, string, error) {
 	if err != nil {
 		return h, "", fmt.Errorf("decoding token payload: %w", err)
 	}
-	var p struct {
-		Iss string `json:"iss"`
+	claims, err := readClaims(raw)
+	if err != nil {
+		return h, "", authErr(ReasonInvalidClaims, err)
 	}
-	if err := json.Unmarshal(raw, &p); err != nil {
-		return h, "", fmt.Errorf("decoding token payload: %w", err)
-	}
-	return h, p.Iss, nil
+	iss, _ := claims["iss"].(string)
+	return h, iss, nil
 }
 
 // verify checks signature, audience and times, and maps the claims. It
@@ -264,7 +271,7 @@ func (is *issuer) verify(ctx context.Context, tok string, h joseHeader, now time
 	if t.Subject == "" {
 		return Identity{}, time.Time{}, authErr(ReasonMalformed, errors.New("token has no sub"))
 	}
-	id := Identity{Kind: KindJWT, Subject: t.Subject, Issuer: t.Issuer, Claims: claims}
+	id := Identity{Kind: KindJWT, Subject: t.Subject, Issuer: t.Issuer, Principal: JWTPrincipal(t.Issuer, t.Subject), Claims: claims}
 	is.mapClaims(&id, claims)
 	return id, until, nil
 }

@@ -12,7 +12,7 @@ import (
 type Caller struct {
 	Anonymous  bool
 	Tier       string // the identity's tier; ignored for anonymous callers
-	Subject    string // authn.Identity.Subject ("apikey:<name>" for API keys)
+	Subject    string // authn.Identity.Principal: kind and issuer included ("jwt:<iss>#<sub>", "apikey:<name>")
 	APIKeyName string // the key's configured name, never the secret
 	IP         netip.Addr
 }

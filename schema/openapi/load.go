@@ -301,7 +301,7 @@ func shapeOf(ref *openapi3.SchemaRef, v30 bool, depth int) *Shape {
 		return nil
 	}
 	s := ref.Value
-	sh := &Shape{}
+	sh := &Shape{Format: s.Format}
 	if s.Type != nil {
 		sh.Types = append(sh.Types, s.Type.Slice()...)
 	}

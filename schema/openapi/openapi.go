@@ -125,6 +125,7 @@ type Requirement map[string][]string
 // properties. It comes from the document, not from a value.
 type Shape struct {
 	Types      []string // JSON types; empty means any
+	Format     string   // the schema's format, e.g. int64
 	Items      *Shape
 	Properties map[string]*Shape
 }

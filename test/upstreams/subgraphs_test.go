@@ -52,7 +52,7 @@ func TestSubgraphQueries(t *testing.T) {
 			name:   "accounts me from the forwarded subject",
 			svc:    set.Accounts,
 			query:  `{ me { id username } }`,
-			header: http.Header{accounts.SubjectHeader: {"2"}},
+			header: http.Header{accounts.SubjectHeader: {"jwt:https://idp.example#2"}},
 			want:   `{"me":{"id":"2","username":"bob"}}`,
 		},
 		{
