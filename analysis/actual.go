@@ -19,7 +19,7 @@ const maxActualVisits = 1 << 22
 var errTooLarge = errors.New("response too large to measure")
 
 // ActualCost measures what the operation of rep cost once the upstream has
-// answered (issue 6 item 5): the estimate of cost.go with the same weights
+// answered: the estimate of cost.go with the same weights
 // (@cost, object 1, scalar 0, arguments, mutation +10, literal @skip/@include),
 // but every list counted by the elements data actually holds instead of its
 // slicing argument, assumed size or cost.list_size. data is the decoded JSON

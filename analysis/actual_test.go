@@ -332,7 +332,7 @@ func demo(t testing.TB) *schema.Graph {
 	return g
 }
 
-// TestActualCostDemo is issue 6's refund check on the demo supergraph: a
+// TestActualCostDemo is the docs/ pages refund check on the demo supergraph: a
 // query for 100 products that returned 2 is charged for 2.
 func TestActualCostDemo(t *testing.T) {
 	a := NewAnalyzer(demo(t), CostConfig{ListSize: 10})

@@ -1,7 +1,7 @@
 package analysis
 
 // aliasesRule counts aliased fields, each spread of a fragment again
-// (design.md section 5). gqlparser sets Alias to the name when there is no
+// . gqlparser sets Alias to the name when there is no
 // alias, so `a: a` is indistinguishable from `a` and harmless either way.
 var aliasesRule = rule{name: "aliases", init: func(_ *walker, ev *events, m *measures) {
 	ev.onEnterField(func(e *fieldEvent) {

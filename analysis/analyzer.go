@@ -103,7 +103,7 @@ func (a *Analyzer) Stats() CacheStats {
 }
 
 // AnalyzeBatch analyses each entry of a batch on its own, after refusing a
-// batch over lim.MaxBatch (issue 4 item 6). The error is nil when the batch
+// batch over lim.MaxBatch. The error is nil when the batch
 // size is allowed.
 func (a *Analyzer) AnalyzeBatch(reqs []Request, lim Limits, access Access) ([]*Report, *Error) {
 	if err := CheckBatch(len(reqs), lim); err != nil {

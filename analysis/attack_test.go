@@ -8,7 +8,7 @@ import (
 )
 
 // TestAttacks sends each hostile document and asserts its refusal code
-// (design.md section 7: every limit has a request that must be refused).
+// (the docs/ pages: every limit has a request that must be refused).
 func TestAttacks(t *testing.T) {
 	nest := func(levels int) string {
 		return "{ book { " + strings.Repeat("related { ", levels) + "title" + strings.Repeat(" }", levels) + " } }"
@@ -123,7 +123,7 @@ func TestIntrospection(t *testing.T) {
 }
 
 // TestSchemaPrivacy: without introspection rights, errors name nothing the
-// client did not send and suggest nothing (issue 4 item 5).
+// client did not send and suggest nothing.
 func TestSchemaPrivacy(t *testing.T) {
 	a := NewAnalyzer(books(t), CostConfig{ListSize: 10})
 	tests := []struct {

@@ -11,7 +11,7 @@ import (
 	"github.com/vektah/gqlparser/v2/validator/rules"
 )
 
-// benchQuery is a ~1 KB operation with fragments (issue 4's benchmark).
+// benchQuery is a ~1 KB operation with fragments (the docs/ pages benchmark).
 const benchQuery = `query Shelf($n: Int!, $id: ID) {
   newestAdditions(limit: $n) { ...BookParts related(first: 2) { id title author { ...AuthorParts } } }
   bestsellers { ...BookParts author { ...AuthorParts } }

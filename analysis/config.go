@@ -7,7 +7,7 @@ import (
 	"fmt"
 )
 
-// Limits are the per-operation ceilings of design.md section 5. A zero
+// Limits are the per-operation ceilings of the docs/ pages A zero
 // field means "use the default", never "unlimited": zero values fail closed.
 type Limits struct {
 	MaxDepth      int `yaml:"max_depth" json:"max_depth,omitempty"`

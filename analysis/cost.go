@@ -11,7 +11,7 @@ import (
 )
 
 // costRule is Apollo Router's static cost estimate of IBM @cost / @listSize
-// (design.md section 5, issue 4 item 3), weights read from schema metadata:
+// , weights read from schema metadata:
 //
 //	operation = (mutation ? 10 : 0) + sum(fields)
 //	field     = 0 when literally skipped, else

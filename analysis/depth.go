@@ -1,7 +1,7 @@
 package analysis
 
 // depthRule measures the nesting of fields: `{ a { b } }` is 2, fragments
-// add no level (design.md section 5).
+// add no level.
 var depthRule = rule{name: "depth", init: func(_ *walker, ev *events, m *measures) {
 	ev.onEnterField(func(e *fieldEvent) {
 		if e.depth > m.depth {

@@ -3,7 +3,7 @@ package analysis
 import "strings"
 
 // fieldsRule lists the fields touched with their response paths and
-// argument values, variables applied, for policy (issue 4 item 2). The walk
+// argument values, variables applied, for policy. The walk
 // sees no variables: arguments that name one get a template that apply fills
 // in per request.
 // Introspection fields and __typename are left out: they touch no data.

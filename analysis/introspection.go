@@ -3,7 +3,7 @@ package analysis
 import "fmt"
 
 // MaxOfTypeDepth bounds chains of __Type.ofType in introspection queries
-// (issue 4 item 5). graphql-js's standard introspection query nests ofType
+// . graphql-js's standard introspection query nests ofType
 // fewer times, so tooling passes; a chain deeper than any real type wrapping
 // is only load.
 const MaxOfTypeDepth = 10

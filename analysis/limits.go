@@ -30,7 +30,7 @@ func effective(l Limits) Limits {
 }
 
 // CheckBatch refuses a batch of n operations over lim.MaxBatch
-// (issue 4 item 6); the front door calls it before analysing the entries.
+// ; the front door calls it before analysing the entries.
 func CheckBatch(n int, lim Limits) *Error {
 	max := effective(lim).MaxBatch
 	if n <= max {
@@ -43,7 +43,7 @@ func CheckBatch(n int, lim Limits) *Error {
 }
 
 // limitErrors compares the measures with the limits; every exceeded limit is
-// reported (issue 4 item 4). A violation is measured > limit.
+// reported. A violation is measured > limit.
 func limitErrors(m *measures, lim Limits) []Error {
 	var errs []Error
 	check := func(got, max int, code, what string) {

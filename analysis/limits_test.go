@@ -6,7 +6,7 @@ import (
 )
 
 // TestMeasures checks depth, height, aliases, root fields and directives by
-// design.md section 5, the expected numbers derived by hand.
+// the docs/ pages, the expected numbers derived by hand.
 func TestMeasures(t *testing.T) {
 	type counts struct{ depth, height, aliases, root, directives int }
 	tests := []struct {

@@ -9,7 +9,7 @@ import (
 // TestCachedVariablesMatchUncached: a cache hit evaluates the operation's
 // cached measures against the request's variables. For every operation and
 // every set of variables its report must be exactly the report of an
-// analyzer without cache, however the cache was primed (issue 4 item 7).
+// analyzer without cache, however the cache was primed.
 func TestCachedVariablesMatchUncached(t *testing.T) {
 	tests := []struct {
 		name  string

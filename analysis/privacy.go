@@ -9,7 +9,7 @@ import (
 )
 
 // genericMessages hide the schema from identities without introspection
-// rights (issue 4 item 5): one message per gqlparser rule, naming nothing,
+// rights: one message per gqlparser rule, naming nothing,
 // so tools that guess names from "Did you mean" or from type names in
 // messages learn nothing. Only the location is kept.
 var genericMessages = map[string]string{

@@ -6,7 +6,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 )
 
-// Error codes of design.md section 6 that analysis produces (MAX_BATCH_LIMIT
+// Error codes of the docs/ pages that analysis produces (MAX_BATCH_LIMIT
 // is raised by CheckBatch, for the front door that splits batches).
 const (
 	CodeParseFailed           = "GRAPHQL_PARSE_FAILED"
@@ -34,7 +34,7 @@ type Request struct {
 // Access is what the caller's identity may see of the schema.
 type Access struct {
 	// Introspection: the identity may introspect, and so gets full
-	// validation messages (issue 4 item 5).
+	// validation messages.
 	Introspection bool
 }
 
@@ -101,7 +101,7 @@ type Report struct {
 // OK reports whether the operation passed every check.
 func (r *Report) OK() bool { return r != nil && len(r.Errors) == 0 }
 
-// Status is the HTTP status of design.md section 6 for the report's first
+// Status is the HTTP status of the docs/ pages for the report's first
 // error, 200 when there is none.
 func (r *Report) Status() int {
 	if r.OK() {

@@ -6,8 +6,8 @@ import (
 )
 
 // CountTokens counts the lexer tokens of src, without the end-of-file token
-// (design.md section 5). It stops as soon as the count passes max, so a huge
-// document costs no more than max tokens of lexing (issue 4 item 1); then n is
+// . It stops as soon as the count passes max, so a huge
+// document costs no more than max tokens of lexing; then n is
 // max+1 and over is true. max <= 0 means no limit. A lexing error ends the
 // count: the parser reports it.
 func CountTokens(src string, max int) (n int, over bool) {

@@ -10,7 +10,7 @@ import (
 // schema: they are cached with the document and hold no limit (each
 // request's tier has its own). What variables change (argument values, cost
 // of slicing arguments and of input values) is recorded as templates and a
-// cost program, evaluated per request by apply (issue 4 item 7).
+// cost program, evaluated per request by apply.
 type measures struct {
 	depth, height, aliases, rootFields, directives int
 	introspection                                  bool
@@ -33,7 +33,7 @@ type measures struct {
 }
 
 // fieldEvent is one field of the operation as the walk reaches it, named
-// fragments expanded at each spread (design.md section 5).
+// fragments expanded at each spread.
 type fieldEvent struct {
 	field *ast.Field
 	def   *ast.FieldDefinition // nil only for an invalid document
@@ -67,7 +67,7 @@ func (e *events) onLeaveField(f func(*fieldEvent))   { e.leave = append(e.leave,
 func (e *events) onDirective(f func(*ast.Directive)) { e.directive = append(e.directive, f) }
 
 // rule is one measure of the operation; each lives in its own file and
-// registers observers on the shared walk (design.md section 8).
+// registers observers on the shared walk.
 type rule struct {
 	name string
 	init func(w *walker, ev *events, m *measures)
@@ -269,7 +269,7 @@ func fieldDefinition(s *ast.Schema, parent *ast.Definition, name string) *ast.Fi
 }
 
 // literallySkipped applies @skip / @include whose condition is a literal
-// (design.md section 5); a variable condition counts the field, an upper
+// ; a variable condition counts the field, an upper
 // bound.
 func literallySkipped(ds ast.DirectiveList) bool {
 	for _, d := range ds {

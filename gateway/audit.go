@@ -3,7 +3,7 @@ package gateway
 import "log/slog"
 
 // audit records a denial as one structured event in the operational log
-// (design.md section 1, step 8), with the request's facts and the reason.
+// , with the request's facts and the reason.
 func (g *Gateway) audit(st *reqState, reason string, kv ...any) {
 	attrs := append([]any{
 		slog.Bool("audit", true),

@@ -383,7 +383,7 @@ type RouteCoverage struct {
 }
 
 // Coverage lists, per GraphQL route, every field reachable from the root
-// types with its effective requirement (issue 5 item 8).
+// types with its effective requirement.
 func (g *Gateway) Coverage() []RouteCoverage {
 	tbl := g.routes.Load()
 	var out []RouteCoverage

@@ -31,7 +31,7 @@ const maxMergeBody = 64 << 20
 
 // authorize applies field-level authorization to every entry. Reject mode
 // refuses with 403 and the errors; filter mode returns a plan when anything
-// was removed; dry-run only reports (issue 5 item 7).
+// was removed; dry-run only reports.
 func (rt *graphqlRoute) authorize(g *Gateway, st *reqState, sch *gqlSchema, reports []*analysis.Report, batch bool, id authn.Identity, r *http.Request) (*gqlPlan, *gqlRefusal) {
 	req := policyRequest(r, st.clientIP, rt.policyHeaders)
 	var plan *gqlPlan

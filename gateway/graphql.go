@@ -226,7 +226,7 @@ func (rt *graphqlRoute) serve(g *Gateway, c echo.Context, st *reqState, tbl *rou
 		return
 	}
 
-	// A batch is charged the sum of its entries (issue 6 item 1).
+	// A batch is charged the sum of its entries.
 	var cost float64
 	for _, rep := range reports {
 		cost += rep.Cost
@@ -251,7 +251,7 @@ func (rt *graphqlRoute) serve(g *Gateway, c echo.Context, st *reqState, tbl *rou
 	out.StripHeaders = tbl.fwd.apply(out.Header, id, rt.cfg.ForwardAuthorization)
 	if plan != nil {
 		if plan.allEmpty() {
-			// Filter mode removed everything: no upstream call (issue 5 item 7).
+			// Filter mode removed everything: no upstream call.
 			st.decision = "allow"
 			answer := plan.answerWithoutUpstream()
 			if after.costExt && !plan.batch {

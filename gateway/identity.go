@@ -14,7 +14,7 @@ const CodeUnauthenticated = "UNAUTHENTICATED"
 
 // identify turns the request's credentials into an Identity. Present but
 // invalid credentials are always 401 and never fall back to anonymous
-// (design.md section 1, step 3). ok=false means the refusal is written.
+// . ok=false means the refusal is written.
 func (g *Gateway) identify(c echo.Context, st *reqState, rt *routeTable) (authn.Identity, bool) {
 	r := c.Request()
 	id, err := rt.auth.Authenticate(r.Context(), r)
@@ -31,7 +31,7 @@ func (g *Gateway) identify(c echo.Context, st *reqState, rt *routeTable) (authn.
 			reason = ae.Reason
 			challenge = `Bearer realm="portcullis", error="invalid_token"`
 		}
-		// The reason is for the log and audit only (issue 5 item 3).
+		// The reason is for the log and audit only.
 		g.audit(st, "unauthenticated", "auth_reason", reason, "error", err.Error())
 		// Guessing credentials has its own budget per client IP.
 		if reason != "missing_credentials" && g.writeBudget(c, st, g.authFailure(r.Context(), rt, c.Response(), st.clientAddr),

@@ -33,7 +33,7 @@ func (tbl *routeTable) subjectOf(id authn.Identity, ip netip.Addr) ratelimit.Sub
 }
 
 // setRateHeaders puts the RateLimit-Policy and RateLimit headers (and
-// Retry-After on refusals) of design.md section 5 on the response.
+// Retry-After on refusals) of the docs/ pages on the response.
 func (tbl *routeTable) setRateHeaders(w http.ResponseWriter, d ratelimit.Decision) {
 	h := w.Header()
 	for _, f := range tbl.limiter.Headers(d) {
@@ -50,7 +50,7 @@ func (tbl *routeTable) setRateHeaders(w http.ResponseWriter, d ratelimit.Decisio
 func (g *Gateway) charge(c echo.Context, st *reqState, tbl *routeTable, subj ratelimit.Subject, cost int) (release func(), d ratelimit.Decision, ok bool) {
 	release, ok = tbl.limiter.Acquire(subj.Key, subj.Tier)
 	if !ok {
-		// Refused before forwarding: the penalty, not the cost (issue 6
+		// Refused before forwarding: the penalty, not the cost (the docs/ pages
 		// item 7).
 		g.penalize(c.Request().Context(), st, tbl, c.Response(), subj)
 		g.audit(st, "too_many_concurrent", "tier", subj.Tier)
@@ -61,7 +61,7 @@ func (g *Gateway) charge(c echo.Context, st *reqState, tbl *routeTable, subj rat
 	if err != nil {
 		release()
 		// The limiter logs store state changes once; the access log has
-		// each refused request (issue 6 item 3: no per-request log spam).
+		// each refused request (the docs/ pages: no per-request log spam).
 		st.code = CodeRateLimitDown
 		g.writeError(c, http.StatusServiceUnavailable, CodeRateLimitDown, "rate limiting is unavailable; try again later")
 		return nil, d, false
@@ -97,7 +97,7 @@ const (
 	budgetUnavailable
 )
 
-// penalize charges a request refused before forwarding (issue 6 item 7), so
+// penalize charges a request refused before forwarding, so
 // probing through error messages costs budget. Like every other charge it
 // follows on_store_error: fail_open charges the local stand-in, fail_closed
 // reports the store down, since a budget nobody can keep is no budget and

@@ -17,7 +17,7 @@ import (
 	"github.com/portcullis-gw/portcullis/gateway/config"
 )
 
-// Codes of design.md section 6 for persisted operations.
+// Codes of the docs/ pages for persisted operations.
 const (
 	CodePersistedNotFound  = "PERSISTED_QUERY_NOT_FOUND"
 	CodePersistedNotInList = "PERSISTED_QUERY_NOT_IN_LIST"

@@ -22,7 +22,7 @@ func policiesReadHeaders(p authz.Policies) bool {
 // or key could leak or compare it in ways the identity layer does not.
 var credentialHeaders = map[string]bool{"authorization": true, "cookie": true, "x-api-key": true, "proxy-authorization": true}
 
-// policyRequest is what CEL policies see of the HTTP request (design.md
+// policyRequest is what CEL policies see of the HTTP request (the docs/ pages
 // section 5: method, path, client IP, selected headers). Header names are
 // lower case; a repeated header gives its first value.
 func policyRequest(r *http.Request, clientIP string, withHeaders bool) authz.Request {

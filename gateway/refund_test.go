@@ -9,7 +9,7 @@ import (
 // TestRefundAndCostExtensions: a list assumed to hold 10 items that came
 // back with 2 is charged 10 up front and refunded 8 once the answer is
 // measured; extensions.cost reports it, and the next charge starts from
-// the refunded budget (issue 6 items 4 and 5).
+// the refunded budget.
 func TestRefundAndCostExtensions(t *testing.T) {
 	up := newRecorder(t, `{"data":{"products":[{"upc":"1"},{"upc":"2"}]}}`)
 	cfg := `

@@ -89,7 +89,7 @@ func (g *Gateway) newRESTRoute(c *config.RESTRoute, cfg *config.Config) (*restRo
 
 // serve checks a REST request against its operation, cheapest first: match
 // (404/405/400) -> body size -> parameters and body -> security (401/403) ->
-// policy -> rate limit -> forward (design.md section 1, step 4).
+// policy -> rate limit -> forward.
 func (rt *restRoute) serve(g *Gateway, c echo.Context, st *reqState, tbl *routeTable) {
 	r := c.Request()
 	w := c.Response()

@@ -130,7 +130,7 @@ func (g *Gateway) dispatch(c echo.Context) error {
 
 // unsafePath returns why a request path could mean something other than
 // what a plain match sees, or "" when it is safe. Such paths are refused,
-// never normalised into another route (design.md section 1, step 2); the
+// never normalised into another route; the
 // rule is the REST matcher's, so every route shares one definition.
 func unsafePath(r *http.Request) string {
 	return rest.CheckPath(r.URL.EscapedPath())

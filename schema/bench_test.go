@@ -8,7 +8,7 @@ import (
 )
 
 // generatedFederation builds a federation of subs subgraphs with types
-// entity types of fields fields each (issue 3: 200 types, 2,000 fields, 10
+// entity types of fields fields each (the docs/ pages: 200 types, 2,000 fields, 10
 // subgraphs): each subgraph owns its share of entities and extends the
 // next subgraph's entities with one field.
 func generatedFederation(subs, types, fields int) []SubgraphSDL {

@@ -66,7 +66,7 @@ type subgraph struct {
 	types     map[string]*sgType
 }
 
-// composer collects errors across all rules (issue 3: collected, not
+// composer collects errors across all rules (the docs/ pages: collected, not
 // stopped at the first).
 type composer struct {
 	subs      []*subgraph

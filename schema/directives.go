@@ -117,7 +117,7 @@ func andClauses(a, b [][]string) [][]string {
 	return normalizeClauses(out)
 }
 
-// andRequirements combines requirements of two subgraphs (design.md 5:
+// andRequirements combines requirements of two subgraphs (the docs/ pages 5:
 // across subgraphs requirements combine with AND).
 func andRequirements(a, b Requirements) Requirements {
 	return Requirements{

@@ -8,7 +8,7 @@ import (
 )
 
 // FuzzParseSDL feeds arbitrary SDL to the loader and to the composer: they
-// must fail with an error, never panic (issue 3: fuzz test).
+// must fail with an error, never panic (the docs/ pages: fuzz test).
 func FuzzParseSDL(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "compose", "*", "*.graphql"))
 	for _, file := range files {

@@ -169,7 +169,7 @@ func detectDoc(doc *ast.SchemaDocument) Kind {
 }
 
 // monolithDefaults are the directives a monolith without @link uses by
-// their standard names (design.md 5).
+// their standard names (the docs/ pages 5).
 var monolithDefaults = []string{"inaccessible", "tag", "authenticated", "requiresScopes",
 	"policy", "cost", "listSize"}
 

@@ -74,7 +74,7 @@ type merger struct {
 	fieldSubs  map[string][]string // Type.field -> resolving subgraphs (for satisfiability)
 }
 
-// merge builds the supergraph document (issue 3 item 2).
+// merge builds the supergraph document.
 func (c *composer) merge() *ast.SchemaDocument {
 	m := &merger{c: c, graphEnum: map[string]string{}, used: map[string]bool{},
 		occ: map[string][]occurrence{}, implements: map[string]map[string]bool{},

@@ -283,7 +283,7 @@ func TestAuthzFilter(t *testing.T) {
 
 	azRun(t, gw, set, []azCase{
 		// email is String!: its null propagates to the nullable user
-		// (design.md 5, "with normal null propagation").
+		// (the docs/ pages 5, "with normal null propagation").
 		{name: "email removed", hdr: tk.bob, query: `{ user(id: "1") { id username email } }`, status: 200,
 			data: `{"user":null}`, paths: []string{"user.email"}, forwarded: true, lacks: []string{"email"}, has: []string{"username"}},
 		{name: "email with the scope", hdr: tk.bobEmail, query: `{ user(id: "1") { id email } }`, status: 200,
@@ -305,7 +305,7 @@ func TestAuthzFilter(t *testing.T) {
 			vars: map[string]any{"f": true}, status: 200, data: `{"user":null}`, paths: []string{"user.email"}, forwarded: true,
 			lacks: []string{"email", "$f"}, lacksVar: "f"},
 		// A field left without selections goes too; with nothing left the
-		// answer is data: null and no upstream call (issue 5 item 7).
+		// answer is data: null and no upstream call.
 		{name: "only email selected: nothing left", hdr: tk.bob, query: `{ user(id: "1") { email } }`, status: 200,
 			data: `null`, paths: []string{"user.email"}},
 		{name: "only email selected twice: nothing left", hdr: tk.bob, query: `{ a: user(id: "1") { email } b: users(first: 1) { email } }`, status: 200,

@@ -9,7 +9,7 @@ import (
 
 const module = "github.com/portcullis-gw/portcullis"
 
-// allowed maps a top-level area to the areas it may import (design.md
+// allowed maps a top-level area to the areas it may import (the docs/ pages
 // section 2). An area imports itself freely (gateway/config from gateway,
 // policy/authz from policy/authn).
 var allowed = map[string][]string{
@@ -30,7 +30,7 @@ func area(pkg string) string {
 }
 
 // TestImportDirection fails when a package imports against the direction of
-// design.md section 2, or when anything imports test/. Test files count too:
+// the docs/ pages, or when anything imports test/. Test files count too:
 // a _test.go that reaches upward is still an upward import.
 func TestImportDirection(t *testing.T) {
 	out, err := exec.Command("go", "list", "-json=ImportPath,Imports,TestImports,XTestImports", module+"/...").Output()
@@ -62,7 +62,7 @@ func violations(pkg string, imports []string) []string {
 	from := area(pkg)
 	rules, known := allowed[from]
 	if !known {
-		return []string{pkg + ": top-level folder " + from + " is not in design.md section 2"}
+		return []string{pkg + ": top-level folder " + from + " has no import rule in this table"}
 	}
 	var out []string
 	for _, imp := range imports {
@@ -78,7 +78,7 @@ func violations(pkg string, imports []string) []string {
 			ok = ok || a == to
 		}
 		if !ok {
-			out = append(out, pkg+" imports "+imp+": "+from+" may not import "+to+" (design.md section 2)")
+			out = append(out, pkg+" imports "+imp+": "+from+" may not import "+to+"")
 		}
 	}
 	return out

@@ -19,7 +19,7 @@ func gqlBody(query string) string {
 
 // TestGraphQLAttacks sends each abusive operation through the real gateway
 // binary and asserts the refusal, its status and code, and that the
-// upstream subgraph received nothing (issue 4, "How it is checked").
+// upstream subgraph received nothing.
 func TestGraphQLAttacks(t *testing.T) {
 	set := upstreams.StartAll(t)
 	cfg := strings.Replace(e2eConfig(set, ""), "max_body_bytes: 65536", "max_body_bytes: 8388608", 1)

@@ -159,7 +159,7 @@ func azClaims(sub, scope string, extra ...any) map[string]any {
 }
 
 // azWantUnauthenticated checks a refusal for a present but invalid credential
-// (RFC 6750 section 3.1, issue 5 item 3).
+// (RFC 6750 section 3.1, the docs/ pages).
 func azWantUnauthenticated(t *testing.T, r azReply) {
 	t.Helper()
 	if r.status != http.StatusUnauthorized {

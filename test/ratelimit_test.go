@@ -1,6 +1,6 @@
 package test
 
-// End-to-end rate limiting through the gateway binary (issue 6, design.md
+// End-to-end rate limiting through the gateway binary (the docs/ pages, the docs/ pages
 // sections 5 and 6): every test sends real requests to `portcullis serve`
 // and asserts status, code, the RateLimit headers and what the upstreams
 // received.
@@ -29,7 +29,7 @@ import (
 )
 
 // GraphQL operations and their estimated costs against configs/schemas
-// (design.md section 5: objects 1, scalars 0 unless @cost, lists multiply by
+// (the docs/ pages: objects 1, scalars 0 unless @cost, lists multiply by
 // their slicing argument). Computed by hand, and checked by
 // `portcullis analyze`.
 const (
@@ -224,7 +224,7 @@ func rlREST(t *testing.T, gw *proc, ip string) rlReply {
 }
 
 // rlStructured parses `"<name>";k=v;k=v` with integer values (the RateLimit
-// and RateLimit-Policy syntax of design.md section 5).
+// and RateLimit-Policy syntax of the docs/ pages).
 func rlStructured(v string) (name string, params map[string]int, ok bool) {
 	if !strings.HasPrefix(v, `"`) {
 		return "", nil, false
@@ -583,7 +583,7 @@ tiers:
 
 // rlCostExt reads cost.estimated and cost.max from GraphQL extensions or
 // problem members: flat keys, as the analysis's max_cost refusal writes
-// them (design.md section 6); -1 when absent.
+// them; -1 when absent.
 func rlCostExt(m map[string]any) (estimated, max float64) {
 	estimated, max = -1, -1
 	if v, ok := m["cost.estimated"].(float64); ok {
@@ -1007,7 +1007,7 @@ tiers:
 }
 
 // TestRateLimitStoreOutageLoggedOnce: store state changes are "logged
-// once, not per request" (issue 6 item 3), so a Redis outage under load
+// once, not per request", so a Redis outage under load
 // cannot flood the log; the access log has each refused request.
 func TestRateLimitStoreOutageLoggedOnce(t *testing.T) {
 	rs, _, gw := rlStartOnChildRedis(t, "fail_closed", 100)

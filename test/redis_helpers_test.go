@@ -14,7 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// rlRedisURL is the shared Redis CI starts (design.md section 7).
+// rlRedisURL is the shared Redis CI starts.
 func rlRedisURL() string {
 	if u := os.Getenv("REDIS_URL"); u != "" {
 		return u

@@ -13,7 +13,7 @@ import (
 
 // TestReload: SIGHUP swaps in a changed config without dropping the
 // listener; a broken config is refused and the running one keeps serving
-// (design.md section 4).
+// .
 func TestReload(t *testing.T) {
 	set := upstreams.StartAll(t)
 	// No refill during the test, so budgets are exact.

@@ -24,7 +24,7 @@ import (
 	"github.com/portcullis-gw/portcullis/test/upstreams/orders"
 )
 
-// End-to-end tests of the REST front door (issue 7) through the gateway
+// End-to-end tests of the REST front door through the gateway
 // binary: every refusal is checked as problem+json and against what the
 // upstream received (nothing); every accepted request against the exact
 // request line the upstream received.
@@ -384,7 +384,7 @@ func rsRun(t *testing.T, e *rsEnv, up *rsUpstream, cases []rsCase) {
 	}
 }
 
-// TestRESTPositiveModel: only documented operations pass (issue 7 item 2).
+// TestRESTPositiveModel: only documented operations pass.
 func TestRESTPositiveModel(t *testing.T) {
 	e := rsStart(t)
 	key := rsKey(rsReadKey)
@@ -424,7 +424,7 @@ func TestRESTPositiveModel(t *testing.T) {
 	})
 }
 
-// TestRESTPathBypass is the path-bypass corpus (issue 7, "How it is
+// TestRESTPathBypass is the path-bypass corpus (the docs/ pages, "How it is
 // checked"): DELETE /api/v1/orders/{id} needs a bearer token with
 // orders:write, and every request here carries only an API key with
 // orders:read. Sent canonically the operation answers 403; every variant
@@ -559,7 +559,7 @@ func rsOrderWith(extra string) string {
 }
 
 // TestRESTRequestValidation: parameters and bodies against the 3.1 orders
-// document and a 3.0 fixture, each failure with its JSON pointer (issue 7
+// document and a 3.0 fixture, each failure with its JSON pointer (the docs/ pages
 // item 4).
 func TestRESTRequestValidation(t *testing.T) {
 	e := rsStart(t)
@@ -638,7 +638,7 @@ func TestRESTRequestValidation(t *testing.T) {
 }
 
 // TestRESTSecurity: the operation's security requirements against the
-// shared identity (issue 7 item 5). createOrder and deleteOrder need a
+// shared identity. createOrder and deleteOrder need a
 // bearer token with orders:write; the rest a token with orders:read or any
 // API key. The /keys fixture puts scopes on its apiKey schemes.
 func TestRESTSecurity(t *testing.T) {
@@ -698,7 +698,7 @@ func TestRESTSecurity(t *testing.T) {
 }
 
 // TestRESTOperationPolicy: CEL policies attached by operationId see the
-// path parameters and the parsed body (issue 7 item 5). self compares
+// path parameters and the parsed body. self compares
 // path.id with the token's subject; own compares body.userId with it. An
 // API key's subject is "apikey:<name>", so it never owns a user's orders.
 func TestRESTOperationPolicy(t *testing.T) {
@@ -721,7 +721,7 @@ func TestRESTOperationPolicy(t *testing.T) {
 
 // TestRESTResponseValidation: validate_responses report passes a broken
 // answer on and counts it; enforce replaces it with a 502 problem that
-// carries none of the upstream's data (issue 7 item 7).
+// carries none of the upstream's data.
 func TestRESTResponseValidation(t *testing.T) {
 	e := rsStart(t)
 	key := rsKey(rsReadKey)
@@ -790,7 +790,7 @@ func TestRESTResponseValidation(t *testing.T) {
 var rsRemaining = regexp.MustCompile(`^"metered";r=(\d+);t=\d+$`)
 
 // TestRESTCost: each operation's x-portcullis-cost (else the route's
-// default_cost) is charged to the shared limiter (issue 7 item 6). The
+// default_cost) is charged to the shared limiter. The
 // metered tier refills one unit an hour, so RateLimit's r drops by exactly
 // each charge; a refusal before forwarding costs the penalty (1), not the
 // operation.

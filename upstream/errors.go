@@ -10,7 +10,7 @@ import (
 )
 
 // ErrorKind is how a failed upstream exchange is reported to the client
-// (design.md section 6). The zero value is KindError, so an unclassified
+// . The zero value is KindError, so an unclassified
 // failure is a plain 502 rather than something milder.
 type ErrorKind int
 
@@ -39,7 +39,7 @@ func (k ErrorKind) Status() int {
 	return http.StatusBadGateway
 }
 
-// Code is the public error code of design.md section 6.
+// Code is the public error code of the docs/ pages
 func (k ErrorKind) Code() string {
 	switch k {
 	case KindUnavailable:

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// benchOrder is a createOrder body of about 1 KB (issue 7's goal: under 20 µs).
+// benchOrder is a createOrder body of about 1 KB (the docs/ pages goal: under 20 µs).
 var benchOrder = func() string {
 	var items []string
 	for i := 0; i < 18; i++ {

@@ -59,8 +59,8 @@ func parseTemplate(t string) ([]tmplSeg, error) {
 // after the gateway's route prefix (still percent-encoded, e.g.
 // r.URL.EscapedPath() minus the prefix). The path must begin with the
 // document's base path. Paths that a cleaning step would change are refused
-// with 400 instead of being normalised into another operation (design.md
-// section 2, issue 7 item 3).
+// with 400 instead of being normalised into another operation (the docs/ pages
+// section 2, the docs/ pages).
 func (r *Route) Match(method, escapedPath string) (*Operation, *Failure) {
 	segs, raw, why := cleanSegments(escapedPath)
 	if why != "" {

@@ -9,7 +9,7 @@ import (
 
 // ValidateResponse checks an upstream response against op: an undocumented
 // status, an undocumented content type, a body or a required header that
-// breaks the document are each a violation (issue 7 item 7: undocumented
+// breaks the document are each a violation (the docs/ pages: undocumented
 // fields must not leak). The Failure is a 502 the gateway may send instead
 // (enforce) or only record (report).
 func (r *Route) ValidateResponse(op *Operation, status int, header http.Header, body []byte) *Failure {

@@ -1,6 +1,6 @@
 // Package rest checks REST requests against an OpenAPI document: the
 // positive model (only documented operations pass), path safety, parameter
-// and body validation, security requirements, cost, and responses (issue 7).
+// and body validation, security requirements, cost, and responses.
 // It never writes HTTP: each refusal is a Failure the gateway renders as
 // application/problem+json (RFC 9457).
 package rest

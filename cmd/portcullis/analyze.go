@@ -28,7 +28,7 @@ type stringList []string
 func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
-// analyzeOutput is the --json object of design.md section 4.
+// analyzeOutput is the --json object of the docs/ pages
 type analyzeOutput struct {
 	OperationName string           `json:"operationName"`
 	OperationType string           `json:"operationType"`
@@ -187,7 +187,7 @@ func summarize(g *schema.Graph, r *analysis.Report) analyzeOutput {
 }
 
 // requirementsOf is a field's own requirements AND its return type's
-// (design.md section 5).
+// .
 func requirementsOf(g *schema.Graph, coordinate, returnType string) requirementOut {
 	var own, typ schema.Requirements
 	if typeName, field, ok := strings.Cut(coordinate, "."); ok {

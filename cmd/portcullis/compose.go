@@ -15,7 +15,7 @@ func init() {
 	register(command{name: "compose", summary: "compose subgraph SDL files into a supergraph", run: runCompose})
 }
 
-// runCompose prints the supergraph of the given subgraphs (design.md 4):
+// runCompose prints the supergraph of the given subgraphs (the docs/ pages 4):
 // each argument is FILE (named after its base name) or name=FILE.
 func runCompose(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("compose", "compose [-o FILE] [name=]SUBGRAPH.graphql...", stdout, stderr)

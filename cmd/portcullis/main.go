@@ -1,4 +1,4 @@
-// Command portcullis is the API security gateway's CLI (design.md section 4).
+// Command portcullis is the API security gateway's CLI.
 package main
 
 import (

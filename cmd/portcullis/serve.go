@@ -57,7 +57,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 				return
 			case <-hup:
 			}
-			// A bad reload keeps the running config (design.md section 4).
+			// A bad reload keeps the running config.
 			next, err := config.Load(*file)
 			if err == nil {
 				err = gw.Reload(next)

@@ -8,7 +8,7 @@ import (
 	"github.com/portcullis-gw/portcullis/policy/ratelimit"
 )
 
-// Defaults are the safe values design.md section 3 promises: loopback
+// Defaults are the safe values the docs/ pages promises: loopback
 // listeners, bounded bodies and timeouts, limits on, introspection off.
 const (
 	DefaultListen            = "127.0.0.1:8080"

@@ -1,4 +1,4 @@
-// Package config loads the Portcullis YAML file (design.md section 3): strict
+// Package config loads the Portcullis YAML file: strict
 // decoding, ${ENV} expansion, defaults, and validation that reports every
 // problem at once with its key path. Each package owns its Config type; this
 // package only assembles them.

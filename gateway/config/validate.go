@@ -147,7 +147,7 @@ func validate(c *Config) []Problem {
 var routeNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
 // checkRoutePath refuses paths that the router would see differently after
-// cleaning (design.md section 1: cleaning must never change a route).
+// cleaning (the docs/ pages: cleaning must never change a route).
 func checkRoutePath(p string) string {
 	switch {
 	case p == "":

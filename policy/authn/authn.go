@@ -80,7 +80,7 @@ type Authenticator struct {
 // New builds an Authenticator. Configuration errors fail; an unreachable IdP
 // does not: New makes one discovery attempt per issuer (bounded by ctx),
 // then keeps retrying in the background with backoff until Close, and
-// Ready reports false meanwhile (issue 5 item 1).
+// Ready reports false meanwhile.
 func New(ctx context.Context, cfg Config, opts ...Option) (*Authenticator, error) {
 	o := options{
 		now:             time.Now,

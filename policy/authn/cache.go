@@ -20,7 +20,7 @@ type cacheEntry struct {
 }
 
 // tokenCache maps sha256(token) to the identity it verified to, so the hot
-// path is a hash and one map lookup instead of a signature check (issue 5
+// path is a hash and one map lookup instead of a signature check (the docs/ pages
 // item 1). Only verified tokens enter it.
 type tokenCache struct {
 	max int

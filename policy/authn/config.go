@@ -108,7 +108,7 @@ func (c Config) Validate() []error {
 }
 
 // checkIdPURL accepts https, and plain http only for loopback hosts
-// (design.md section 3): keys fetched over plain http could be swapped.
+// : keys fetched over plain http could be swapped.
 func checkIdPURL(raw string) error {
 	if raw == "" {
 		return errors.New("is required")

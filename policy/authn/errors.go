@@ -9,7 +9,7 @@ import "errors"
 var ErrNoCredentials = errors.New("no credentials")
 
 // Reasons a present credential is refused. They go to logs and audit events,
-// not to the client (issue 5 item 3).
+// not to the client.
 const (
 	ReasonMalformed         = "malformed"          // unparsable header or token, or a required claim missing
 	ReasonAmbiguous         = "ambiguous"          // both a bearer token and an API key

@@ -10,7 +10,7 @@ const (
 	KindMTLS      = "mtls"
 )
 
-// Tiers given when the credential names none (design.md section 3, identity.tiers).
+// Tiers given when the credential names none.
 const (
 	TierDefault   = "default"
 	TierAnonymous = "anonymous"

@@ -28,7 +28,7 @@ const maxJWKSBytes = 1 << 20
 // most once per interval.
 //
 // It replaces go-oidc's RemoteKeySet, which could not be wrapped into what
-// issue 5 asks: RemoteKeySet fetches again on every signature that fails with
+// the docs/ pages asks: RemoteKeySet fetches again on every signature that fails with
 // the cached keys (an unknown kid, but also a known kid with a forged
 // signature), deduplicating only fetches that overlap in time; it has no hook
 // to limit that; a lookup arriving just as a fetch ends may reuse that

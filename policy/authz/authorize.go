@@ -10,7 +10,7 @@ import (
 )
 
 // CodeUnauthorized is the GraphQL error code of a removed or refused field
-// (design.md 6).
+// (the docs/ pages 6).
 const CodeUnauthorized = "UNAUTHORIZED_FIELD_OR_TYPE"
 
 // unauthorizedMessage is Apollo Router's message, kept for clients that

@@ -12,7 +12,7 @@ import (
 	"github.com/portcullis-gw/portcullis/schema"
 )
 
-// Modes of a GraphQL route's authorization (design.md 5).
+// Modes of a GraphQL route's authorization (the docs/ pages 5).
 const (
 	ModeFilter = "filter"
 	ModeReject = "reject"

@@ -10,7 +10,7 @@ import (
 )
 
 // CoverageEntry is one field reachable from a root type with its effective
-// requirement (issue 5 item 8).
+// requirement.
 type CoverageEntry struct {
 	Coordinate string `json:"coordinate"`
 	// Requirement is human readable, "none" when the field is open.

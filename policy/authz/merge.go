@@ -14,7 +14,7 @@ import (
 const maxJSONDepth = 512
 
 // MergeFiltered completes the upstream response of a filtered request
-// (design.md 5, issue 5 item 7): every removed field is answered null, with
+// (the docs/ pages 5, the docs/ pages): every removed field is answered null, with
 // GraphQL null propagation (a null in a non-null position nulls the
 // nearest nullable parent), the typename alias the rewrite added is
 // stripped, and d.Errors are appended to the response's errors. With

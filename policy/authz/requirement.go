@@ -12,7 +12,7 @@ import (
 )
 
 // requirement is the conjunction of every requirement that applies to one
-// coordinate. Each clause keeps Apollo's shape (design.md 5): it holds when
+// coordinate. Each clause keeps Apollo's shape (the docs/ pages 5): it holds when
 // any of its alternatives holds, an alternative when all its names hold.
 type requirement struct {
 	authenticated bool

@@ -10,7 +10,7 @@ import (
 )
 
 // RESTAuthorizer evaluates the CEL policies attached to REST operations
-// by operationId (issue 7 item 5). Safe for concurrent use.
+// by operationId. Safe for concurrent use.
 type RESTAuthorizer struct {
 	ops map[string]*policy
 }

@@ -120,7 +120,7 @@ func ceilSeconds(d time.Duration) int64 {
 	return int64((d + time.Second - 1) / time.Second)
 }
 
-// PolicyHeader is the RateLimit-Policy value of a tier (design.md §5):
+// PolicyHeader is the RateLimit-Policy value of a tier (the docs/ pages §5):
 // q = burst, w = ceil(burst × per / rate) in seconds, the time to refill a
 // full burst.
 func PolicyHeader(name string, t Tier) string {

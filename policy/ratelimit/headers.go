@@ -4,7 +4,7 @@ package ratelimit
 type HeaderField struct{ Name, Value string }
 
 // Headers are the rate limit headers of a response on a limited route
-// (design.md §5): RateLimit-Policy and RateLimit always, Retry-After on a
+// (the docs/ pages §5): RateLimit-Policy and RateLimit always, Retry-After on a
 // refusal that could pass later. The policy values are built once in New.
 func (l *Limiter) Headers(d Decision) []HeaderField {
 	policy := ""

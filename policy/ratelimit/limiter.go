@@ -333,7 +333,7 @@ func (l *Limiter) MinCost() int { return l.minCost }
 // ChargePenalty charges the configured penalty (never less than MinCost) to
 // a request refused before
 // forwarding (bad document, limit, authorization, bad REST input), so probing
-// through error messages spends budget like any other traffic (issue 6 item 7).
+// through error messages spends budget like any other traffic.
 func (l *Limiter) ChargePenalty(ctx context.Context, s Subject) (Decision, error) {
 	return l.Charge(ctx, s, l.penalty)
 }
@@ -409,7 +409,7 @@ func (l *Limiter) allow(ctx context.Context, ti *tierInfo, key string, cost int)
 }
 
 // Refund gives units back to s, as when a response proved cheaper than its
-// estimate (issue 6 item 5: refund = estimate - actual when positive, charged
+// estimate (the docs/ pages: refund = estimate - actual when positive, charged
 // up front and returned after the upstream answers). The bucket never exceeds
 // its burst, so a refund cannot bank credit beyond a full bucket.
 func (l *Limiter) Refund(ctx context.Context, s Subject, units int) error {

@@ -140,7 +140,7 @@ func BenchmarkRedisAllow(b *testing.B) {
 	tier := Tier{Rate: 1_000_000, Per: time.Second, Burst: 1_000_000}
 	ctx := context.Background()
 	var n atomic.Int64
-	// 64 concurrent callers, as issue 6's goal states.
+	// 64 concurrent callers, as the docs/ pages goal states.
 	b.SetParallelism((64 + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
 	b.ResetTimer()
 	start := time.Now()

@@ -1,6 +1,6 @@
 // Package openapi loads OpenAPI 3.0 and 3.1 documents (YAML or JSON, local
 // $refs across files) into an immutable model whose schemas are compiled once,
-// at load, so that nothing is compiled while a request is checked (design.md
+// at load, so that nothing is compiled while a request is checked (the docs/ pages
 // section 8).
 //
 // kin-openapi parses, resolves and validates the document; every schema the

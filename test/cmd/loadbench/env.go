@@ -98,7 +98,7 @@ func startEnv(ctx context.Context, stderr io.Writer) (_ *env, err error) {
 		return nil, err
 	}
 
-	// Issue 6 measures the Redis store through a second gateway in this
+	// the docs/ pages measures the Redis store through a second gateway in this
 	// process. Without Redis only its row is missing: this is a benchmark,
 	// and the other figures are still worth having.
 	rd, err := openRedis(ctx, redisURL())
@@ -273,7 +273,7 @@ func (e *env) targets() []target {
 			Body: graphqlBody(0), Header: gqlHeader, Want: graphqlReply,
 		}
 	}
-	// Issue 4: every request a document the analysis cache has never seen.
+	// the docs/ pages: every request a document the analysis cache has never seen.
 	fresh := func(name, base, baseline string) target {
 		t := gql(name, base, baseline)
 		t.Vary = graphqlBody
@@ -282,7 +282,7 @@ func (e *env) targets() []target {
 	rest := func(name, base, baseline string) target {
 		return target{Name: name, Baseline: baseline, Method: http.MethodGet, URL: base + restPath, Want: restReply}
 	}
-	// Issue 7: a ~1 KB JSON body validated against a dozen typed fields,
+	// the docs/ pages: a ~1 KB JSON body validated against a dozen typed fields,
 	// behind an API key.
 	post := func(name, base, baseline string) target {
 		return target{

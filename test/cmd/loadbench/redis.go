@@ -10,8 +10,8 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// benchRedis is the Redis behind issue 6's target: the shared Redis of the
-// tests (design.md section 7), whose database may hold other users' keys.
+// benchRedis is the Redis behind the docs/ pages target: the shared Redis of the
+// tests, whose database may hold other users' keys.
 type benchRedis struct {
 	client *redis.Client
 	opts   *redis.Options
