@@ -24,8 +24,8 @@ type routeTable struct {
 	// ownsLimiter is false for a limiter carried over from, or on to,
 	// another table: closing this table must not close it.
 	ownsLimiter bool
-	rateCfg ratelimit.Config
-	graphql map[string]*graphqlhttp.Route
+	rateCfg     ratelimit.Config
+	graphql     map[string]*graphqlhttp.Route
 	// rest is sorted by prefix length, longest first, so the first match is
 	// the longest prefix.
 	rest []*resthttp.Route

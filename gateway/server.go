@@ -100,4 +100,3 @@ func (g *Gateway) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 	g.routes.Load().close()
 	return firstErr
 }
-
