@@ -1,6 +1,7 @@
 package liveview_test
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"net/http"
@@ -111,14 +112,20 @@ func TestPageInBrowser(t *testing.T) {
 	); err != nil {
 		t.Fatal(err)
 	}
-	text := func(sel string) string {
+	// The page redraws its tables on every poll: read what is shown in
+	// one script run, so every value comes from the same drawing.
+	texts := func(sels []string) map[string]string {
 		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		js, _ := json.Marshal(sels)
+		out, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]string](`(() => { const o = {}; for (const s of ` + string(js) +
+			`) { const n = document.querySelector(s); o[s] = n ? n.textContent.trim() : "(missing)"; } return o; })()`))
 		if err != nil {
-			t.Fatalf("%s: %v", sel, err)
+			t.Fatal(err)
 		}
-		return strings.TrimSpace(s)
+		return out
 	}
+	text := func(sel string) string { t.Helper(); return texts([]string{sel})[sel] }
+	var checks []struct{ sel, want string }
 	for _, c := range []struct{ sel, want string }{
 		{`#routes tr[data-route="shop"] td.req`, "5"},
 		{`#routes tr[data-route="shop"] td.deny`, "2"},
@@ -134,8 +141,16 @@ func TestPageInBrowser(t *testing.T) {
 		{`#config-version`, "cfg-5e1f2a"},
 		{`#version`, "1.2.3"},
 	} {
+		checks = append(checks, c)
+	}
+	var sels []string
+	for _, c := range checks {
+		sels = append(sels, c.sel)
+	}
+	shown := texts(sels)
+	for _, c := range checks {
 		t.Run(c.sel, func(t *testing.T) {
-			if got := text(c.sel); !strings.Contains(got, c.want) {
+			if got := shown[c.sel]; !strings.Contains(got, c.want) {
 				t.Errorf("%s shows %q, want %q", c.sel, got, c.want)
 			}
 		})
