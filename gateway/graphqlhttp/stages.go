@@ -1,6 +1,7 @@
 package graphqlhttp
 
 import (
+	"fmt"
 	"math"
 	"net/http"
 	"strings"
@@ -58,18 +59,53 @@ var stages = []stage{
 	{"rate limit", (*Route).stageRateLimit},
 }
 
-// Serve runs the stages, then forwards the checked request and applies the
-// answer plan to what comes back. ex is the request's Exchange.
+// stageSpans are the stages' span names, in stage order.
+var stageSpans = func() []string {
+	out := make([]string, len(stages))
+	for i, s := range stages {
+		out[i] = pipeline.StageSpanName(s.name)
+	}
+	return out
+}()
+
+// Serve runs the stages, each in its span, then forwards the checked
+// request and applies the answer plan to what comes back. ex is the
+// request's Exchange.
 func (rt *Route) Serve(w http.ResponseWriter, r *http.Request, ex *pipeline.Exchange) {
 	q := &request{w: w, r: r, ex: ex}
 	defer q.release()
-	for _, s := range stages {
-		if ref := s.run(rt, q); ref != nil {
+	ex.Facts.RouteTemplate = rt.cfg.Path
+	for i, s := range stages {
+		span := rt.shared.StartStage(r, stageSpans[i])
+		ref := s.run(rt, q)
+		pipeline.EndStage(span, ref)
+		if ref != nil {
+			q.noteFields()
 			Render(w, r, rt.shared.Settle(r, ex, q.subj, ref, "graphql_refused"))
 			return
 		}
 	}
 	rt.forward(q)
+}
+
+// maxCoordinates bounds the field coordinates an audit event carries.
+const maxCoordinates = 64
+
+// noteFields records the fields a refused or flagged request touches, for
+// its audit event.
+func (q *request) noteFields() {
+	seen := map[string]bool{}
+	for _, rep := range q.reports {
+		for _, f := range rep.Fields {
+			if len(seen) == maxCoordinates {
+				return
+			}
+			if !seen[f.Coordinate] {
+				seen[f.Coordinate] = true
+				q.ex.Facts.Coordinates = append(q.ex.Facts.Coordinates, f.Coordinate)
+			}
+		}
+	}
 }
 
 // release gives back the concurrency slot, if the rate-limit stage took one.
@@ -120,6 +156,9 @@ func (rt *Route) stageAnalysis(q *request) *pipeline.Refusal {
 			return pipeline.Refuse(errcode.BadRequest, "missing query")
 		}
 		rep := q.sch.analyzer.Analyze(p, q.lim, access)
+		if len(q.reports) == 0 {
+			q.ex.Facts.OperationType, q.ex.Facts.OperationName = rep.OperationType, rep.OperationName
+		}
 		if !rep.OK() {
 			return fromReport(rep)
 		}
@@ -144,6 +183,7 @@ func (rt *Route) stageAuthorization(q *request) *pipeline.Refusal {
 		}
 		if len(d.Errors) > 0 {
 			rt.shared.Audit(q.ex, "unauthorized_fields", "mode", d.Mode, "dry_run", d.DryRun, "paths", len(d.Errors))
+			q.ex.Flag("unauthorized_fields", errorPaths(d.Errors))
 		}
 		if d.Allowed {
 			continue
@@ -157,6 +197,23 @@ func (rt *Route) stageAuthorization(q *request) *pipeline.Refusal {
 		q.filter.decisions[i] = d
 	}
 	return nil
+}
+
+// errorPaths are the response paths of authorization errors, dotted
+// (orders.0.total), at most maxCoordinates of them.
+func errorPaths(errs []authz.Error) []string {
+	out := make([]string, 0, min(len(errs), maxCoordinates))
+	for _, e := range errs[:min(len(errs), maxCoordinates)] {
+		var b strings.Builder
+		for i, p := range e.Path {
+			if i > 0 {
+				b.WriteByte('.')
+			}
+			fmt.Fprint(&b, p)
+		}
+		out = append(out, b.String())
+	}
+	return out
 }
 
 func unauthorized(d *authz.Decision) *pipeline.Refusal {
@@ -213,7 +270,10 @@ func (rt *Route) forward(q *request) {
 			out.StripHeaders = append(out.StripHeaders, "Accept-Encoding")
 		}
 	}
-	if f := rt.proxy.Send(q.w, q.r, out); f != nil {
+	if q.ex.Facts.Flagged {
+		q.noteFields()
+	}
+	if f := rt.shared.Send(rt.proxy, rt.upstream, q.w, q.r, out); f != nil {
 		Render(q.w, q.r, rt.shared.UpstreamFailed(q.ex, f))
 	}
 }

@@ -53,13 +53,27 @@ var stages = []stage{
 	{"rate limit", (*Route).stageRateLimit},
 }
 
-// Serve runs the stages, then forwards the checked request and applies the
-// answer plan to what comes back. ex is the request's Exchange.
+// stageSpans are the stages' span names, in stage order.
+var stageSpans = func() []string {
+	out := make([]string, len(stages))
+	for i, s := range stages {
+		out[i] = pipeline.StageSpanName(s.name)
+	}
+	return out
+}()
+
+// Serve runs the stages, each in its span, then forwards the checked
+// request and applies the answer plan to what comes back. ex is the
+// request's Exchange.
 func (rt *Route) Serve(w http.ResponseWriter, r *http.Request, ex *pipeline.Exchange) {
 	q := &request{w: w, r: r, ex: ex}
 	defer q.release()
-	for _, s := range stages {
-		if ref := s.run(rt, q); ref != nil {
+	ex.Facts.RouteTemplate = rt.cfg.Prefix
+	for i, s := range stages {
+		span := rt.shared.StartStage(r, stageSpans[i])
+		ref := s.run(rt, q)
+		pipeline.EndStage(span, ref)
+		if ref != nil {
 			Render(w, rt.shared.Settle(r, ex, q.subj, ref, "rest_refused"))
 			return
 		}
@@ -94,6 +108,8 @@ func (rt *Route) stageMatch(q *request) *pipeline.Refusal {
 		return fromFailure(fail)
 	}
 	q.op = op
+	q.ex.Facts.OperationID = op.ID()
+	q.ex.Facts.RouteTemplate = rt.prefix + op.Template
 	return nil
 }
 
@@ -185,7 +201,7 @@ func (rt *Route) forward(q *request) {
 		out.StripHeaders = append(out.StripHeaders, "Accept-Encoding")
 	}
 	q.ex.Allowed()
-	if f := rt.proxy.Send(q.w, q.r, out); f != nil {
+	if f := rt.shared.Send(rt.proxy, rt.upstream, q.w, q.r, out); f != nil {
 		Render(q.w, rt.shared.UpstreamFailed(q.ex, f))
 		return
 	}
