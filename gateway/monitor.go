@@ -42,11 +42,11 @@ type monitor struct {
 }
 
 type reloadState struct {
-	configVersion  string
-	at             time.Time
-	ok             bool
-	err            string
-	total, failed  int64
+	configVersion string
+	at            time.Time
+	ok            bool
+	err           string
+	total, failed int64
 }
 
 // newMonitor builds the monitor of cfg; off is the check command's: no

@@ -23,13 +23,13 @@ import (
 
 // Route is one GraphQL endpoint, compiled at load.
 type Route struct {
-	cfg     *config.GraphQLRoute
-	shared  *pipeline.Shared
-	proxy   *upstream.Proxy
+	cfg    *config.GraphQLRoute
+	shared *pipeline.Shared
+	proxy  *upstream.Proxy
 	// upstream names the upstream in client spans.
 	upstream pipeline.Upstream
 	csrf     bool
-	maxBody int64
+	maxBody  int64
 	// limits are the route's limits per rate-limit tier, merged at load
 	// (analysis.Merge: defaults, then the route's, then the tier's).
 	limits        map[string]analysis.Limits

@@ -117,7 +117,7 @@ func TestPageInBrowser(t *testing.T) {
 	texts := func(sels []string) map[string]string {
 		t.Helper()
 		js, _ := json.Marshal(sels)
-		out, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]string](`(() => { const o = {}; for (const s of ` + string(js) +
+		out, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]string](`(() => { const o = {}; for (const s of `+string(js)+
 			`) { const n = document.querySelector(s); o[s] = n ? n.textContent.trim() : "(missing)"; } return o; })()`))
 		if err != nil {
 			t.Fatal(err)
@@ -125,8 +125,7 @@ func TestPageInBrowser(t *testing.T) {
 		return out
 	}
 	text := func(sel string) string { t.Helper(); return texts([]string{sel})[sel] }
-	var checks []struct{ sel, want string }
-	for _, c := range []struct{ sel, want string }{
+	checks := []struct{ sel, want string }{
 		{`#routes tr[data-route="shop"] td.req`, "5"},
 		{`#routes tr[data-route="shop"] td.deny`, "2"},
 		{`#routes tr[data-route="orders"] td.req`, "2"},
@@ -140,8 +139,6 @@ func TestPageInBrowser(t *testing.T) {
 		{`#reload`, "FAILED at"},
 		{`#config-version`, "cfg-5e1f2a"},
 		{`#version`, "1.2.3"},
-	} {
-		checks = append(checks, c)
 	}
 	var sels []string
 	for _, c := range checks {

@@ -20,10 +20,10 @@ import (
 
 // Route is one REST prefix guarded by its OpenAPI document, compiled at load.
 type Route struct {
-	cfg      *config.RESTRoute
-	shared   *pipeline.Shared
-	prefix   string
-	proxy    *upstream.Proxy
+	cfg    *config.RESTRoute
+	shared *pipeline.Shared
+	prefix string
+	proxy  *upstream.Proxy
 	// upstream names the upstream in client spans.
 	upstream pipeline.Upstream
 	maxBody  int64
