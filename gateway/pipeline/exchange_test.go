@@ -56,3 +56,18 @@ func TestChargeDefault(t *testing.T) {
 		t.Fatal("the zero Charge must be the penalty")
 	}
 }
+
+// TestChargedDone: a Done deferred before the rate-limit stage ran still
+// releases the slot that stage took, exactly once.
+func TestChargedDone(t *testing.T) {
+	released := 0
+	var c Charged
+	func() {
+		defer c.Done()
+		c = Charged{Cost: 1, Release: func() { released++ }}
+	}()
+	if released != 1 {
+		t.Fatalf("released %d times, want 1", released)
+	}
+	(&Charged{}).Done() // no slot taken: nothing to release, no panic
+}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/portcullis-gw/portcullis/gateway/errcode"
 	"github.com/portcullis-gw/portcullis/policy/authn"
+	"github.com/portcullis-gw/portcullis/policy/ratelimit"
 )
 
 // Identify is the identity stage: the request's credentials become an
@@ -26,6 +27,15 @@ func (s *Shared) Identify(r *http.Request, ex *Exchange) (authn.Identity, *Refus
 	}
 	ex.Subject = id.Principal
 	return id, nil
+}
+
+// Caller is the identity stage with who pays for the request.
+func (s *Shared) Caller(r *http.Request, ex *Exchange) (authn.Identity, ratelimit.Subject, *Refusal) {
+	id, ref := s.Identify(r, ex)
+	if ref != nil {
+		return id, ratelimit.Subject{}, ref
+	}
+	return id, s.SubjectOf(id, ex.ClientAddr), nil
 }
 
 func (s *Shared) unauthenticated(r *http.Request, ex *Exchange, err error) *Refusal {
