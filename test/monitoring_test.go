@@ -132,7 +132,7 @@ telemetry:
 				case "GET /api/orders":
 					sawServer = s.Attrs["portcullis.decision"] == "deny" && s.Attrs["portcullis.code"] == "UNAUTHENTICATED" &&
 						s.Attrs["http.response.status_code"] == int64(401) && s.StatusCode != tracepb.Status_STATUS_CODE_ERROR
-				case "portcullis.security":
+				case "portcullis.authorization":
 					sawStage = s.Attrs["portcullis.code"] == "UNAUTHENTICATED"
 				}
 			}

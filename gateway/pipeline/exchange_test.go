@@ -1,9 +1,11 @@
 package pipeline
 
 import (
+	"net/http"
 	"testing"
 
 	"github.com/portcullis-gw/portcullis/gateway/errcode"
+	"github.com/portcullis-gw/portcullis/policy/authn"
 )
 
 // TestDecision: the first refusal is why a request was refused, whatever
@@ -54,5 +56,33 @@ func TestDecision(t *testing.T) {
 func TestChargeDefault(t *testing.T) {
 	if (&Refusal{}).Charge != PayPenalty || Refuse(errcode.BadRequest, "x").Charge != PayPenalty {
 		t.Fatal("the zero Charge must be the penalty")
+	}
+}
+
+// TestChargedDone: a Done deferred before the rate-limit stage ran still
+// releases the slot that stage took, exactly once.
+func TestChargedDone(t *testing.T) {
+	released := 0
+	var c Charged
+	func() {
+		defer c.Done()
+		c = Charged{Cost: 1, Release: func() { released++ }}
+	}()
+	if released != 1 {
+		t.Fatalf("released %d times, want 1", released)
+	}
+	(&Charged{}).Done() // no slot taken: nothing to release, no panic
+}
+
+// TestForwardHeadersShared: appending to the strip list of one request
+// never changes another's (the lists are shared by every request).
+func TestForwardHeadersShared(t *testing.T) {
+	fh := NewForwardHeaders(authn.Forward{SubjectHeader: "X-User", ScopesHeader: "X-Scopes", TierHeader: "X-Tier"})
+	for _, fwdAuth := range []bool{false, true} {
+		a := append(fh.Apply(http.Header{}, authn.Identity{}, fwdAuth), "Accept-Encoding")
+		b := append(fh.Apply(http.Header{}, authn.Identity{}, fwdAuth), "X-Other")
+		if a[len(a)-1] != "Accept-Encoding" || b[len(b)-1] != "X-Other" {
+			t.Fatalf("forward_authorization=%v: one request's strip list changed another's: %q %q", fwdAuth, a, b)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -9,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
-	"go.opentelemetry.io/otel/trace"
 
 	"github.com/portcullis-gw/portcullis/gateway/telemetry"
 	"github.com/portcullis-gw/portcullis/policy/authn"
@@ -81,25 +81,31 @@ func (ex *Exchange) Flag(reason string, paths []string) {
 	ex.Facts.UnauthorizedPaths = append(ex.Facts.UnauthorizedPaths, paths...)
 }
 
-// StageSpanName is a stage's span name ("rate limit" becomes
-// portcullis.rate_limit), computed once per stage list.
-func StageSpanName(stage string) string {
-	return "portcullis." + strings.ReplaceAll(stage, " ", "_")
-}
-
-// StartStage starts the span of one stage; with tracing off it is a no-op
-// that allocates nothing.
-func (s *Shared) StartStage(r *http.Request, name string) trace.Span {
-	_, span := s.Tracer.Start(r.Context(), name)
-	return span
-}
-
-// EndStage ends a stage's span, marking it when the stage refused.
-func EndStage(span trace.Span, ref *Refusal) {
-	if ref != nil {
-		telemetry.Refused(span, ref.Code)
+// RunTraced is Run with each stage that names a Span inside that span, a
+// child of the request's server span in ctx; the stage that refused
+// carries the refusal's code. With tracing off it is Run.
+func RunTraced[R any](tr *telemetry.Tracer, ctx context.Context, stages []Stage[R], q R) *Refusal {
+	if tr == nil {
+		return Run(stages, q)
 	}
-	span.End()
+	for _, s := range stages {
+		if s.Span == "" {
+			if ref := s.Run(q); ref != nil {
+				return ref
+			}
+			continue
+		}
+		_, span := tr.Start(ctx, s.Span)
+		ref := s.Run(q)
+		if ref != nil {
+			telemetry.Refused(span, ref.Code)
+		}
+		span.End()
+		if ref != nil {
+			return ref
+		}
+	}
+	return nil
 }
 
 // Upstream is where a route's upstream calls go, for their client spans.
