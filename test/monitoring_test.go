@@ -83,7 +83,7 @@ telemetry:
 			if resp.StatusCode != 200 {
 				t.Fatalf("%d %s", resp.StatusCode, body)
 			}
-			spans := recv.Trace(t, callerTrace, 7)
+			spans := recv.Trace(t, callerTrace, 6)
 			byName := map[string]oteltest.Span{}
 			for _, s := range spans {
 				byName[s.Name] = s
