@@ -153,6 +153,11 @@ func (g *Gateway) Reload(cfg *config.Config) error {
 	}
 	rt, err := g.buildRoutes(context.Background(), cfg, true, keep)
 	g.mon.reloaded(cfg, err)
+	if err == nil && !reflect.DeepEqual([]any{g.cfg.Telemetry, g.cfg.Audit, g.cfg.LiveView}, []any{cfg.Telemetry, cfg.Audit, cfg.LiveView}) {
+		// The sinks and the exporter hold queues and connections; they are
+		// built once (docs/monitoring.md).
+		g.log.Warn("telemetry, audit and live_view changes take effect at the next start, not on reload")
+	}
 	if err != nil {
 		return err
 	}
