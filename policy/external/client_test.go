@@ -44,7 +44,6 @@ func newFront(t *testing.T, opa *opatest.Server) *front {
 	return f
 }
 
-
 func startOPA(t *testing.T) *opatest.Server {
 	t.Helper()
 	return opatest.Start(t, "testdata/authz.rego")
