@@ -107,7 +107,7 @@ func BenchmarkCoordinateCount(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rep := a.Analyze(Request{Query: string(q)}, DefaultLimits, Access{})
+	rep := a.Analyze(Request{Query: string(q), Variables: map[string]any{"n": 3.0, "id": "b1"}}, DefaultLimits, Access{})
 	if !rep.OK() {
 		b.Fatal(rep.Errors)
 	}
