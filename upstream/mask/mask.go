@@ -20,9 +20,9 @@ const GenericMessage = "the upstream service could not complete this part of the
 // GraphQL is how upstream GraphQL errors are masked.
 type GraphQL struct {
 	// AllowExtensions are error extension members kept beside code.
-	AllowExtensions []string
+	AllowExtensions []string `yaml:"allow_extensions"`
 	// MaskMessages replaces every upstream message by GenericMessage.
-	MaskMessages bool
+	MaskMessages bool `yaml:"mask_messages"`
 }
 
 // Masked is one message that left the answer, for the log.
