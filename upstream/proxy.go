@@ -67,7 +67,22 @@ type Outbound struct {
 	// Method, when set, replaces the inbound method (a GraphQL GET is sent
 	// on as a POST, which every subgraph server accepts).
 	Method string
+	// Answer, when set, completes this request's answer before it is sent
+	// on, after OnResponse: the caller's plan for what must happen to the
+	// answer, handed over with the request. Returning an error drops the
+	// response and reports KindError (502).
+	Answer func(*http.Response) error
 }
+
+// Failure is an exchange that failed before a response was sent: how the
+// client is told (Kind) and the cause for logs (Err, which may name the
+// upstream's address and must not be shown to the client).
+type Failure struct {
+	Kind ErrorKind
+	Err  error
+}
+
+func (f *Failure) Error() string { return f.Kind.Code() + ": " + f.Err.Error() }
 
 // New builds the proxy for one back end, loading its TLS files.
 func New(cfg Config) (*Proxy, error) {
@@ -163,6 +178,10 @@ type forward struct {
 	out     *Outbound
 	path    string
 	rawPath string
+	// failed is set, instead of answering, when the caller renders
+	// failures itself (Send).
+	report bool
+	failed *Failure
 }
 
 // Forward sends the request upstream as out describes and streams the answer
@@ -171,15 +190,29 @@ type forward struct {
 // response (http.ErrAbortHandler under a real server, which a recovery
 // middleware must re-panic), as the status is already sent.
 func (p *Proxy) Forward(w http.ResponseWriter, in *http.Request, out Outbound) {
-	f := &forward{in: in, out: &out}
+	if f := p.send(w, in, &out, false); f != nil {
+		p.fail(w, in, f.Kind, f.Err)
+	}
+}
+
+// Send is Forward for a caller that answers failures in its own shape: a
+// failure before the response header is returned, with nothing written,
+// instead of going to OnError. A client that went away is recorded as
+// StatusClientClosedRequest and is no failure.
+func (p *Proxy) Send(w http.ResponseWriter, in *http.Request, out Outbound) *Failure {
+	return p.send(w, in, &out, true)
+}
+
+func (p *Proxy) send(w http.ResponseWriter, in *http.Request, out *Outbound, report bool) *Failure {
+	f := &forward{in: in, out: out, report: report}
 	var err error
 	if f.path, f.rawPath, err = p.joinPath(out.Path); err != nil {
-		p.fail(w, in, KindError, err)
-		return
+		return &Failure{Kind: KindError, Err: err}
 	}
 	ctx, cancel := context.WithTimeout(in.Context(), p.timeout)
 	defer cancel()
 	p.rp.ServeHTTP(w, in.WithContext(context.WithValue(ctx, forwardKey{}, f)))
+	return f.failed
 }
 
 // joinPath appends the escaped request path to the upstream URL's path with
@@ -332,7 +365,12 @@ func (p *Proxy) modifyResponse(res *http.Response) error {
 	p.hideHeaders.Strip(res.Header)
 	p.hideHeaders.Strip(res.Trailer)
 	if p.OnResponse != nil {
-		return p.OnResponse(res)
+		if err := p.OnResponse(res); err != nil {
+			return err
+		}
+	}
+	if f, _ := res.Request.Context().Value(forwardKey{}).(*forward); f != nil && f.out.Answer != nil {
+		return f.out.Answer(res)
 	}
 	return nil
 }
@@ -346,6 +384,10 @@ func (p *Proxy) handleError(w http.ResponseWriter, r *http.Request, err error) {
 	if f.in.Context().Err() != nil {
 		// The client cancelled: not an upstream failure, nobody to answer.
 		w.WriteHeader(StatusClientClosedRequest)
+		return
+	}
+	if f.report {
+		f.failed = &Failure{Kind: Classify(err), Err: err}
 		return
 	}
 	// OnError sees the inbound request, not ReverseProxy's outbound one,
