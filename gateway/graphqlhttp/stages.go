@@ -36,6 +36,7 @@ type request struct {
 	// rate limit: the estimate, what was charged and the slot to release
 	estimate float64
 	charged  pipeline.Charged
+	gov      governed // the governance stages
 }
 
 // stage is one step of the door: it records its finding in the request
@@ -54,7 +55,10 @@ var stages = []stage{
 	{"decode", (*Route).stageDecode},
 	{"persisted operations", (*Route).stagePersisted},
 	{"analysis", (*Route).stageAnalysis},
+	{"trusted documents", (*Route).stageTrusted},
+	{"external authorization", (*Route).stageExternal},
 	{"authorization", (*Route).stageAuthorization},
+	{"coordinate limits", (*Route).stageCoordinates},
 	{"rate limit", (*Route).stageRateLimit},
 }
 
@@ -100,15 +104,6 @@ func (rt *Route) stageDecode(q *request) (ref *pipeline.Refusal) {
 	return ref
 }
 
-func (rt *Route) stagePersisted(q *request) *pipeline.Refusal {
-	for i := range q.params {
-		if ref := rt.persisted.resolveEntry(&q.params[i], &q.reqs[i]); ref != nil {
-			return ref
-		}
-	}
-	return nil
-}
-
 // stageAnalysis analyses each entry against the route's schema and limits
 // (analysis does tokens, parse, validation and the rules, in that order,
 // cheapest first).
@@ -138,7 +133,7 @@ func (rt *Route) stageAnalysis(q *request) *pipeline.Refusal {
 func (rt *Route) stageAuthorization(q *request) *pipeline.Refusal {
 	req := pipeline.PolicyRequest(q.r, q.ex.ClientIP, rt.policyHeaders)
 	for i, rep := range q.reports {
-		d := q.sch.authorizer.Authorize(rep, q.id, req)
+		d := q.sch.authorizer.AuthorizeRemoving(rep, q.id, req, q.removeFor(i))
 		if d.Cause != nil {
 			rt.logger().Warn("policy evaluation failed; denying", "request_id", q.ex.ID, "error", d.Cause.Error())
 		}
@@ -188,6 +183,7 @@ func (rt *Route) forward(q *request) {
 	for i := range q.params {
 		rt.persisted.remember(q.params[i])
 	}
+	rt.passed(q)
 	plan := rt.planAnswer(q)
 	q.ex.Allowed()
 	if q.filter != nil && q.filter.allEmpty() {

@@ -50,6 +50,8 @@ var stages = []stage{
 	{"validation", (*Route).stageValidation},
 	{"security", (*Route).stageSecurity},
 	{"policy", (*Route).stagePolicy},
+	{"external authorization", (*Route).stageExternal},
+	{"operation limit", (*Route).stageOperationLimit},
 	{"rate limit", (*Route).stageRateLimit},
 }
 
@@ -179,8 +181,15 @@ func (rt *Route) forward(q *request) {
 	}
 	out.StripHeaders = rt.shared.Forward.Apply(out.Header, q.id, rt.cfg.ForwardAuthorization)
 	plan := rt.planAnswer(q)
+	out.Answer = func(resp *http.Response) error {
+		// A 5xx body is the back end's, never the client's to read; the
+		// replacement is the gateway's, so it is not validated.
+		if rt.maskServerError(resp, q.ex.ID) || plan == nil {
+			return nil
+		}
+		return plan.apply(resp)
+	}
 	if plan != nil {
-		out.Answer = plan.apply
 		// Validating the answer needs it uncompressed.
 		out.StripHeaders = append(out.StripHeaders, "Accept-Encoding")
 	}

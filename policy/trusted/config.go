@@ -92,7 +92,7 @@ func (c Config) Files() []string {
 
 // clientNameRE keeps client names short and printable: they are matched
 // against a header and written to logs and metrics.
-var clientNameRE = regexp.MustCompile(`^[A-Za-z0-9._@/-]{1,64}$`)
+var clientNameRE = regexp.MustCompile(`^[A-Za-z0-9 ._@/-]{1,64}$`)
 
 // Validate reports every problem without I/O; each message starts with the
 // key path relative to the section.

@@ -150,7 +150,7 @@ func TestValidate(t *testing.T) {
 		{"safelist with clients only", Config{Mode: ModeSafelist, Clients: map[string]string{"web": "w.json"}}, ""},
 		{"manifest with apq", Config{Mode: ModeAPQ, Manifest: "m.json"}, "manifest: only used with mode audit or safelist"},
 		{"bad mode", Config{Mode: "enforce"}, "mode: must be off, allow_apq, audit or safelist"},
-		{"bad client name", Config{Mode: ModeAudit, Clients: map[string]string{"we b": "w.json"}}, "client name must match"},
+		{"bad client name", Config{Mode: ModeAudit, Clients: map[string]string{"we\tb": "w.json"}}, "client name must match"},
 		{"record without file", Config{Mode: ModeAudit, Record: &RecordConfig{}}, "record.file: is required"},
 		{"record with off", Config{Mode: ModeOff, Record: &RecordConfig{File: "r.json"}}, "record: only used with mode audit or safelist"},
 		{"negative max", Config{Mode: ModeAudit, Record: &RecordConfig{File: "r.json", MaxOperations: -1}}, "record.max_operations"},
@@ -166,6 +166,39 @@ func TestValidate(t *testing.T) {
 			}
 			if len(errs) != 1 || !strings.Contains(errs[0].Error(), c.want) {
 				t.Fatalf("Validate = %v, want one containing %q", errs, c.want)
+			}
+		})
+	}
+}
+
+func TestClientOf(t *testing.T) {
+	cases := []struct {
+		name        string
+		h           map[string][]string
+		client, ver string
+		wantErr     string
+	}{
+		{"none", nil, "", "", ""},
+		{"graphql", map[string][]string{"Graphql-Client-Name": {"web"}, "Graphql-Client-Version": {"1.2.3"}}, "web", "1.2.3", ""},
+		{"apollo", map[string][]string{"Apollographql-Client-Name": {"ios"}}, "ios", "", ""},
+		{"both agree", map[string][]string{"Graphql-Client-Name": {"ios"}, "Apollographql-Client-Name": {"ios"}}, "ios", "", ""},
+		{"both disagree", map[string][]string{"Graphql-Client-Name": {"ios"}, "Apollographql-Client-Name": {"web"}}, "", "", "disagree"},
+		{"twice", map[string][]string{"Graphql-Client-Name": {"ios", "web"}}, "", "", "more than once"},
+		{"control characters", map[string][]string{"Graphql-Client-Name": {"web\x00"}}, "", "", "must match"},
+		{"too long", map[string][]string{"Graphql-Client-Name": {strings.Repeat("a", 65)}}, "", "", "must match"},
+		{"bad version", map[string][]string{"Graphql-Client-Version": {"1\n2"}}, "", "", "must match"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			name, ver, err := ClientOf(c.h)
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("err = %v, want %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil || name != c.client || ver != c.ver {
+				t.Fatalf("ClientOf = %q, %q, %v", name, ver, err)
 			}
 		})
 	}
