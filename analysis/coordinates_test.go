@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/portcullis-gw/portcullis/schema"
 )
@@ -119,4 +120,76 @@ func BenchmarkCoordinateCount(b *testing.B) {
 		clear(counts)
 		w.Count(reps, counts)
 	}
+}
+
+// mediumQuery is the medium workload of analysis/gqlrequest's benchmarks,
+// cut to the fields the bundled schemas (configs/schemas) have.
+const mediumQuery = `query ProductPage($upc: String!, $first: Int = 5, $withReviews: Boolean! = true) {
+  product(upc: $upc) {
+    ...ProductFields
+    reviews @include(if: $withReviews) {
+      ...ReviewFields
+      author { id username email }
+    }
+  }
+  topProducts(first: $first) { ...ProductFields }
+}
+
+fragment ProductFields on Product {
+  upc
+  name
+  price
+  inStock
+}
+
+fragment ReviewFields on Review {
+  id
+  body
+  product { upc name }
+}
+`
+
+// BenchmarkCoordinateCountMedium is the per-request cost of per-coordinate
+// counting on the medium query, beside the baseline of a cached analysis
+// of the same request measured in the same run (ratio = count / analyze).
+func BenchmarkCoordinateCountMedium(b *testing.B) {
+	var subs []schema.Subgraph
+	for _, n := range []string{"accounts", "products", "reviews"} {
+		subs = append(subs, schema.Subgraph{Name: n, File: "../configs/schemas/" + n + ".graphql"})
+	}
+	g, err := schema.Load(b.Context(), schema.Config{Subgraphs: subs})
+	if err != nil {
+		b.Fatal(err)
+	}
+	a := NewAnalyzer(g, CostConfig{ListSize: 10})
+	req := Request{Query: mediumQuery, OperationName: "ProductPage", Variables: map[string]any{"upc": "1", "first": 3.0, "withReviews": true}}
+	rep := a.Analyze(req, DefaultLimits, Access{})
+	if !rep.OK() {
+		b.Fatal(rep.Errors)
+	}
+	w, unknown := WatchCoordinates(g, []string{"Query.product", "Review.body", "User.email", "Product.price"})
+	if len(unknown) > 0 {
+		b.Fatal(unknown)
+	}
+	reps := []*Report{rep}
+	counts := make([]int, w.Len())
+	const baselineRuns = 2000
+	start := time.Now()
+	for i := 0; i < baselineRuns; i++ {
+		a.Analyze(req, DefaultLimits, Access{})
+	}
+	baseline := float64(time.Since(start).Nanoseconds()) / baselineRuns
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		clear(counts)
+		w.Count(reps, counts)
+	}
+	b.StopTimer()
+	if counts[0] != 1 || counts[1] != 1 || counts[3] != 2 {
+		b.Fatalf("counts = %v", counts)
+	}
+	perOp := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+	b.ReportMetric(baseline, "analyze-ns/op")
+	b.ReportMetric(perOp/baseline, "count/analyze")
 }
