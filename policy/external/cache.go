@@ -70,9 +70,3 @@ func (c *decisionCache) remove(el *list.Element) {
 	delete(c.m, e.key)
 	c.bytes -= len(e.key)
 }
-
-func (c *decisionCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.order.Len()
-}

@@ -16,7 +16,7 @@ func TestEncodingMatchesEncodingJSON(t *testing.T) {
 		"empty":   {},
 		"graphql": graphqlInput("Query.me", "User.email"),
 		"weird strings": {
-			Identity: Identity{Kind: weird, Subject: weird, Scopes: []string{weird}, Claims: map[string]any{weird: weird, "n": 1.5, "big": 1e21, "small": 1e-7, "neg": -0.0, "int": 3.0, "list": []any{true, nil, "x", map[string]any{"z": 1.0, "a": 2.0}}}},
+			Identity: Identity{Kind: weird, Subject: weird, Scopes: []string{weird}, Claims: map[string]any{weird: weird, "n": 1.5, "big": 1e21, "small": 1e-7, "neg": math.Copysign(0, -1), "int": 3.0, "list": []any{true, nil, "x", map[string]any{"z": 1.0, "a": 2.0}}}},
 			Route:    weird, Protocol: "graphql", Operation: &Operation{Type: "query"}, ClientIP: "::1",
 			Coordinates: []Coordinate{{Coordinate: "Mutation.login", Path: []any{"a", "b"}, Arguments: map[string]any{"password": weird, "n": 12345678901234567890.0}}},
 			Headers:     map[string]string{"x-b": weird, "x-a": ""},
