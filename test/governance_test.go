@@ -767,3 +767,23 @@ func canonical(t *testing.T, b []byte) string {
 	out, _ := json.Marshal(v)
 	return string(out)
 }
+
+// TestCoordinateLimitTypo: a coordinate limit no schema has is a config
+// error, not a limit that silently counts nothing.
+func TestCoordinateLimitTypo(t *testing.T) {
+	set := upstreams.StartAll(t)
+	cfg := writeConfig(t, e2eConfig(set, `rate_limit:
+  coordinates:
+    - {coordinate: "Mutation.logn", rate: 5, per: 1m, burst: 5}
+    - {operation: "orders.createOrdr", rate: 5, per: 1m, burst: 5}
+`))
+	out, err := exec.Command(binPath, "check", "-c", cfg).CombinedOutput()
+	if err == nil {
+		t.Fatalf("check accepted a coordinate limit on no field:\n%s", out)
+	}
+	for _, want := range []string{"rate_limit.coordinates[0].coordinate: no GraphQL route's schema has the field Mutation.logn", `rate_limit.coordinates[1].operation: no operationId "createOrdr"`} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("check output lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -5,6 +5,9 @@ import (
 	"encoding/hex"
 	"strings"
 	"testing"
+
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
 )
 
 const (
@@ -201,5 +204,27 @@ func TestClientOf(t *testing.T) {
 				t.Fatalf("ClientOf = %q, %q, %v", name, ver, err)
 			}
 		})
+	}
+}
+
+// TestNormalizerAgreesWithNormalize: the hash from the analysis's parse is
+// the hash Normalize computes from the text, so manifest entries (hashed at
+// load from text) and requests (hashed from the parse) meet.
+func TestNormalizerAgreesWithNormalize(t *testing.T) {
+	n := NewNormalizer(2)
+	for _, q := range []string{hello, me, login, "# c\nquery Hello {\n hello,\n}", `query Q($a: [Int!] = [1, 2]) @x { a: f(s: """block""", o: {k: "v\"q"}) { ...F } } fragment F on T { g }`} {
+		doc, err := parser.ParseQuery(&ast.Source{Input: q})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _, err := Normalize(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 2; i++ { // the second time from the cache
+			if got := n.Of(q, doc); got != want {
+				t.Fatalf("Of(%q) differs from Normalize", q)
+			}
+		}
 	}
 }
