@@ -19,7 +19,9 @@ import (
 )
 
 // Proxy forwards requests to one back end. Set OnError and OnResponse before
-// the first Forward; a Proxy is safe for concurrent use afterwards.
+// the first Forward; a Proxy is safe for concurrent use afterwards. A caller
+// that answers failures in its own shape and decides per request what
+// happens to the answer uses Send and Outbound.Answer instead.
 type Proxy struct {
 	// OnError writes the client's answer when the exchange fails before a
 	// response was sent; r is the inbound request given to Forward. err is
@@ -282,21 +284,25 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 		pr.Out.Method = out.Method
 	}
 	if out.Body != nil {
-		b := out.Body
-		pr.Out.ContentLength = int64(len(b))
-		pr.Out.TransferEncoding = nil
-		pr.Out.Trailer = nil
-		h.Del("Content-Length")
-		// The gateway already read the body, answering any 100-continue.
-		h.Del("Expect")
-		pr.Out.GetBody = func() (io.ReadCloser, error) {
-			if len(b) == 0 {
-				return http.NoBody, nil
-			}
-			return io.NopCloser(bytes.NewReader(b)), nil
-		}
-		pr.Out.Body, _ = pr.Out.GetBody()
+		setBody(pr.Out, out.Body)
 	}
+}
+
+// setBody makes b the outbound request's body, replacing the inbound one.
+func setBody(out *http.Request, b []byte) {
+	out.ContentLength = int64(len(b))
+	out.TransferEncoding = nil
+	out.Trailer = nil
+	out.Header.Del("Content-Length")
+	// The gateway already read the body, answering any 100-continue.
+	out.Header.Del("Expect")
+	out.GetBody = func() (io.ReadCloser, error) {
+		if len(b) == 0 {
+			return http.NoBody, nil
+		}
+		return io.NopCloser(bytes.NewReader(b)), nil
+	}
+	out.Body, _ = out.GetBody()
 }
 
 func headerIs(k, name string) bool {

@@ -25,7 +25,8 @@ type governed struct {
 
 // stagePersisted resolves ids and hashes to documents, in the list of the
 // client the request names.
-func (rt *Route) stagePersisted(q *request) *pipeline.Refusal {
+func (q *request) stagePersisted() *pipeline.Refusal {
+	rt := q.rt
 	if rt.persisted == nil {
 		return nil
 	}
@@ -50,7 +51,8 @@ func (rt *Route) stagePersisted(q *request) *pipeline.Refusal {
 // stageTrusted decides the entries whose text was not listed byte for
 // byte, by their parsed form: listed, refused (safelist) or let through
 // and reported (audit).
-func (rt *Route) stageTrusted(q *request) *pipeline.Refusal {
+func (q *request) stageTrusted() *pipeline.Refusal {
+	rt := q.rt
 	for i, c := range q.gov.checks {
 		if c != entryPending {
 			continue
@@ -69,7 +71,8 @@ func (rt *Route) stageTrusted(q *request) *pipeline.Refusal {
 // stageExternal asks the external decision point about every entry. A deny
 // refuses the request; "remove" lists coordinates that the authorization
 // stage then removes (filter mode) or refuses (reject mode).
-func (rt *Route) stageExternal(q *request) *pipeline.Refusal {
+func (q *request) stageExternal() *pipeline.Refusal {
+	rt := q.rt
 	if rt.external == nil {
 		return nil
 	}
@@ -116,7 +119,8 @@ func (q *request) removeFor(i int) map[string]bool {
 
 // stageCoordinates charges the uses of each limited coordinate: every
 // alias, fragment spread and batch entry counts (analysis.Coordinates).
-func (rt *Route) stageCoordinates(q *request) *pipeline.Refusal {
+func (q *request) stageCoordinates() *pipeline.Refusal {
+	rt := q.rt
 	w := q.sch.coords
 	if w.Len() == 0 {
 		return nil

@@ -20,6 +20,7 @@ import (
 // request is one GraphQL request on its way through the door: each stage
 // reads what the stages before it found and adds its own finding.
 type request struct {
+	rt *Route
 	w  http.ResponseWriter
 	r  *http.Request
 	ex *pipeline.Exchange
@@ -39,76 +40,60 @@ type request struct {
 	gov      governed // the governance stages
 }
 
-// stage is one step of the door: it records its finding in the request
-// and returns nil, or returns the refusal that ends the request.
-type stage struct {
-	name string
-	run  func(*Route, *request) *pipeline.Refusal
-}
-
 // stages are the GraphQL door's checks in request order, cheapest first
 // (docs/architecture.md). A new check is one more line here; what it
 // finds goes into request, and a refusal is returned, never written.
-var stages = []stage{
-	{"schema", (*Route).stageSchema},
-	{"identity", (*Route).stageIdentity},
-	{"decode", (*Route).stageDecode},
-	{"persisted operations", (*Route).stagePersisted},
-	{"analysis", (*Route).stageAnalysis},
-	{"trusted documents", (*Route).stageTrusted},
-	{"external authorization", (*Route).stageExternal},
-	{"authorization", (*Route).stageAuthorization},
-	{"coordinate limits", (*Route).stageCoordinates},
-	{"rate limit", (*Route).stageRateLimit},
+var stages = []pipeline.Stage[*request]{
+	{Name: "schema", Run: (*request).stageSchema},
+	{Name: "identity", Run: (*request).stageIdentity},
+	{Name: "decode", Run: (*request).stageDecode},
+	{Name: "persisted operations", Run: (*request).stagePersisted},
+	{Name: "analysis", Run: (*request).stageAnalysis},
+	{Name: "trusted documents", Run: (*request).stageTrusted},
+	{Name: "external authorization", Run: (*request).stageExternal},
+	{Name: "authorization", Run: (*request).stageAuthorization},
+	{Name: "coordinate limits", Run: (*request).stageCoordinates},
+	{Name: "rate limit", Run: (*request).stageRateLimit},
 }
 
 // Serve runs the stages, then forwards the checked request and applies the
 // answer plan to what comes back. ex is the request's Exchange.
 func (rt *Route) Serve(w http.ResponseWriter, r *http.Request, ex *pipeline.Exchange) {
-	q := &request{w: w, r: r, ex: ex}
-	defer q.release()
-	for _, s := range stages {
-		if ref := s.run(rt, q); ref != nil {
-			Render(w, r, rt.shared.Settle(r, ex, q.subj, ref, "graphql_refused"))
-			return
-		}
+	q := &request{rt: rt, w: w, r: r, ex: ex}
+	defer q.charged.Done()
+	if ref := pipeline.Run(stages, q); ref != nil {
+		Render(w, r, rt.shared.Settle(r, ex, q.subj, ref, "graphql_refused"))
+		return
 	}
 	rt.forward(q)
 }
 
-// release gives back the concurrency slot, if the rate-limit stage took one.
-func (q *request) release() {
-	if q.charged.Release != nil {
-		q.charged.Release()
-	}
-}
-
-func (rt *Route) stageSchema(q *request) *pipeline.Refusal {
-	if q.sch = rt.schema.Load(); q.sch == nil {
+func (q *request) stageSchema() *pipeline.Refusal {
+	if q.sch = q.rt.schema.Load(); q.sch == nil {
 		return pipeline.Refuse(errcode.NotReady, "the gateway is still loading this route's schema").Paying(pipeline.PayNothing)
 	}
 	return nil
 }
 
-func (rt *Route) stageIdentity(q *request) *pipeline.Refusal {
-	id, ref := rt.shared.Identify(q.r, q.ex)
-	if ref != nil {
+func (q *request) stageIdentity() *pipeline.Refusal {
+	var ref *pipeline.Refusal
+	if q.id, q.subj, ref = q.rt.shared.Caller(q.r, q.ex); ref != nil {
 		return ref
 	}
-	q.id, q.subj, q.lim = id, rt.shared.SubjectOf(id, q.ex.ClientAddr), rt.limitsFor(id.Tier)
+	q.lim = q.rt.limitsFor(q.id.Tier)
 	return nil
 }
 
-func (rt *Route) stageDecode(q *request) (ref *pipeline.Refusal) {
-	q.params, q.reqs, q.batch, ref = rt.decode(q.r, q.lim.MaxBatch)
+func (q *request) stageDecode() (ref *pipeline.Refusal) {
+	q.params, q.reqs, q.batch, ref = q.rt.decode(q.r, q.lim.MaxBatch)
 	return ref
 }
 
 // stageAnalysis analyses each entry against the route's schema and limits
 // (analysis does tokens, parse, validation and the rules, in that order,
 // cheapest first).
-func (rt *Route) stageAnalysis(q *request) *pipeline.Refusal {
-	access := rt.access(q.id)
+func (q *request) stageAnalysis() *pipeline.Refusal {
+	access := q.rt.access(q.id)
 	q.reports = make([]*analysis.Report, 0, len(q.params))
 	for _, p := range q.params {
 		if strings.TrimSpace(p.Query) == "" {
@@ -130,15 +115,15 @@ func (rt *Route) stageAnalysis(q *request) *pipeline.Refusal {
 // stageAuthorization applies field-level authorization to every entry.
 // Reject mode refuses with 403 and the errors; filter mode plans the
 // rewrite when anything was removed; dry-run only reports.
-func (rt *Route) stageAuthorization(q *request) *pipeline.Refusal {
-	req := pipeline.PolicyRequest(q.r, q.ex.ClientIP, rt.policyHeaders)
+func (q *request) stageAuthorization() *pipeline.Refusal {
+	req := pipeline.PolicyRequest(q.r, q.ex.ClientIP, q.rt.policyHeaders)
 	for i, rep := range q.reports {
 		d := q.sch.authorizer.AuthorizeRemoving(rep, q.id, req, q.removeFor(i))
 		if d.Cause != nil {
-			rt.logger().Warn("policy evaluation failed; denying", "request_id", q.ex.ID, "error", d.Cause.Error())
+			q.rt.logger().Warn("policy evaluation failed; denying", "request_id", q.ex.ID, "error", d.Cause.Error())
 		}
 		if len(d.Errors) > 0 {
-			rt.shared.Audit(q.ex, "unauthorized_fields", "mode", d.Mode, "dry_run", d.DryRun, "paths", len(d.Errors))
+			q.rt.shared.Audit(q.ex, "unauthorized_fields", "mode", d.Mode, "dry_run", d.DryRun, "paths", len(d.Errors))
 		}
 		if d.Allowed {
 			continue
@@ -167,12 +152,12 @@ func unauthorized(d *authz.Decision) *pipeline.Refusal {
 
 // stageRateLimit charges the estimate: a batch pays the sum of its
 // entries, and every request at least min_cost, however cheap.
-func (rt *Route) stageRateLimit(q *request) (ref *pipeline.Refusal) {
+func (q *request) stageRateLimit() (ref *pipeline.Refusal) {
 	for _, rep := range q.reports {
 		q.estimate += rep.Cost
 	}
-	cost := max(int(math.Ceil(q.estimate)), rt.shared.MinCost())
-	q.charged, ref = rt.shared.Charge(q.r.Context(), q.ex, q.subj, cost)
+	cost := max(int(math.Ceil(q.estimate)), q.rt.shared.MinCost())
+	q.charged, ref = q.rt.shared.Charge(q.r.Context(), q.ex, q.subj, cost)
 	return ref
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/portcullis-gw/portcullis/gateway/errcode"
 	"github.com/portcullis-gw/portcullis/policy/authn"
+	"github.com/portcullis-gw/portcullis/policy/ratelimit"
 )
 
 // Identify is the identity stage: the request's credentials become an
@@ -26,6 +27,15 @@ func (s *Shared) Identify(r *http.Request, ex *Exchange) (authn.Identity, *Refus
 	}
 	ex.Subject = id.Principal
 	return id, nil
+}
+
+// Caller is the identity stage with who pays for the request.
+func (s *Shared) Caller(r *http.Request, ex *Exchange) (authn.Identity, ratelimit.Subject, *Refusal) {
+	id, ref := s.Identify(r, ex)
+	if ref != nil {
+		return id, ratelimit.Subject{}, ref
+	}
+	return id, s.SubjectOf(id, ex.ClientAddr), nil
 }
 
 func (s *Shared) unauthenticated(r *http.Request, ex *Exchange, err error) *Refusal {
@@ -87,8 +97,11 @@ func (fh ForwardHeaders) Apply(h http.Header, id authn.Identity, forwardAuthoriz
 	if fh.tier != "" && id.Tier != "" {
 		h.Set(fh.tier, id.Tier)
 	}
+	// Capped at their length: a caller appending to the list (the answer
+	// plan adds Accept-Encoding) gets its own copy, never a write into the
+	// array every request shares.
 	if forwardAuthorization {
-		return fh.strip
+		return fh.strip[:len(fh.strip):len(fh.strip)]
 	}
-	return fh.stripWithAuth
+	return fh.stripWithAuth[:len(fh.stripWithAuth):len(fh.stripWithAuth)]
 }

@@ -41,6 +41,15 @@ type Charged struct {
 	Release  func()
 }
 
+// Done releases the concurrency slot, if one was taken. It reads c when
+// called, not when deferred, so it may be deferred before the rate-limit
+// stage has run.
+func (c *Charged) Done() {
+	if c.Release != nil {
+		c.Release()
+	}
+}
+
 // Charge is the rate-limit stage: it takes a concurrency slot and spends
 // cost from the caller's budget. The slot comes first: a request refused
 // for concurrency pays the penalty, not its cost. On success the caller

@@ -90,3 +90,23 @@ func (r *Refusal) ApplyHeader(h http.Header) {
 		h.Set(k, v)
 	}
 }
+
+// Stage is one step of a front door: it reads what the stages before it
+// left in the door's request value R, adds its own finding there and
+// returns nil, or returns the refusal that ends the request. A stage never
+// writes to the client.
+type Stage[R any] struct {
+	Name string
+	Run  func(R) *Refusal
+}
+
+// Run runs the stages in order and returns the first refusal, or nil when
+// every stage passed.
+func Run[R any](stages []Stage[R], q R) *Refusal {
+	for _, s := range stages {
+		if ref := s.Run(q); ref != nil {
+			return ref
+		}
+	}
+	return nil
+}

@@ -63,7 +63,8 @@ func cutDot(s string) (before, after string, ok bool) {
 
 // stageExternal asks the decision point about the matched operation with
 // its path parameters, query and decoded body.
-func (rt *Route) stageExternal(q *request) *pipeline.Refusal {
+func (q *request) stageExternal() *pipeline.Refusal {
+	rt := q.rt
 	if rt.gov.external == nil {
 		return nil
 	}
@@ -92,7 +93,8 @@ func (rt *Route) stageExternal(q *request) *pipeline.Refusal {
 }
 
 // stageOperationLimit charges one use of the operation's limit, if it has one.
-func (rt *Route) stageOperationLimit(q *request) *pipeline.Refusal {
+func (q *request) stageOperationLimit() *pipeline.Refusal {
+	rt := q.rt
 	i, ok := rt.gov.opLimits[q.op.ID()]
 	if !ok {
 		return nil

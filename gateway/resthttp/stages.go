@@ -19,6 +19,7 @@ import (
 // request is one REST request on its way through the door: each stage
 // reads what the stages before it found and adds its own finding.
 type request struct {
+	rt *Route
 	w  http.ResponseWriter
 	r  *http.Request
 	ex *pipeline.Exchange
@@ -32,66 +33,46 @@ type request struct {
 	charged pipeline.Charged  // rate limit
 }
 
-// stage is one step of the door: it records its finding in the request
-// and returns nil, or returns the refusal that ends the request.
-type stage struct {
-	name string
-	run  func(*Route, *request) *pipeline.Refusal
-}
-
 // stages are the REST door's checks in request order, cheapest first:
 // identity, then match (404/405/400), body size, parameters and body,
 // security requirements (401/403), policy, rate limit
 // (docs/architecture.md). A new check is one more line here.
-var stages = []stage{
-	{"identity", (*Route).stageIdentity},
-	{"match", (*Route).stageMatch},
-	{"body", (*Route).stageBody},
-	{"validation", (*Route).stageValidation},
-	{"security", (*Route).stageSecurity},
-	{"policy", (*Route).stagePolicy},
-	{"external authorization", (*Route).stageExternal},
-	{"operation limit", (*Route).stageOperationLimit},
-	{"rate limit", (*Route).stageRateLimit},
+var stages = []pipeline.Stage[*request]{
+	{Name: "identity", Run: (*request).stageIdentity},
+	{Name: "match", Run: (*request).stageMatch},
+	{Name: "body", Run: (*request).stageBody},
+	{Name: "validation", Run: (*request).stageValidation},
+	{Name: "security", Run: (*request).stageSecurity},
+	{Name: "policy", Run: (*request).stagePolicy},
+	{Name: "external authorization", Run: (*request).stageExternal},
+	{Name: "operation limit", Run: (*request).stageOperationLimit},
+	{Name: "rate limit", Run: (*request).stageRateLimit},
 }
 
 // Serve runs the stages, then forwards the checked request and applies the
 // answer plan to what comes back. ex is the request's Exchange.
 func (rt *Route) Serve(w http.ResponseWriter, r *http.Request, ex *pipeline.Exchange) {
-	q := &request{w: w, r: r, ex: ex}
-	defer q.release()
-	for _, s := range stages {
-		if ref := s.run(rt, q); ref != nil {
-			Render(w, rt.shared.Settle(r, ex, q.subj, ref, "rest_refused"))
-			return
-		}
+	q := &request{rt: rt, w: w, r: r, ex: ex}
+	defer q.charged.Done()
+	if ref := pipeline.Run(stages, q); ref != nil {
+		Render(w, rt.shared.Settle(r, ex, q.subj, ref, "rest_refused"))
+		return
 	}
 	rt.forward(q)
 }
 
-// release gives back the concurrency slot, if the rate-limit stage took one.
-func (q *request) release() {
-	if q.charged.Release != nil {
-		q.charged.Release()
-	}
+func (q *request) stageIdentity() (ref *pipeline.Refusal) {
+	q.id, q.subj, ref = q.rt.shared.Caller(q.r, q.ex)
+	return ref
 }
 
-func (rt *Route) stageIdentity(q *request) *pipeline.Refusal {
-	id, ref := rt.shared.Identify(q.r, q.ex)
-	if ref != nil {
-		return ref
-	}
-	q.id, q.subj = id, rt.shared.SubjectOf(id, q.ex.ClientAddr)
-	return nil
-}
-
-func (rt *Route) stageMatch(q *request) *pipeline.Refusal {
+func (q *request) stageMatch() *pipeline.Refusal {
 	q.escaped = q.r.URL.EscapedPath()
-	q.rest = strings.TrimPrefix(q.escaped, rt.prefix)
+	q.rest = strings.TrimPrefix(q.escaped, q.rt.prefix)
 	if q.rest == "" {
 		q.rest = "/"
 	}
-	op, fail := rt.api.Match(q.r.Method, q.rest)
+	op, fail := q.rt.api.Match(q.r.Method, q.rest)
 	if fail != nil {
 		return fromFailure(fail)
 	}
@@ -99,20 +80,20 @@ func (rt *Route) stageMatch(q *request) *pipeline.Refusal {
 	return nil
 }
 
-func (rt *Route) stageBody(q *request) (ref *pipeline.Refusal) {
-	q.body, ref = pipeline.ReadBody(q.r, rt.maxBody)
+func (q *request) stageBody() (ref *pipeline.Refusal) {
+	q.body, ref = pipeline.ReadBody(q.r, q.rt.maxBody)
 	return ref
 }
 
-func (rt *Route) stageValidation(q *request) *pipeline.Refusal {
-	if fail := rt.api.Validate(q.op, q.r, q.body); fail != nil {
+func (q *request) stageValidation() *pipeline.Refusal {
+	if fail := q.rt.api.Validate(q.op, q.r, q.body); fail != nil {
 		return fromFailure(fail)
 	}
 	return nil
 }
 
-func (rt *Route) stageSecurity(q *request) *pipeline.Refusal {
-	fail := rt.api.Security(q.op, callerOf(q.id, q.ex.PeerSubject != ""))
+func (q *request) stageSecurity() *pipeline.Refusal {
+	fail := q.rt.api.Security(q.op, callerOf(q.id, q.ex.PeerSubject != ""))
 	if fail == nil {
 		return nil
 	}
@@ -129,9 +110,9 @@ func callerOf(id authn.Identity, clientCert bool) rest.Caller {
 
 // stagePolicy evaluates the operation's CEL policy, if it has one, with the
 // path parameters, the query and the decoded JSON body.
-func (rt *Route) stagePolicy(q *request) *pipeline.Refusal {
+func (q *request) stagePolicy() *pipeline.Refusal {
 	opID := q.op.ID()
-	if !rt.policyOps[opID] {
+	if !q.rt.policyOps[opID] {
 		return nil
 	}
 	params := make(map[string]string, len(q.op.PathParams))
@@ -148,10 +129,10 @@ func (rt *Route) stagePolicy(q *request) *pipeline.Refusal {
 		// numbers, no duplicates, valid UTF-8): this is the checked reading.
 		_ = json.Unmarshal(q.body, &decoded)
 	}
-	req := pipeline.PolicyRequest(q.r, q.ex.ClientIP, rt.policyHeaders)
-	allowed, err := rt.policies.Allow(opID, q.id, req, params, q.r.URL.Query(), decoded)
+	req := pipeline.PolicyRequest(q.r, q.ex.ClientIP, q.rt.policyHeaders)
+	allowed, err := q.rt.policies.Allow(opID, q.id, req, params, q.r.URL.Query(), decoded)
 	if err != nil {
-		rt.shared.Log.Warn("policy evaluation failed; denying", "request_id", q.ex.ID, "operation", opID, "error", err.Error())
+		q.rt.shared.Log.Warn("policy evaluation failed; denying", "request_id", q.ex.ID, "operation", opID, "error", err.Error())
 	}
 	if allowed && err == nil {
 		return nil
@@ -159,8 +140,8 @@ func (rt *Route) stagePolicy(q *request) *pipeline.Refusal {
 	return pipeline.Refuse(errcode.Forbidden, "this operation is not allowed for this caller")
 }
 
-func (rt *Route) stageRateLimit(q *request) (ref *pipeline.Refusal) {
-	q.charged, ref = rt.shared.Charge(q.r.Context(), q.ex, q.subj, rt.api.Cost(q.op))
+func (q *request) stageRateLimit() (ref *pipeline.Refusal) {
+	q.charged, ref = q.rt.shared.Charge(q.r.Context(), q.ex, q.subj, q.rt.api.Cost(q.op))
 	return ref
 }
 
