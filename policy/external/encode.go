@@ -6,29 +6,31 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/portcullis-gw/portcullis/analysis/jsonstrict"
 )
 
 // The input is encoded by hand, not by encoding/json's reflection: it is
 // the decision cache's key, built on every request, and a warm-cache
 // decision must cost about a microsecond (docs/governance.md). Map keys are
-// sorted, so equal inputs are equal bytes. The output is what json.Marshal
-// writes for the same value (the tests compare both).
+// sorted, so equal inputs are equal bytes. Strings go through the module's
+// one JSON string writer (jsonstrict.AppendString); the output decodes to
+// what json.Marshal's does (the tests compare both).
 
 func appendRequest(b []byte, in *Input) ([]byte, error) {
 	b = append(b, `{"input":{"identity":`...)
 	b = appendIdentity(b, &in.Identity)
 	b = append(b, `,"route":`...)
-	b = appendString(b, in.Route)
+	b = jsonstrict.AppendString(b, in.Route)
 	b = append(b, `,"protocol":`...)
-	b = appendString(b, in.Protocol)
+	b = jsonstrict.AppendString(b, in.Protocol)
 	var err error
 	if op := in.Operation; op != nil {
 		b = append(b, `,"operation":{"type":`...)
-		b = appendString(b, op.Type)
+		b = jsonstrict.AppendString(b, op.Type)
 		if op.Name != "" {
 			b = append(b, `,"name":`...)
-			b = appendString(b, op.Name)
+			b = jsonstrict.AppendString(b, op.Name)
 		}
 		b = append(b, '}')
 	}
@@ -50,7 +52,7 @@ func appendRequest(b []byte, in *Input) ([]byte, error) {
 		}
 	}
 	b = append(b, `,"client_ip":`...)
-	b = appendString(b, in.ClientIP)
+	b = jsonstrict.AppendString(b, in.ClientIP)
 	if len(in.Headers) > 0 {
 		b = append(b, `,"headers":`...)
 		b = appendStringMap(b, in.Headers)
@@ -62,13 +64,13 @@ func appendIdentity(b []byte, id *Identity) []byte {
 	b = append(b, `{"anonymous":`...)
 	b = strconv.AppendBool(b, id.Anonymous)
 	b = append(b, `,"kind":`...)
-	b = appendString(b, id.Kind)
+	b = jsonstrict.AppendString(b, id.Kind)
 	for _, f := range [...]struct{ name, v string }{{"issuer", id.Issuer}, {"subject", id.Subject}, {"principal", id.Principal}} {
 		if f.v != "" {
 			b = append(b, `,"`...)
 			b = append(b, f.name...)
 			b = append(b, `":`...)
-			b = appendString(b, f.v)
+			b = jsonstrict.AppendString(b, f.v)
 		}
 	}
 	b = append(b, `,"scopes":`...)
@@ -77,7 +79,7 @@ func appendIdentity(b []byte, id *Identity) []byte {
 	b = appendStrings(b, id.Roles)
 	if id.Tier != "" {
 		b = append(b, `,"tier":`...)
-		b = appendString(b, id.Tier)
+		b = jsonstrict.AppendString(b, id.Tier)
 	}
 	if len(id.Claims) > 0 {
 		b = append(b, `,"claims":`...)
@@ -88,7 +90,7 @@ func appendIdentity(b []byte, id *Identity) []byte {
 
 func appendCoordinate(b []byte, c *Coordinate) ([]byte, error) {
 	b = append(b, `{"coordinate":`...)
-	b = appendString(b, c.Coordinate)
+	b = jsonstrict.AppendString(b, c.Coordinate)
 	b = append(b, `,"path":`...)
 	var err error
 	if b, err = appendValue(b, c.Path, 0); err != nil {
@@ -105,11 +107,11 @@ func appendCoordinate(b []byte, c *Coordinate) ([]byte, error) {
 
 func appendREST(b []byte, r *RESTOperation) ([]byte, error) {
 	b = append(b, `,"rest":{"operation_id":`...)
-	b = appendString(b, r.OperationID)
+	b = jsonstrict.AppendString(b, r.OperationID)
 	b = append(b, `,"method":`...)
-	b = appendString(b, r.Method)
+	b = jsonstrict.AppendString(b, r.Method)
 	b = append(b, `,"path":`...)
-	b = appendString(b, r.Path)
+	b = jsonstrict.AppendString(b, r.Path)
 	if len(r.PathParams) > 0 {
 		b = append(b, `,"path_params":`...)
 		b = appendStringMap(b, r.PathParams)
@@ -120,7 +122,7 @@ func appendREST(b []byte, r *RESTOperation) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, k)
+			b = jsonstrict.AppendString(b, k)
 			b = append(b, ':')
 			b = appendStrings(b, r.Query[k])
 		}
@@ -151,9 +153,9 @@ func appendStringMap(b []byte, m map[string]string) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, k)
+		b = jsonstrict.AppendString(b, k)
 		b = append(b, ':')
-		b = appendString(b, m[k])
+		b = jsonstrict.AppendString(b, m[k])
 	}
 	return append(b, '}')
 }
@@ -167,7 +169,7 @@ func appendStrings(b []byte, ss []string) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, s)
+		b = jsonstrict.AppendString(b, s)
 	}
 	return append(b, ']')
 }
@@ -187,7 +189,7 @@ func appendValue(b []byte, v any, depth int) ([]byte, error) {
 	case nil:
 		return append(b, "null"...), nil
 	case string:
-		return appendString(b, x), nil
+		return jsonstrict.AppendString(b, x), nil
 	case bool:
 		return strconv.AppendBool(b, x), nil
 	case float64:
@@ -217,7 +219,7 @@ func appendValue(b []byte, v any, depth int) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, k)
+			b = jsonstrict.AppendString(b, k)
 			b = append(b, ':')
 			if b, err = appendValue(b, x[k], depth+1); err != nil {
 				return nil, err
@@ -253,56 +255,4 @@ func appendFloat(b []byte, f float64) ([]byte, error) {
 		}
 	}
 	return b, nil
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString writes a JSON string; invalid UTF-8 becomes U+FFFD, as
-// encoding/json writes it.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
