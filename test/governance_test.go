@@ -129,6 +129,7 @@ func TestTrustedDocumentsRollout(t *testing.T) {
 	if status, _, _ := govPost(t, gw.url("/graphql"), gqlBody("query Refused { nope }"), web); status != 400 {
 		t.Fatalf("invalid operation: %d", status)
 	}
+	gw.waitLog(t, `"msg":"passed","audit":true`)
 	gw.waitLog(t, `"reason":"unknown_operation"`)
 	metrics := adminGet(t, gw, "/metrics")
 	if !strings.Contains(metrics, `portcullis_unknown_operations_total{client="web",route="shop"} 1`) {
@@ -341,10 +342,24 @@ rest:
 					// The budget admits exactly five attempts, in any shape.
 					left := 5
 					for left >= s.uses {
-						if status, _, code := login(hdr, s.body); status != 200 || code != "" {
+						status, h, code := login(hdr, s.body)
+						if status != 200 || code != "" {
 							t.Fatalf("with %d attempts left, %d uses: %d %s (%s)", left, s.uses, status, code, s.body)
 						}
 						left -= s.uses
+						// The coordinate's pair stands beside the tier's.
+						if p := h.Values("RateLimit-Policy"); len(p) != 2 || p[1] != `"Mutation.login";q=5;w=60` || !strings.HasPrefix(p[0], `"anonymous"`) {
+							t.Errorf("RateLimit-Policy = %q", p)
+						}
+						r := h.Values("RateLimit")
+						name, params, ok := "", map[string]int(nil), len(r) == 2
+						if ok {
+							name, params, ok = rlStructured(r[1])
+						}
+						// One use refills in 12s: t is about the uses spent times 12.
+						if !ok || name != "Mutation.login" || params["r"] != left || !rlWithin(params["t"], (5-left)*12) {
+							t.Errorf("RateLimit = %q, want the coordinate's r=%d", r, left)
+						}
 					}
 					before := up.calls.Load()
 					status, h, code := login(hdr, s.body)

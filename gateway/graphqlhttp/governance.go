@@ -5,6 +5,7 @@ import (
 	"github.com/portcullis-gw/portcullis/gateway/errcode"
 	"github.com/portcullis-gw/portcullis/gateway/pipeline"
 	"github.com/portcullis-gw/portcullis/policy/external"
+	"github.com/portcullis-gw/portcullis/policy/ratelimit"
 	"github.com/portcullis-gw/portcullis/policy/trusted"
 )
 
@@ -21,6 +22,8 @@ type governed struct {
 	// remove holds, per entry, the coordinates the decision point asked
 	// filter mode to remove.
 	remove []map[string]bool
+	// coordHeaders are the allowed coordinate limits' RateLimit pairs.
+	coordHeaders []ratelimit.HeaderField
 }
 
 // stagePersisted resolves ids and hashes to documents, in the list of the
@@ -135,12 +138,15 @@ func (q *request) stageCoordinates() *pipeline.Refusal {
 			uses = append(uses, pipeline.CoordinateUse{Limit: q.sch.coordLimits[i], Count: n})
 		}
 	}
-	return rt.shared.ChargeCoordinates(q.r.Context(), q.ex, pipeline.CallerOf(q.id, q.ex.ClientAddr), uses)
+	var ref *pipeline.Refusal
+	q.gov.coordHeaders, ref = rt.shared.ChargeCoordinates(q.r.Context(), q.ex, pipeline.CallerOf(q.id, q.ex.ClientAddr), uses)
+	return ref
 }
 
 // passed is what happens once a request passed every check: the record
 // learns its operations and audit mode reports the unlisted ones.
 func (rt *Route) passed(q *request) {
+	pipeline.AddCoordinateHeaders(q.ex, q.gov.coordHeaders)
 	ps := rt.persisted
 	if ps == nil {
 		return
@@ -149,7 +155,7 @@ func (rt *Route) passed(q *request) {
 		if c := rt.shared.Counters.UnknownOperations; c != nil {
 			c.WithLabelValues(rt.cfg.Name, q.gov.client).Add(float64(q.gov.unknown))
 		}
-		rt.shared.Audit(q.ex, "unknown_operation", "client", q.gov.client, "client_version", q.gov.clientVersion, "operations", q.gov.unknown)
+		rt.shared.AuditPassed(q.ex, "unknown_operation", "client", q.gov.client, "client_version", q.gov.clientVersion, "operations", q.gov.unknown)
 	}
 	if ps.rec == nil {
 		return

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -32,14 +33,18 @@ type CoordinateUse struct {
 // a request refused by one limit costs nothing on the others. The refusal
 // is 429 COORDINATE_RATE_LIMITED with that limit's RateLimit pair; a store
 // that is down answers as every charge does under on_store_error.
-func (s *Shared) ChargeCoordinates(ctx context.Context, ex *Exchange, c ratelimit.Caller, uses []CoordinateUse) *Refusal {
+//
+// The allowed limits' pairs are returned, for AddCoordinateHeaders once the
+// rate-limit stage has set the tier's.
+func (s *Shared) ChargeCoordinates(ctx context.Context, ex *Exchange, c ratelimit.Caller, uses []CoordinateUse) ([]ratelimit.HeaderField, *Refusal) {
+	var pairs []ratelimit.HeaderField
 	for i, u := range uses {
 		d, err := s.Limiter.ChargeCoordinate(ctx, u.Limit, c, u.Count)
 		if err == nil && d.Allowed {
 			for _, f := range s.Limiter.CoordinateHeaders(u.Limit, d) {
-				// Beside the tier's pair: a list of policies
-				// (draft-ietf-httpapi-ratelimit-headers, section 3).
-				ex.Header[f.Name] = append(ex.Header[f.Name], f.Value)
+				if f.Name != "Retry-After" {
+					pairs = append(pairs, f)
+				}
 			}
 			continue
 		}
@@ -47,7 +52,7 @@ func (s *Shared) ChargeCoordinates(ctx context.Context, ex *Exchange, c ratelimi
 			_ = s.Limiter.RefundCoordinate(ctx, prev.Limit, c, prev.Count)
 		}
 		if err != nil {
-			return Refuse(errcode.RateLimitDown, msgStoreDown).Paying(PayNothing)
+			return nil, Refuse(errcode.RateLimitDown, msgStoreDown).Paying(PayNothing)
 		}
 		name := s.Limiter.Coordinates()[u.Limit].Name()
 		for _, f := range s.Limiter.CoordinateHeaders(u.Limit, d) {
@@ -60,9 +65,32 @@ func (s *Shared) ChargeCoordinates(ctx context.Context, ex *Exchange, c ratelimi
 		if d.TooExpensive {
 			msg = "this request uses " + name + " more often than its limit allows at once"
 		}
-		return Refuse(errcode.CoordinateRateLimited, msg).Paying(PayNothing)
+		return nil, Refuse(errcode.CoordinateRateLimited, msg).Paying(PayNothing)
 	}
-	return nil
+	return pairs, nil
+}
+
+// AddCoordinateHeaders puts the allowed coordinate limits' pairs beside the
+// tier's: a list of policies (draft-ietf-httpapi-ratelimit-headers,
+// section 3).
+func AddCoordinateHeaders(ex *Exchange, pairs []ratelimit.HeaderField) {
+	for _, f := range pairs {
+		ex.Header[f.Name] = append(ex.Header[f.Name], f.Value)
+	}
+}
+
+// AuditPassed records a request that passed but is worth an audit event
+// (audit mode's unknown operations), as Audit does for denials.
+func (s *Shared) AuditPassed(ex *Exchange, reason string, kv ...any) {
+	attrs := append([]any{
+		slog.Bool("audit", true),
+		slog.String("request_id", ex.ID),
+		slog.String("route", ex.Route),
+		slog.String("client_ip", ex.ClientIP),
+		slog.String("subject", ex.Subject),
+		slog.String("reason", reason),
+	}, kv...)
+	s.Log.Info("passed", attrs...)
 }
 
 // IdentityInput is the identity as the decision point sees it.

@@ -99,7 +99,9 @@ func (q *request) stageOperationLimit() *pipeline.Refusal {
 	if !ok {
 		return nil
 	}
-	return rt.shared.ChargeCoordinates(q.r.Context(), q.ex, pipeline.CallerOf(q.id, q.ex.ClientAddr), []pipeline.CoordinateUse{{Limit: i, Count: 1}})
+	var ref *pipeline.Refusal
+	q.coordHeaders, ref = rt.shared.ChargeCoordinates(q.r.Context(), q.ex, pipeline.CallerOf(q.id, q.ex.ClientAddr), []pipeline.CoordinateUse{{Limit: i, Count: 1}})
+	return ref
 }
 
 // maxMaskedBody bounds what is read of a 5xx body that is replaced anyway.

@@ -31,6 +31,8 @@ type request struct {
 	op      *rest.Operation   // match
 	body    []byte            // body
 	charged pipeline.Charged  // rate limit
+	// coordHeaders are the operation limit's RateLimit pair (governance.go).
+	coordHeaders []ratelimit.HeaderField
 }
 
 // stages are the REST door's checks in request order, cheapest first:
@@ -161,6 +163,7 @@ func (rt *Route) forward(q *request) {
 		Header:   http.Header{echo.HeaderXRequestID: {q.ex.ID}},
 	}
 	out.StripHeaders = rt.shared.Forward.Apply(out.Header, q.id, rt.cfg.ForwardAuthorization)
+	pipeline.AddCoordinateHeaders(q.ex, q.coordHeaders)
 	plan := rt.planAnswer(q)
 	out.Answer = func(resp *http.Response) error {
 		// A 5xx body is the back end's, never the client's to read; the
