@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/url"
 	"time"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // Config is one route's back end.
@@ -26,6 +28,11 @@ type Config struct {
 	// default because back ends read them as the URL, method, client address
 	// or user (IsRoutingHeader), for the rare back end that needs one.
 	ForwardHeaders []string `yaml:"forward_headers"`
+	// RemoveResponseHeaders are removed from every answer beside the
+	// fingerprinting ones (mask.FingerprintHeaders); KeepResponseHeaders
+	// lets one of those through.
+	RemoveResponseHeaders []string `yaml:"remove_response_headers"`
+	KeepResponseHeaders   []string `yaml:"keep_response_headers"`
 }
 
 // Validate reports every problem in c without I/O; each message starts with
@@ -45,6 +52,16 @@ func (c Config) Validate() []error {
 		errs = append(errs, errors.New("max_idle_conns: must be >= 0"))
 	}
 	errs = append(errs, checkForwardHeaders(c.ForwardHeaders)...)
+	for _, l := range []struct {
+		key   string
+		names []string
+	}{{"remove_response_headers", c.RemoveResponseHeaders}, {"keep_response_headers", c.KeepResponseHeaders}} {
+		for i, n := range l.names {
+			if !httpguts.ValidHeaderFieldName(n) {
+				errs = append(errs, fmt.Errorf("%s[%d]: %q is not a header name", l.key, i, n))
+			}
+		}
+	}
 	return errs
 }
 

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/portcullis-gw/portcullis/upstream/mask"
 )
 
 // Proxy forwards requests to one back end. Set OnError and OnResponse before
@@ -42,6 +44,8 @@ type Proxy struct {
 	transport *http.Transport
 	rp        *httputil.ReverseProxy
 	allow     []string // Config.ForwardHeaders
+	// hideHeaders are removed from every answer (mask.NewHeaders).
+	hideHeaders mask.Headers
 }
 
 // Outbound is what the gateway decided to send upstream for one request.
@@ -112,7 +116,8 @@ func New(cfg Config) (*Proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Proxy{target: target, timeout: timeout, transport: t, allow: cfg.ForwardHeaders}
+	p := &Proxy{target: target, timeout: timeout, transport: t, allow: cfg.ForwardHeaders,
+		hideHeaders: mask.NewHeaders(cfg.RemoveResponseHeaders, cfg.KeepResponseHeaders)}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:        p.rewrite,
 		Transport:      t,
@@ -362,6 +367,9 @@ func (p *Proxy) modifyResponse(res *http.Response) error {
 	if res.StatusCode == http.StatusSwitchingProtocols {
 		return errUpgradeRefused
 	}
+	// Headers that name the back end's software never reach the client.
+	p.hideHeaders.Strip(res.Header)
+	p.hideHeaders.Strip(res.Trailer)
 	if p.OnResponse != nil {
 		if err := p.OnResponse(res); err != nil {
 			return err

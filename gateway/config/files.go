@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/portcullis-gw/portcullis/upstream"
 )
@@ -13,12 +15,17 @@ import (
 type fileRef struct {
 	path string
 	p    *string
+	// set, when not nil, stores the resolved path where p cannot point.
+	set func(string)
+	// mayBeMissing: a file the gateway writes (the operation record); its
+	// folder must exist.
+	mayBeMissing bool
 }
 
 // fileRefs lists every file path in c with its key path.
 func fileRefs(c *Config) []fileRef {
 	var refs []fileRef
-	add := func(path string, p *string) { refs = append(refs, fileRef{path, p}) }
+	add := func(path string, p *string) { refs = append(refs, fileRef{path: path, p: p}) }
 	addUpstream := func(path string, u *upstream.Config) {
 		add(path+".ca_file", &u.CAFile)
 		add(path+".cert_file", &u.CertFile)
@@ -40,7 +47,20 @@ func fileRefs(c *Config) []fileRef {
 			add(fmt.Sprintf("%s.schema.subgraphs[%d].file", p, j), &r.Schema.Subgraphs[j].File)
 		}
 		add(p+".schema.supergraph", &r.Schema.Supergraph)
-		add(p+".persisted_operations.manifest", &r.PersistedOperations.Manifest)
+		po := &r.PersistedOperations
+		add(p+".persisted_operations.manifest", &po.Manifest)
+		for j := range po.Manifests {
+			add(fmt.Sprintf("%s.persisted_operations.manifests[%d]", p, j), &po.Manifests[j])
+		}
+		for _, name := range slices.Sorted(maps.Keys(po.Clients)) {
+			// Map values are not addressable: resolve a copy, then store it.
+			f := po.Clients[name]
+			refs = append(refs, fileRef{path: p + ".persisted_operations.clients." + name, p: &f,
+				set: func(v string) { po.Clients[name] = v }})
+		}
+		if rec := po.Record; rec != nil {
+			refs = append(refs, fileRef{path: p + ".persisted_operations.record.file", p: &rec.File, mayBeMissing: true})
+		}
 	}
 	for i := range c.REST {
 		r := &c.REST[i]
@@ -89,7 +109,16 @@ func resolveFiles(c *Config, dir string) []Problem {
 			resolved = filepath.Join(dir, resolved)
 		}
 		*ref.p = resolved
+		if ref.set != nil {
+			ref.set(resolved)
+		}
 		info, err := os.Stat(resolved)
+		if ref.mayBeMissing && errors.Is(err, fs.ErrNotExist) {
+			if d, derr := os.Stat(filepath.Dir(resolved)); derr != nil || !d.IsDir() {
+				problems = append(problems, Problem{Path: ref.path, Message: fmt.Sprintf("the folder of %q does not exist", written)})
+			}
+			continue
+		}
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			problems = append(problems, Problem{Path: ref.path, Message: fmt.Sprintf("no such file %q", written)})

@@ -102,19 +102,7 @@ func validate(c *Config) []Problem {
 				}
 			}
 		}
-		po := r.PersistedOperations
-		switch po.Mode {
-		case "off", "allow_apq":
-			if po.Manifest != "" {
-				add(p+".persisted_operations.manifest", "only used with mode safelist")
-			}
-		case "safelist":
-			if po.Manifest == "" {
-				add(p+".persisted_operations.manifest", "is required when mode is safelist")
-			}
-		default:
-			add(p+".persisted_operations.mode", "must be off, allow_apq or safelist, got %q", po.Mode)
-		}
+		from(p+".persisted_operations", r.PersistedOperations.Validate())
 		if r.UnknownMembers != "refuse" && r.UnknownMembers != "drop" {
 			add(p+".unknown_members", "must be refuse or drop, got %q", r.UnknownMembers)
 		}
@@ -142,8 +130,31 @@ func validate(c *Config) []Problem {
 		if r.DefaultCost < 0 {
 			add(p+".default_cost", "must be >= 0 (0 or absent means 1)")
 		}
+		if a := r.Authorization; a != nil && a.External != nil {
+			from(p+".authorization.external", a.External.Validate())
+		}
 	}
+	validateCoordinateRoutes(c, add)
 	return ps
+}
+
+// validateCoordinateRoutes checks that each REST operation limit names a
+// REST route; the operationId is checked against the route's document
+// when the gateway loads it.
+func validateCoordinateRoutes(c *Config, add func(path, format string, args ...any)) {
+	for i, cl := range c.RateLimit.Coordinates {
+		if cl.Operation == "" {
+			continue
+		}
+		route, _, _ := strings.Cut(cl.Operation, ".")
+		found := false
+		for _, r := range c.REST {
+			found = found || r.Name == route
+		}
+		if !found {
+			add(fmt.Sprintf("rate_limit.coordinates[%d].operation", i), "no REST route named %q", route)
+		}
+	}
 }
 
 // routeNameRE keeps route names usable as metric labels and in logs.

@@ -38,6 +38,7 @@ type request struct {
 	// rate limit: the estimate, what was charged and the slot to release
 	estimate float64
 	charged  pipeline.Charged
+	gov      governed // the governance stages
 }
 
 // stages are the GraphQL door's checks in request order, cheapest first
@@ -49,7 +50,10 @@ var stages = []pipeline.Stage[*request]{
 	{Name: "decode", Run: (*request).stageDecode},
 	{Name: "persisted operations", Run: (*request).stagePersisted},
 	{Name: "analysis", Run: (*request).stageAnalysis, Span: "portcullis.analysis"},
+	{Name: "trusted documents", Run: (*request).stageTrusted},
+	{Name: "external authorization", Run: (*request).stageExternal, Span: "portcullis.external_authorization"},
 	{Name: "authorization", Run: (*request).stageAuthorization, Span: "portcullis.authorization"},
+	{Name: "coordinate limits", Run: (*request).stageCoordinates},
 	{Name: "rate limit", Run: (*request).stageRateLimit, Span: "portcullis.rate_limit"},
 }
 
@@ -108,15 +112,6 @@ func (q *request) stageDecode() (ref *pipeline.Refusal) {
 	return ref
 }
 
-func (q *request) stagePersisted() *pipeline.Refusal {
-	for i := range q.params {
-		if ref := q.rt.persisted.resolveEntry(&q.params[i], &q.reqs[i]); ref != nil {
-			return ref
-		}
-	}
-	return nil
-}
-
 // stageAnalysis analyses each entry against the route's schema and limits
 // (analysis does tokens, parse, validation and the rules, in that order,
 // cheapest first).
@@ -149,7 +144,7 @@ func (q *request) stageAnalysis() *pipeline.Refusal {
 func (q *request) stageAuthorization() *pipeline.Refusal {
 	req := pipeline.PolicyRequest(q.r, q.ex.ClientIP, q.rt.policyHeaders)
 	for i, rep := range q.reports {
-		d := q.sch.authorizer.Authorize(rep, q.id, req)
+		d := q.sch.authorizer.AuthorizeRemoving(rep, q.id, req, q.removeFor(i))
 		if d.Cause != nil {
 			q.rt.logger().Warn("policy evaluation failed; denying", "request_id", q.ex.ID, "error", d.Cause.Error())
 		}
@@ -217,6 +212,7 @@ func (rt *Route) forward(q *request) {
 	for i := range q.params {
 		rt.persisted.remember(q.params[i])
 	}
+	rt.passed(q)
 	plan := rt.planAnswer(q)
 	q.ex.Allowed()
 	if q.filter != nil && q.filter.allEmpty() {

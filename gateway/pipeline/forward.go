@@ -12,6 +12,12 @@ type Counters struct {
 	UpstreamErrors *prometheus.CounterVec
 	// ResponseViolations is by route and operation (validate_responses).
 	ResponseViolations *prometheus.CounterVec
+	// UnknownOperations is by route and client: operations audit mode let
+	// through although no manifest lists them.
+	UnknownOperations *prometheus.CounterVec
+	// MaskedErrors is by route: upstream errors whose members or message
+	// were removed before the answer went back.
+	MaskedErrors *prometheus.CounterVec
 }
 
 // UpstreamFailed is the forward stage's refusal: the failure is counted,

@@ -35,6 +35,7 @@ type Route struct {
 	policyHeaders bool
 	// validate is validate_responses: off, report or enforce.
 	validate string
+	gov      governance
 }
 
 // New compiles one REST route.
@@ -85,6 +86,10 @@ func New(c *config.RESTRoute, cfg *config.Config, sh *pipeline.Shared) (*Route, 
 	for id := range c.OperationPolicies {
 		rt.policyOps[id] = true
 	}
+	if err := rt.newGovernance(known); err != nil {
+		p.CloseIdleConnections()
+		return nil, err
+	}
 	return rt, nil
 }
 
@@ -101,7 +106,12 @@ func (rt *Route) UpstreamURL() string { return rt.cfg.Upstream.URL }
 func (rt *Route) Ping(ctx context.Context) error { return rt.proxy.Ping(ctx) }
 
 // Close drops the route's idle upstream connections.
-func (rt *Route) Close() { rt.proxy.CloseIdleConnections() }
+func (rt *Route) Close() {
+	rt.proxy.CloseIdleConnections()
+	if rt.gov.external != nil {
+		rt.gov.external.Close()
+	}
+}
 
 // Matches reports whether path is the route's prefix or starts with it
 // followed by a slash.

@@ -31,6 +31,8 @@ type request struct {
 	op      *rest.Operation   // match
 	body    []byte            // body
 	charged pipeline.Charged  // rate limit
+	// coordHeaders are the operation limit's RateLimit pair (governance.go).
+	coordHeaders []ratelimit.HeaderField
 }
 
 // stages are the REST door's checks in request order, cheapest first:
@@ -44,6 +46,8 @@ var stages = []pipeline.Stage[*request]{
 	{Name: "validation", Run: (*request).stageValidation, Span: "portcullis.validation"},
 	{Name: "security", Run: (*request).stageSecurity, Span: "portcullis.authorization"},
 	{Name: "policy", Run: (*request).stagePolicy, Span: "portcullis.policy"},
+	{Name: "external authorization", Run: (*request).stageExternal, Span: "portcullis.external_authorization"},
+	{Name: "operation limit", Run: (*request).stageOperationLimit},
 	{Name: "rate limit", Run: (*request).stageRateLimit, Span: "portcullis.rate_limit"},
 }
 
@@ -162,9 +166,17 @@ func (rt *Route) forward(q *request) {
 		Header:   http.Header{echo.HeaderXRequestID: {q.ex.ID}},
 	}
 	out.StripHeaders = rt.shared.Forward.Apply(out.Header, q.id, rt.cfg.ForwardAuthorization)
+	pipeline.AddCoordinateHeaders(q.ex, q.coordHeaders)
 	plan := rt.planAnswer(q)
+	out.Answer = func(resp *http.Response) error {
+		// A 5xx body is the back end's, never the client's to read; the
+		// replacement is the gateway's, so it is not validated.
+		if rt.maskServerError(resp, q.ex.ID) || plan == nil {
+			return nil
+		}
+		return plan.apply(resp)
+	}
 	if plan != nil {
-		out.Answer = plan.apply
 		// Validating the answer needs it uncompressed.
 		out.StripHeaders = append(out.StripHeaders, "Accept-Encoding")
 	}

@@ -74,6 +74,14 @@ type Decision struct {
 // rep must come from a successful analysis (rep.OK()); a failed or empty
 // report is refused. rep and its document are never modified.
 func (a *GraphQLAuthorizer) Authorize(rep *analysis.Report, id authn.Identity, req Request) *Decision {
+	return a.AuthorizeRemoving(rep, id, req, nil)
+}
+
+// AuthorizeRemoving is Authorize with the coordinates an external decision
+// point asked to remove (docs/governance.md): their fields are denied
+// exactly as unauthorized ones are, so filter mode removes them and reject
+// mode refuses the operation.
+func (a *GraphQLAuthorizer) AuthorizeRemoving(rep *analysis.Report, id authn.Identity, req Request, remove map[string]bool) *Decision {
 	d := &Decision{Mode: a.mode, DryRun: a.dryRun, Allowed: true}
 	if rep == nil || rep.Document == nil || rep.Operation == nil || !rep.OK() {
 		d.Allowed = false
@@ -84,6 +92,13 @@ func (a *GraphQLAuthorizer) Authorize(rep *analysis.Report, id authn.Identity, r
 	var denied map[*ast.Field]bool
 	for i := range rep.Fields {
 		u := &rep.Fields[i]
+		if remove[u.Coordinate] {
+			if denied == nil {
+				denied = make(map[*ast.Field]bool, 4)
+			}
+			denied[u.Field] = true
+			continue
+		}
 		var r *requirement
 		known := false
 		if u.Field != nil && u.Field.Definition != nil {

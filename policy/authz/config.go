@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/portcullis-gw/portcullis/policy/external"
 )
 
 // Policies are named CEL expressions, referenced by @policy and by rules.
@@ -27,6 +29,9 @@ type GraphQLConfig struct {
 	Mode   string `yaml:"mode"` // filter | reject
 	DryRun bool   `yaml:"dry_run"`
 	Rules  []Rule `yaml:"rules"`
+	// External asks a decision point (OPA's REST data API) about every
+	// operation, beside the rules (docs/governance.md).
+	External *external.Config `yaml:"external"`
 }
 
 // Validate reports every problem in p; each message starts with the key path
@@ -69,6 +74,11 @@ func (c GraphQLConfig) Validate() []error {
 	var errs []error
 	if c.Mode != "filter" && c.Mode != "reject" {
 		errs = append(errs, fmt.Errorf("mode: must be filter or reject, got %q", c.Mode))
+	}
+	if c.External != nil {
+		for _, err := range c.External.Validate() {
+			errs = append(errs, fmt.Errorf("external.%w", err))
+		}
 	}
 	for i, r := range c.Rules {
 		p := fmt.Sprintf("rules[%d]", i)

@@ -51,6 +51,9 @@ type Config struct {
 	MinCost int `yaml:"min_cost"`
 	// AuthFailures is the budget of failed credential checks per client IP.
 	AuthFailures *Tier `yaml:"auth_failures"`
+	// Coordinates are budgets of uses of one GraphQL field coordinate or
+	// REST operation, beside the cost budget (docs/governance.md).
+	Coordinates []CoordinateLimit `yaml:"coordinates"`
 }
 
 // Validate reports every problem in c without I/O; each message starts with
@@ -91,6 +94,7 @@ func (c Config) Validate() []error {
 	default:
 		errs = append(errs, fmt.Errorf("key: must be subject, api_key or ip, got %q", c.Key))
 	}
+	errs = append(errs, validateCoordinates(c.Coordinates)...)
 	for _, name := range slices.Sorted(maps.Keys(c.Tiers)) {
 		t := c.Tiers[name]
 		// Tier names go into RateLimit-Policy headers and metric labels.

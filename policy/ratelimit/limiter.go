@@ -88,6 +88,8 @@ var ErrUnknownTier = errors.New("unknown rate limit tier")
 type Limiter struct {
 	tiers    map[string]*tierInfo
 	auth     *tierInfo
+	coords   []coordinateRule
+	coordCfg []CoordinateLimit
 	key      string
 	penalty  int
 	minCost  int
@@ -210,6 +212,10 @@ func New(cfg Config, opts Options) (*Limiter, error) {
 		return nil, err
 	}
 	l.auth = auth
+	if err := l.newCoordinateRules(cfg.Coordinates); err != nil {
+		return nil, err
+	}
+	l.coordCfg = slices.Clone(cfg.Coordinates)
 
 	switch cfg.Store {
 	case "memory":
