@@ -9,18 +9,21 @@ import (
 
 const module = "github.com/portcullis-gw/portcullis"
 
-// allowed maps a top-level area to the areas it may import (the docs/ pages
-// section 2). An area imports itself freely (gateway/config from gateway,
-// policy/authz from policy/authn).
+// allowed maps a top-level area to the areas it may import (README.md,
+// "Development"). An area imports itself freely (gateway/config from
+// gateway, policy/authz from policy/authn). keypath, the config key paths
+// every section's Validate reports at, imports only the standard library and
+// sits below every floor.
 var allowed = map[string][]string{
-	"cmd":      {"gateway", "policy", "analysis", "schema", "upstream", "configs"},
-	"gateway":  {"analysis", "policy", "upstream", "schema", "configs"},
-	"policy":   {"analysis", "schema"},
-	"analysis": {"schema"},
-	"schema":   {},
-	"upstream": {},
+	"cmd":      {"gateway", "policy", "analysis", "schema", "upstream", "configs", "keypath"},
+	"gateway":  {"analysis", "policy", "upstream", "schema", "configs", "keypath"},
+	"policy":   {"analysis", "schema", "keypath"},
+	"analysis": {"schema", "keypath"},
+	"schema":   {"keypath"},
+	"upstream": {"keypath"},
 	"configs":  {},
-	"test":     {"cmd", "gateway", "policy", "analysis", "schema", "upstream", "configs"},
+	"keypath":  {},
+	"test":     {"cmd", "gateway", "policy", "analysis", "schema", "upstream", "configs", "keypath"},
 }
 
 func area(pkg string) string {
@@ -96,6 +99,8 @@ func TestViolations(t *testing.T) {
 		{"policy may not import gateway", module + "/policy/authz", []string{module + "/gateway"}, 1},
 		{"nothing imports test", module + "/gateway", []string{module + "/test/upstreams"}, 1},
 		{"upstream imports nothing of ours", module + "/upstream", []string{module + "/schema", "net/http"}, 1},
+		{"keypath imports nothing of ours", module + "/keypath", []string{module + "/schema"}, 1},
+		{"every floor may use keypath", module + "/upstream", []string{module + "/keypath"}, 0},
 		{"unknown folder", module + "/util", nil, 1},
 		{"gateway may import policy and analysis", module + "/gateway", []string{module + "/policy/authn", module + "/analysis", "fmt"}, 0},
 		{"policy siblings", module + "/policy/authz", []string{module + "/policy/authn"}, 0},

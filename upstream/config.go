@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/url"
 	"time"
+
+	"github.com/portcullis-gw/portcullis/keypath"
 )
 
 // Config is one route's back end.
@@ -28,24 +30,24 @@ type Config struct {
 	ForwardHeaders []string `yaml:"forward_headers"`
 }
 
-// Validate reports every problem in c without I/O; each message starts with
-// the key path relative to c. The config loader checks that files exist.
-func (c Config) Validate() []error {
-	var errs []error
+// Validate reports every problem in c without I/O, each at its key path
+// relative to c. The config loader checks that files exist.
+func (c Config) Validate() keypath.Problems {
+	var ps keypath.Problems
 	if err := checkURL(c.URL); err != nil {
-		errs = append(errs, fmt.Errorf("url: %w", err))
+		ps.Addf(keypath.Key("url"), "%v", err)
 	}
 	if c.Timeout <= 0 {
-		errs = append(errs, errors.New("timeout: must be > 0"))
+		ps.Addf(keypath.Key("timeout"), "must be > 0")
 	}
 	if (c.CertFile == "") != (c.KeyFile == "") {
-		errs = append(errs, errors.New("cert_file: cert_file and key_file must be set together"))
+		ps.Addf(keypath.Key("cert_file"), "cert_file and key_file must be set together")
 	}
 	if c.MaxIdleConns < 0 {
-		errs = append(errs, errors.New("max_idle_conns: must be >= 0"))
+		ps.Addf(keypath.Key("max_idle_conns"), "must be >= 0")
 	}
-	errs = append(errs, checkForwardHeaders(c.ForwardHeaders)...)
-	return errs
+	ps.AddAll(keypath.Key("forward_headers"), checkForwardHeaders(c.ForwardHeaders))
+	return ps
 }
 
 func checkURL(raw string) error {

@@ -7,46 +7,48 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/portcullis-gw/portcullis/keypath"
 	"github.com/portcullis-gw/portcullis/upstream"
 )
 
 type fileRef struct {
-	path string
+	path keypath.Path
 	p    *string
 }
 
 // fileRefs lists every file path in c with its key path.
 func fileRefs(c *Config) []fileRef {
 	var refs []fileRef
-	add := func(path string, p *string) { refs = append(refs, fileRef{path, p}) }
-	addUpstream := func(path string, u *upstream.Config) {
-		add(path+".ca_file", &u.CAFile)
-		add(path+".cert_file", &u.CertFile)
-		add(path+".key_file", &u.KeyFile)
+	add := func(path keypath.Path, p *string) { refs = append(refs, fileRef{path, p}) }
+	addUpstream := func(path keypath.Path, u *upstream.Config) {
+		add(path.Key("ca_file"), &u.CAFile)
+		add(path.Key("cert_file"), &u.CertFile)
+		add(path.Key("key_file"), &u.KeyFile)
 	}
 	if t := c.Server.TLS; t != nil {
-		add("server.tls.cert_file", &t.CertFile)
-		add("server.tls.key_file", &t.KeyFile)
-		add("server.tls.client_ca_file", &t.ClientCAFile)
+		tls := keypath.Key("server").Key("tls")
+		add(tls.Key("cert_file"), &t.CertFile)
+		add(tls.Key("key_file"), &t.KeyFile)
+		add(tls.Key("client_ca_file"), &t.ClientCAFile)
 	}
 	for i := range c.Identity.OIDC {
-		add(fmt.Sprintf("identity.oidc[%d].ca_file", i), &c.Identity.OIDC[i].CAFile)
+		add(keypath.Key("identity").Key("oidc").Index(i).Key("ca_file"), &c.Identity.OIDC[i].CAFile)
 	}
 	for i := range c.GraphQL {
 		r := &c.GraphQL[i]
-		p := joinIndex("graphql", i)
-		addUpstream(p+".upstream", &r.Upstream)
+		p := keypath.Key("graphql").Index(i)
+		addUpstream(p.Key("upstream"), &r.Upstream)
 		for j := range r.Schema.Subgraphs {
-			add(fmt.Sprintf("%s.schema.subgraphs[%d].file", p, j), &r.Schema.Subgraphs[j].File)
+			add(p.Key("schema").Key("subgraphs").Index(j).Key("file"), &r.Schema.Subgraphs[j].File)
 		}
-		add(p+".schema.supergraph", &r.Schema.Supergraph)
-		add(p+".persisted_operations.manifest", &r.PersistedOperations.Manifest)
+		add(p.Key("schema").Key("supergraph"), &r.Schema.Supergraph)
+		add(p.Key("persisted_operations").Key("manifest"), &r.PersistedOperations.Manifest)
 	}
 	for i := range c.REST {
 		r := &c.REST[i]
-		p := joinIndex("rest", i)
-		add(p+".openapi", &r.OpenAPI)
-		addUpstream(p+".upstream", &r.Upstream)
+		p := keypath.Key("rest").Index(i)
+		add(p.Key("openapi"), &r.OpenAPI)
+		addUpstream(p.Key("upstream"), &r.Upstream)
 	}
 	return refs
 }
