@@ -7,15 +7,11 @@ import (
 	"github.com/portcullis-gw/portcullis/policy/authz"
 )
 
-// policiesReadHeaders reports whether any CEL policy reads request.headers,
-// so the header map is built only for configs that use it.
+// policiesReadHeaders reports whether any CEL policy reads request.headers
+// (from the checked expressions), so the header map is built only for
+// configs that use it.
 func policiesReadHeaders(p authz.Policies) bool {
-	for _, src := range p {
-		if strings.Contains(src, "headers") {
-			return true
-		}
-	}
-	return false
+	return p.Inputs().Has(authz.InputRequestHeaders)
 }
 
 // credentialHeaders never reach a policy: a policy that could read a token
