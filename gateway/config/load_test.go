@@ -288,6 +288,8 @@ func TestBrokenFiles(t *testing.T) {
 		// lines are checked for a few problems: path -> line
 		lines map[string]int
 	}{
+		{"bad_policy.yaml", []string{"policies.typo", "policies.notbool", "policies.syntax"},
+			map[string]int{"policies.typo": 2, "policies.notbool": 3, "policies.syntax": 4}},
 		{"unknown_key.yaml", []string{"server.lissten", "graphql[0].limtis"},
 			map[string]int{"server.lissten": 2, "graphql[0].limtis": 8}},
 		{"bad_duration.yaml", []string{"server.read_timeout", "rate_limit.tiers.default.per", "graphql[0].upstream.timeout"},

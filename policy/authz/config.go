@@ -29,11 +29,17 @@ type GraphQLConfig struct {
 	Rules  []Rule `yaml:"rules"`
 }
 
-// Validate reports every problem in p, each at its key path relative to p.
-// CEL expressions are compiled when the policy engine is provisioned, not
-// here.
+// Validate reports every problem in p, each at its key path relative to p:
+// empty names and expressions, and expressions that do not compile, so
+// `portcullis check` names the policy's key and line. The authorizers
+// compile again for their routes; compiling is load-time work.
 func (p Policies) Validate() keypath.Problems {
 	var ps keypath.Problems
+	env, err := newEnv()
+	if err != nil {
+		ps.Addf(keypath.Path{}, "building CEL environment: %v", err)
+		return ps
+	}
 	for _, name := range slices.Sorted(maps.Keys(p)) {
 		key := keypath.Key(name)
 		if name == "" {
@@ -41,6 +47,10 @@ func (p Policies) Validate() keypath.Problems {
 		}
 		if strings.TrimSpace(p[name]) == "" {
 			ps.Addf(key, "expression must not be empty")
+			continue
+		}
+		if _, err := compilePolicy(env, name, p[name]); err != nil {
+			ps.Addf(key, "%v", err)
 		}
 	}
 	return ps
