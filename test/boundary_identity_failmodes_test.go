@@ -10,14 +10,15 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/portcullis-gw/portcullis/internal/testkit/redistest"
 	"github.com/portcullis-gw/portcullis/test/upstreams"
 )
 
 // boundaryStartOnChildRedis is rlStartOnChildRedis with a failed-credential
 // budget of burst 3.
-func boundaryStartOnChildRedis(t *testing.T, onError string) (*rlRedisChild, *upstreams.Set, *proc) {
+func boundaryStartOnChildRedis(t *testing.T, onError string) (*redistest.Child, *upstreams.Set, *proc) {
 	t.Helper()
-	rs := rlStartRedisChild(t)
+	rs := redistest.StartChild(t)
 	set := upstreams.StartAll(t)
 	gw := rlStart(t, set, rlConfig(set, fmt.Sprintf(`
 store: redis
@@ -27,7 +28,7 @@ timeout: 300ms
 auth_failures: {rate: 1, per: 1h, burst: 3}
 tiers:
   anonymous: {rate: 1, per: 1h, burst: 100}
-`, rs.addr(), onError), ""))
+`, rs.Addr(), onError), ""))
 	return rs, set, gw
 }
 
@@ -41,7 +42,7 @@ func TestBoundaryStoreOutageWithBadCredentials(t *testing.T) {
 		// While the store is up a guess is an ordinary 401.
 		rlWantGQLError(t, rlSendWith(t, http.MethodPost, gw.url("/graphql"), ip, gql, bad), http.StatusUnauthorized, "UNAUTHENTICATED")
 
-		rs.kill()
+		rs.Kill()
 		set.ResetAll()
 		// Far beyond the budget of 3: every guess is refused with 503, none
 		// is checked and answered 401 as if the budget held.
@@ -67,7 +68,7 @@ func TestBoundaryStoreOutageWithBadCredentials(t *testing.T) {
 		const ip = "10.60.1.1"
 		rlWantOK(t, rlGQL(t, gw, ip, rlQ1))
 
-		rs.kill()
+		rs.Kill()
 		set.ResetAll()
 		// The local stand-in starts with a full budget of 3 failures...
 		for range 3 {

@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portcullis-gw/portcullis/internal/testkit/redistest"
 	"github.com/portcullis-gw/portcullis/test/upstreams"
 )
 
@@ -135,9 +136,9 @@ func rlWriteConfig(t *testing.T, yaml string) string {
 // rlStartOnChildRedis starts the upstreams and a gateway whose store is a
 // Redis child of this test (which it may kill and restart), with a short
 // store timeout, on_store_error onError and the anonymous tier's burst.
-func rlStartOnChildRedis(t *testing.T, onError string, burst int) (*rlRedisChild, *upstreams.Set, *proc) {
+func rlStartOnChildRedis(t *testing.T, onError string, burst int) (*redistest.Child, *upstreams.Set, *proc) {
 	t.Helper()
-	rs := rlStartRedisChild(t)
+	rs := redistest.StartChild(t)
 	set := upstreams.StartAll(t)
 	gw := rlStart(t, set, rlConfig(set, fmt.Sprintf(`
 store: redis
@@ -146,7 +147,7 @@ on_store_error: %s
 timeout: 300ms
 tiers:
   anonymous: {rate: 1, per: 1h, burst: %d}
-`, rs.addr(), onError, burst), ""))
+`, rs.Addr(), onError, burst), ""))
 	return rs, set, gw
 }
 
@@ -648,8 +649,9 @@ tiers:
 // between them, and another client's budget is its own.
 func TestRateLimitRedisShared(t *testing.T) {
 	const db = 14
-	rdb, opts := rlSharedRedis(t, db)
-	rlDeleteKeys(t, rdb, "portcullis:rl:{anonymous:ip:10.5.0.*}")
+	rdb := redistest.Client(t, db)
+	opts := rdb.Options()
+	redistest.DeleteKeys(t, rdb, "portcullis:rl:{anonymous:ip:10.5.0.*}")
 
 	set := upstreams.StartAll(t)
 	// A generous store timeout: this test is about counting, not outages.
@@ -770,11 +772,11 @@ func TestRateLimitRedisOutage(t *testing.T) {
 		rp := rlGQL(t, gw, ip, rlQ1)
 		rlWantOK(t, rp)
 		rlWantLimit(t, rp, "anonymous", 100, 99, 0)
-		if n, err := rs.client().Exists(context.Background(), "portcullis:rl:{anonymous:ip:"+ip+"}").Result(); err != nil || n != 1 {
+		if n, err := rs.Client().Exists(context.Background(), "portcullis:rl:{anonymous:ip:"+ip+"}").Result(); err != nil || n != 1 {
 			t.Fatalf("bucket not in the child Redis: %d %v", n, err)
 		}
 
-		rs.kill()
+		rs.Kill()
 		set.ResetAll()
 		for range 3 {
 			rlWantGQLError(t, rlGQL(t, gw, ip, rlQ1), http.StatusServiceUnavailable, "RATE_LIMIT_UNAVAILABLE")
@@ -782,7 +784,7 @@ func TestRateLimitRedisOutage(t *testing.T) {
 		}
 		rlWantUntouched(t, set)
 
-		rs.start()
+		rs.Start()
 		rp = recovered(t, gw, ip, func(rp rlReply) bool {
 			return rp.status == http.StatusServiceUnavailable && firstCode(t, rp.body) == "RATE_LIMIT_UNAVAILABLE"
 		})
@@ -805,7 +807,7 @@ func TestRateLimitRedisOutage(t *testing.T) {
 		rlWantOK(t, rp)
 		rlWantLimit(t, rp, "anonymous", 3, 2, 0)
 
-		rs.kill()
+		rs.Kill()
 		set.ResetAll()
 		// The local stand-in starts with a full bucket and still limits.
 		for left := 2; left >= 0; left-- {
@@ -821,7 +823,7 @@ func TestRateLimitRedisOutage(t *testing.T) {
 		rlWantProblem(t, rlREST(t, gw, ip), http.StatusTooManyRequests, "RATE_LIMITED")
 		rlWantUntouched(t, set)
 
-		rs.start()
+		rs.Start()
 		// Only Redis can admit this client now: the local bucket is empty.
 		rp = recovered(t, gw, ip, func(rp rlReply) bool {
 			return rp.status == http.StatusTooManyRequests && firstCode(t, rp.body) == "RATE_LIMITED"
@@ -1012,7 +1014,7 @@ tiers:
 func TestRateLimitStoreOutageLoggedOnce(t *testing.T) {
 	rs, _, gw := rlStartOnChildRedis(t, "fail_closed", 100)
 	rlWantOK(t, rlGQL(t, gw, "10.11.0.1", rlQ1))
-	rs.kill()
+	rs.Kill()
 	const n = 20
 	for range n {
 		rlWantGQLError(t, rlGQL(t, gw, "10.11.0.1", rlQ1), http.StatusServiceUnavailable, "RATE_LIMIT_UNAVAILABLE")
