@@ -1,4 +1,4 @@
-package test
+package e2e
 
 import (
 	"encoding/json"
@@ -8,23 +8,18 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/portcullis-gw/portcullis/internal/testkit/gatewaytest"
 	"github.com/portcullis-gw/portcullis/test/upstreams"
 )
-
-// gqlBody builds a GraphQL-over-HTTP JSON body.
-func gqlBody(query string) string {
-	b, _ := json.Marshal(map[string]any{"query": query})
-	return string(b)
-}
 
 // TestGraphQLAttacks sends each abusive operation through the real gateway
 // binary and asserts the refusal, its status and code, and that the
 // upstream subgraph received nothing.
 func TestGraphQLAttacks(t *testing.T) {
 	set := upstreams.StartAll(t)
-	cfg := strings.Replace(e2eConfig(set, ""), "max_body_bytes: 65536", "max_body_bytes: 8388608", 1)
+	cfg := strings.Replace(baseConfig(set, ""), "max_body_bytes: 65536", "max_body_bytes: 8388608", 1)
 	cfg = strings.Replace(cfg, "    schema:\n", "    limits: {max_depth: 12, max_aliases: 30, max_directives: 50, max_tokens: 5000, max_cost: 5000}\n    schema:\n", 1)
-	gw := startGateway(t, writeConfig(t, cfg))
+	gw := gatewaytest.Start(t, gatewaytest.WriteConfig(t, cfg))
 
 	nested := "{ topProducts { upc } }"
 	for i := 0; i < 249; i++ { // two levels each: about 500 in all
@@ -53,18 +48,18 @@ func TestGraphQLAttacks(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"500-level nesting", "POST", gqlBody(nested), "", 400, "MAX_DEPTH_LIMIT"},
-		{"10,000 aliases of one field", "POST", gqlBody(aliases.String()), "", 400, "MAX_TOKENS_LIMIT"},
-		{"a 5 MB document of repeated fields", "POST", gqlBody(fiveMB), "", 400, "MAX_TOKENS_LIMIT"},
-		{"1,000 directives", "POST", gqlBody(directives), "", 400, "MAX_TOKENS_LIMIT"},
-		{"circular fragments", "POST", gqlBody("query { topProducts { ...A } } fragment A on Product { upc ...B } fragment B on Product { name ...A }"), "", 400, "GRAPHQL_VALIDATION_FAILED"},
+		{"500-level nesting", "POST", gatewaytest.GraphQLBody(nested, nil), "", 400, "MAX_DEPTH_LIMIT"},
+		{"10,000 aliases of one field", "POST", gatewaytest.GraphQLBody(aliases.String(), nil), "", 400, "MAX_TOKENS_LIMIT"},
+		{"a 5 MB document of repeated fields", "POST", gatewaytest.GraphQLBody(fiveMB, nil), "", 400, "MAX_TOKENS_LIMIT"},
+		{"1,000 directives", "POST", gatewaytest.GraphQLBody(directives, nil), "", 400, "MAX_TOKENS_LIMIT"},
+		{"circular fragments", "POST", gatewaytest.GraphQLBody("query { topProducts { ...A } } fragment A on Product { upc ...B } fragment B on Product { name ...A }", nil), "", 400, "GRAPHQL_VALIDATION_FAILED"},
 		{"a batch of 1,000 operations", "POST", string(batchBody), "", 400, "MAX_BATCH_LIMIT"},
-		{"introspection without scope", "POST", gqlBody("{ __schema { types { name } } }"), "", 403, "INTROSPECTION_DISABLED"},
-		{"__type without scope", "POST", gqlBody(`{ __type(name: "User") { fields { name } } }`), "", 403, "INTROSPECTION_DISABLED"},
-		{"typo'd field with introspection off", "POST", gqlBody("{ topProducts { nam } }"), "", 400, "GRAPHQL_VALIDATION_FAILED"},
+		{"introspection without scope", "POST", gatewaytest.GraphQLBody("{ __schema { types { name } } }", nil), "", 403, "INTROSPECTION_DISABLED"},
+		{"__type without scope", "POST", gatewaytest.GraphQLBody(`{ __type(name: "User") { fields { name } } }`, nil), "", 403, "INTROSPECTION_DISABLED"},
+		{"typo'd field with introspection off", "POST", gatewaytest.GraphQLBody("{ topProducts { nam } }", nil), "", 400, "GRAPHQL_VALIDATION_FAILED"},
 		{"mutation over GET", "GET", "", `mutation { updateUser(id: "1", input: {role: "admin"}) { id } }`, 405, "METHOD_NOT_ALLOWED"},
-		{"too many aliases (under the token limit)", "POST", gqlBody("{ " + strings.Repeat("x: topProducts { upc } ", 1) + aliasList(40) + " }"), "", 400, "MAX_ALIASES_LIMIT"},
-		{"too expensive", "POST", gqlBody("{ topProducts(first: 1000) { reviews { body product { reviews { body } } } } }"), "", 400, "COST_ESTIMATED_TOO_EXPENSIVE"},
+		{"too many aliases (under the token limit)", "POST", gatewaytest.GraphQLBody("{ "+strings.Repeat("x: topProducts { upc } ", 1)+aliasList(40)+" }", nil), "", 400, "MAX_ALIASES_LIMIT"},
+		{"too expensive", "POST", gatewaytest.GraphQLBody("{ topProducts(first: 1000) { reviews { body product { reviews { body } } } } }", nil), "", 400, "COST_ESTIMATED_TOO_EXPENSIVE"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -72,14 +67,14 @@ func TestGraphQLAttacks(t *testing.T) {
 			var resp *http.Response
 			var body []byte
 			if c.method == "GET" {
-				resp, body = get(t, gw.url("/graphql?query="+url.QueryEscape(c.query)))
+				resp, body = get(t, gw.URL("/graphql?query="+url.QueryEscape(c.query)))
 			} else {
-				resp, body = post(t, gw.url("/graphql"), "application/json", c.body)
+				resp, body = post(t, gw.URL("/graphql"), "application/json", c.body)
 			}
 			if resp.StatusCode != c.status {
 				t.Fatalf("status %d, want %d: %.300s", resp.StatusCode, c.status, body)
 			}
-			if code := firstCode(t, body); code != c.code {
+			if code := gatewaytest.FirstCode(t, body); code != c.code {
 				t.Fatalf("code %q, want %q: %.300s", code, c.code, body)
 			}
 			for _, s := range set.Subgraphs() {

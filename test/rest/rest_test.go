@@ -1,26 +1,21 @@
-package test
+package rest
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
+	"github.com/portcullis-gw/portcullis/internal/testkit/gatewaytest"
+	"github.com/portcullis-gw/portcullis/internal/testkit/upstreamtest"
 	"github.com/portcullis-gw/portcullis/policy/authn/oidctest"
-	"github.com/portcullis-gw/portcullis/test/upstreams"
 	"github.com/portcullis-gw/portcullis/test/upstreams/orders"
 )
 
@@ -29,54 +24,17 @@ import (
 // upstream received (nothing); every accepted request against the exact
 // request line the upstream received.
 
-// The API keys of these tests. rsReadKey is the e2e config's key.
+// The API keys of these tests.
 const (
-	rsReadKey  = ordersKey
-	rsWriteKey = "rest-writer-key-5f0c2a"
-	rsMeterKey = "rest-meter-key-81d4e7"
+	readKey  = "e2e-orders-key"
+	writeKey = "rest-writer-key-5f0c2a"
+	meterKey = "rest-meter-key-81d4e7"
 )
 
-// rsUpstream is an upstream behind the shared Recorder that also keeps each
-// request line as it arrived on the wire (method and request-target), which
-// the Recorder's decoded Path cannot show byte for byte.
-type rsUpstream struct {
-	rec *upstreams.Recorder
-	srv *httptest.Server
-
-	mu    sync.Mutex
-	lines []string
-}
-
-func rsStartUpstream(t *testing.T, h http.Handler) *rsUpstream {
-	t.Helper()
-	u := &rsUpstream{rec: upstreams.NewRecorder(h)}
-	u.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u.mu.Lock()
-		u.lines = append(u.lines, r.Method+" "+r.RequestURI)
-		u.mu.Unlock()
-		u.rec.ServeHTTP(w, r)
-	}))
-	t.Cleanup(u.srv.Close)
-	return u
-}
-
-func (u *rsUpstream) got() []string {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return slices.Clone(u.lines)
-}
-
-func (u *rsUpstream) reset() {
-	u.mu.Lock()
-	u.lines = nil
-	u.mu.Unlock()
-	u.rec.Reset()
-}
-
-// rsLeakyOrders answers like the orders service would if it broke its
+// leakyOrders answers like the orders service would if it broke its
 // document: an undocumented field, an undocumented status, and one valid
 // answer for contrast.
-func rsLeakyOrders() http.Handler {
+func leakyOrders() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		switch r.URL.Path {
@@ -86,7 +44,7 @@ func rsLeakyOrders() http.Handler {
 			w.WriteHeader(http.StatusTeapot)
 			io.WriteString(w, `{"teapot":"internal-margin-42"}`)
 		case "/v1/orders/2":
-			io.WriteString(w, rsValidOrder)
+			io.WriteString(w, validOrder)
 		case "/v1/orders/3":
 			w.Header().Set("Content-Type", "text/html")
 			io.WriteString(w, `<pre>internal-margin-42</pre>`)
@@ -97,28 +55,28 @@ func rsLeakyOrders() http.Handler {
 	})
 }
 
-const rsValidOrder = `{"id":2,"userId":"2","status":"paid","items":[{"sku":"3","quantity":4,"unitPrice":54}],"total":216,"note":null,"createdAt":"2025-03-02T10:00:00Z"}`
+const validOrder = `{"id":2,"userId":"2","status":"paid","items":[{"sku":"3","quantity":4,"unitPrice":54}],"total":216,"note":null,"createdAt":"2025-03-02T10:00:00Z"}`
 
-// rsEnv is a running gateway with the REST routes of these tests.
-type rsEnv struct {
-	gw     *proc
-	orders *rsUpstream // the real orders service
-	leaky  *rsUpstream // rsLeakyOrders
+// restEnv is a running gateway with the REST routes of these tests.
+type restEnv struct {
+	gw     *gatewaytest.Gateway
+	orders *upstreamtest.Server // the real orders service
+	leaky  *upstreamtest.Server // leakyOrders
 	idp    *oidctest.Issuer
 }
 
-// rsConfig routes:
+// restConfig routes:
 //   - /api: the orders document in front of the orders service, with
 //     operation policies (self on listUserOrders, own on createOrder);
 //   - /open: the same with allow_unknown_query;
 //   - /keys: a 3.1 fixture whose apiKey schemes list scopes;
 //   - /v30: a 3.0 fixture;
-//   - /report and /enforce: response validation in front of rsLeakyOrders;
+//   - /report and /enforce: response validation in front of leakyOrders;
 //   - /cost: the orders document with default_cost 4.
 //
 // The meter key's tier refills one unit per hour, so the cost test sees
 // each charge exactly.
-func rsConfig(e *rsEnv) string {
+func restConfig(e *restEnv) string {
 	return fmt.Sprintf(`
 server:
   listen: 127.0.0.1:0
@@ -184,149 +142,45 @@ rest:
     upstream: {url: %[5]q, timeout: 5s}
     strip_prefix: true
     default_cost: 4
-`, e.idp.URL(), sha256Hex(rsReadKey), sha256Hex(rsWriteKey), sha256Hex(rsMeterKey), e.orders.srv.URL, e.leaky.srv.URL)
+`, e.idp.URL(), gatewaytest.KeyHash(readKey), gatewaytest.KeyHash(writeKey), gatewaytest.KeyHash(meterKey), e.orders.URL, e.leaky.URL)
 }
 
-// rsStart runs the gateway, waits until it is ready (its readiness checks
+// startGateway runs the gateway, waits until it is ready (its readiness checks
 // reach the upstreams) and forgets what the upstreams received so far.
-func rsStart(t *testing.T) *rsEnv {
+func startGateway(t *testing.T) *restEnv {
 	t.Helper()
-	return rsStartWith(t, orders.NewHandler())
+	return startGatewayWith(t, orders.NewHandler())
 }
 
-// rsStartWith is rsStart with h as the orders service.
-func rsStartWith(t *testing.T, h http.Handler) *rsEnv {
+// startGatewayWith is startGateway with h as the orders service.
+func startGatewayWith(t *testing.T, h http.Handler) *restEnv {
 	t.Helper()
-	e := &rsEnv{
-		orders: rsStartUpstream(t, h),
-		leaky:  rsStartUpstream(t, rsLeakyOrders()),
+	e := &restEnv{
+		orders: upstreamtest.Start(t, h),
+		leaky:  upstreamtest.Start(t, leakyOrders()),
 		idp:    oidctest.NewIssuer(t),
 	}
-	cfg := writeConfig(t, rsConfig(e))
-	if err := os.CopyFS(filepath.Join(filepath.Dir(cfg), "rest"), os.DirFS(filepath.Join("testdata", "rest"))); err != nil {
+	cfg := gatewaytest.WriteConfig(t, restConfig(e))
+	if err := os.CopyFS(filepath.Join(filepath.Dir(cfg), "rest"), os.DirFS(filepath.Join("..", "testdata", "rest"))); err != nil {
 		t.Fatal(err)
 	}
-	e.gw = startGateway(t, cfg)
-	e.orders.reset()
-	e.leaky.reset()
+	e.gw = gatewaytest.Start(t, cfg)
+	e.orders.Reset()
+	e.leaky.Reset()
 	return e
 }
 
 // bearer is an Authorization header with a token for sub holding scope.
-func (e *rsEnv) bearer(sub, scope string) map[string]string {
+func (e *restEnv) bearer(sub, scope string) map[string]string {
 	return map[string]string{"Authorization": "Bearer " + e.idp.Sign(map[string]any{"sub": sub, "aud": "shop-api", "scope": scope})}
 }
 
-func rsKey(k string) map[string]string { return map[string]string{"X-API-Key": k} }
+func apiKeyHeader(k string) map[string]string { return map[string]string{"X-API-Key": k} }
 
-// rsReply is one answer read off the wire.
-type rsReply struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-func (r rsReply) String() string { return fmt.Sprintf("%d %v %s", r.status, r.header, r.body) }
-
-// rsRaw sends one request with its request-target verbatim over TCP: Go's
-// client would clean or re-encode the paths the bypass corpus is made of.
-func rsRaw(t *testing.T, addr, method, target string, hdr map[string]string, ctype, body string) rsReply {
-	t.Helper()
-	conn, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	// A guard against a hung gateway, not an assertion on timing.
-	conn.SetDeadline(time.Now().Add(30 * time.Second))
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: gateway.test\r\nConnection: close\r\n", method, target)
-	for k, v := range hdr {
-		fmt.Fprintf(&b, "%s: %s\r\n", k, v)
-	}
-	if ctype != "" {
-		fmt.Fprintf(&b, "Content-Type: %s\r\n", ctype)
-	}
-	if body != "" || method == http.MethodPost {
-		fmt.Fprintf(&b, "Content-Length: %d\r\n", len(body))
-	}
-	b.WriteString("\r\n")
-	b.WriteString(body)
-	if _, err := io.WriteString(conn, b.String()); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatalf("%s %q: reading the answer: %v", method, target, err)
-	}
-	defer resp.Body.Close()
-	rb, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("%s %q: reading the body: %v", method, target, err)
-	}
-	return rsReply{status: resp.StatusCode, header: resp.Header, body: rb}
-}
-
-// rsProblem is the RFC 9457 document of a REST refusal.
-type rsProblem struct {
-	Type   string `json:"type"`
-	Title  string `json:"title"`
-	Status int    `json:"status"`
-	Detail string `json:"detail"`
-	Code   string `json:"code"`
-	Errors []struct {
-		Pointer string `json:"pointer"`
-		Detail  string `json:"detail"`
-	} `json:"errors"`
-}
-
-// rsHTTPLayer marks a request Go's HTTP server refuses before the gateway
-// sees it (a malformed request-target): plain 400, no problem document.
-const rsHTTPLayer = "-"
-
-// rsWantProblem checks a refusal: status, problem+json with the code's type
-// URI, and exactly the given JSON pointers (in any order).
-func rsWantProblem(t *testing.T, rp rsReply, status int, code string, pointers []string) rsProblem {
-	t.Helper()
-	if rp.status != status {
-		t.Fatalf("status %d, want %d: %v", rp.status, status, rp)
-	}
-	if code == rsHTTPLayer {
-		if ct := rp.header.Get("Content-Type"); strings.Contains(ct, "problem") {
-			t.Fatalf("expected Go's own refusal, got a problem: %v", rp)
-		}
-		return rsProblem{}
-	}
-	if ct := rp.header.Get("Content-Type"); ct != "application/problem+json" {
-		t.Fatalf("Content-Type %q, want application/problem+json: %v", ct, rp)
-	}
-	var p rsProblem
-	if err := json.Unmarshal(rp.body, &p); err != nil {
-		t.Fatalf("problem is not JSON: %v", rp)
-	}
-	wantType := "https://portcullis.dev/problems/" + strings.ToLower(strings.ReplaceAll(code, "_", "-"))
-	if p.Code != code || p.Type != wantType || p.Status != status || p.Title == "" {
-		t.Fatalf("problem code %q type %q status %d title %q, want %q %q %d: %s", p.Code, p.Type, p.Status, p.Title, code, wantType, status, rp.body)
-	}
-	var got []string
-	for _, e := range p.Errors {
-		if e.Detail == "" {
-			t.Errorf("error at %q has no detail: %s", e.Pointer, rp.body)
-		}
-		got = append(got, e.Pointer)
-	}
-	slices.Sort(got)
-	want := slices.Sorted(slices.Values(pointers))
-	if !slices.Equal(got, want) {
-		t.Fatalf("pointers %q, want %q: %s", got, want, rp.body)
-	}
-	return p
-}
-
-// rsCase is one request and what must come of it: a refusal (code set) that
+// reqCase is one request and what must come of it: a refusal (code set) that
 // reaches no upstream, or an accepted request whose upstream received
 // exactly the request line forward.
-type rsCase struct {
+type reqCase struct {
 	name           string
 	method, target string
 	hdr            map[string]string
@@ -340,30 +194,30 @@ type rsCase struct {
 	contains       string // a substring of an accepted answer's body
 }
 
-func rsRun(t *testing.T, e *rsEnv, up *rsUpstream, cases []rsCase) {
+func runCases(t *testing.T, e *restEnv, up *upstreamtest.Server, cases []reqCase) {
 	t.Helper()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			up.reset()
-			rp := rsRaw(t, e.gw.addr, c.method, c.target, c.hdr, c.ctype, c.body)
-			got := up.got()
+			up.Reset()
+			rp := gatewaytest.Raw(t, e.gw.Addr(), c.method, c.target, c.hdr, c.ctype, c.body)
+			got := up.Lines()
 			if c.code != "" {
-				rsWantProblem(t, rp, c.status, c.code, c.pointers)
-				if c.allow != "" && rp.header.Get("Allow") != c.allow {
-					t.Errorf("Allow %q, want %q", rp.header.Get("Allow"), c.allow)
+				gatewaytest.WantProblem(t, rp, c.status, c.code, c.pointers)
+				if c.allow != "" && rp.Header.Get("Allow") != c.allow {
+					t.Errorf("Allow %q, want %q", rp.Header.Get("Allow"), c.allow)
 				}
-				if len(got) != 0 || up.rec.Count() != 0 {
+				if len(got) != 0 || up.Count() != 0 {
 					t.Fatalf("a refused request reached the upstream: %q", got)
 				}
 				return
 			}
-			if rp.status != c.status {
-				t.Fatalf("status %d, want %d: %v", rp.status, c.status, rp)
+			if rp.Status != c.status {
+				t.Fatalf("status %d, want %d: %v", rp.Status, c.status, rp)
 			}
 			if !slices.Equal(got, []string{c.forward}) {
 				t.Fatalf("upstream received %q, want exactly %q", got, c.forward)
 			}
-			recs := up.rec.Requests()
+			recs := up.Requests()
 			wantPath, _, _ := strings.Cut(strings.SplitN(c.forward, " ", 2)[1], "?")
 			if c.decoded != "" {
 				wantPath = c.decoded
@@ -377,7 +231,7 @@ func rsRun(t *testing.T, e *rsEnv, up *rsUpstream, cases []rsCase) {
 					t.Errorf("upstream received %s: %q", h, v)
 				}
 			}
-			if c.contains != "" && !strings.Contains(string(rp.body), c.contains) {
+			if c.contains != "" && !strings.Contains(string(rp.Body), c.contains) {
 				t.Fatalf("answer lacks %q: %v", c.contains, rp)
 			}
 		})
@@ -386,9 +240,9 @@ func rsRun(t *testing.T, e *rsEnv, up *rsUpstream, cases []rsCase) {
 
 // TestRESTPositiveModel: only documented operations pass.
 func TestRESTPositiveModel(t *testing.T) {
-	e := rsStart(t)
-	key := rsKey(rsReadKey)
-	rsRun(t, e, e.orders, []rsCase{
+	e := startGateway(t)
+	key := apiKeyHeader(readKey)
+	runCases(t, e, e.orders, []reqCase{
 		{name: "unknown path", method: "GET", target: "/api/v1/nope", hdr: key, status: 404, code: "NOT_FOUND"},
 		{name: "unknown version", method: "GET", target: "/api/v2/orders", hdr: key, status: 404, code: "NOT_FOUND"},
 		{name: "unknown sub-resource", method: "GET", target: "/api/v1/orders/1/items", hdr: key, status: 404, code: "NOT_FOUND"},
@@ -407,9 +261,9 @@ func TestRESTPositiveModel(t *testing.T) {
 		{name: "documented operation passes", method: "GET", target: "/api/v1/orders", hdr: key, status: 200, forward: "GET /v1/orders", contains: `"orders"`},
 	})
 	t.Run("HEAD is not GET", func(t *testing.T) {
-		e.orders.reset()
-		req, _ := http.NewRequest(http.MethodHead, e.gw.url("/api/v1/orders"), nil)
-		req.Header.Set("X-API-Key", rsReadKey)
+		e.orders.Reset()
+		req, _ := http.NewRequest(http.MethodHead, e.gw.URL("/api/v1/orders"), nil)
+		req.Header.Set("X-API-Key", readKey)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -418,7 +272,7 @@ func TestRESTPositiveModel(t *testing.T) {
 		if resp.StatusCode != 405 || resp.Header.Get("Allow") != "GET, POST" || resp.Header.Get("Content-Type") != "application/problem+json" {
 			t.Fatalf("HEAD: %d %v", resp.StatusCode, resp.Header)
 		}
-		if n := e.orders.rec.Count(); n != 0 {
+		if n := e.orders.Count(); n != 0 {
 			t.Fatalf("HEAD reached the upstream %d times", n)
 		}
 	})
@@ -431,15 +285,15 @@ func TestRESTPositiveModel(t *testing.T) {
 // must be refused before matching anything else (400/404/405), and none may
 // reach the upstream.
 func TestRESTPathBypass(t *testing.T) {
-	e := rsStart(t)
-	key := rsKey(rsReadKey)
-	unsafe := func(name, target string) rsCase {
-		return rsCase{name: name, method: "DELETE", target: target, hdr: key, status: 400, code: "UNSAFE_PATH"}
+	e := startGateway(t)
+	key := apiKeyHeader(readKey)
+	unsafe := func(name, target string) reqCase {
+		return reqCase{name: name, method: "DELETE", target: target, hdr: key, status: 400, code: "UNSAFE_PATH"}
 	}
-	refused := func(name, method, target string, status int, code string, pointers ...string) rsCase {
-		return rsCase{name: name, method: method, target: target, hdr: key, status: status, code: code, pointers: pointers}
+	refused := func(name, method, target string, status int, code string, pointers ...string) reqCase {
+		return reqCase{name: name, method: method, target: target, hdr: key, status: status, code: code, pointers: pointers}
 	}
-	corpus := []rsCase{
+	corpus := []reqCase{
 		// The canonical request: it is the operation, and security refuses it.
 		refused("canonical", "DELETE", "/api/v1/orders/1", 403, "FORBIDDEN"),
 		refused("canonical with an encoded digit", "DELETE", "/api/v1/orders/%31", 403, "FORBIDDEN"),
@@ -478,10 +332,10 @@ func TestRESTPathBypass(t *testing.T) {
 		unsafe("encoded NUL before an extension", "/api/v1/orders/1%00.json"),
 		unsafe("encoded tab", "/api/v1/orders/1%09"),
 		unsafe("encoded CR LF", "/api/v1/orders/1%0d%0aX-Injected:%20x"),
-		refused("IIS %u encoding", "DELETE", "/api/v1/orders%u002f1", 400, rsHTTPLayer),
-		refused("bare percent", "DELETE", "/api/v1/orders/1%", 400, rsHTTPLayer),
-		refused("raw tab", "DELETE", "/api/v1/orders/1\t", 400, rsHTTPLayer),
-		refused("raw NUL", "DELETE", "/api/v1/orders/1\x00", 400, rsHTTPLayer),
+		refused("IIS %u encoding", "DELETE", "/api/v1/orders%u002f1", 400, gatewaytest.HTTPLayer),
+		refused("bare percent", "DELETE", "/api/v1/orders/1%", 400, gatewaytest.HTTPLayer),
+		refused("raw tab", "DELETE", "/api/v1/orders/1\t", 400, gatewaytest.HTTPLayer),
+		refused("raw NUL", "DELETE", "/api/v1/orders/1\x00", 400, gatewaytest.HTTPLayer),
 
 		// Case.
 		refused("upper-case prefix", "DELETE", "/API/v1/orders/1", 404, "NOT_FOUND"),
@@ -520,9 +374,9 @@ func TestRESTPathBypass(t *testing.T) {
 		refused("method in the query", "DELETE", "/api/v1/orders/1?_method=GET", 400, "VALIDATION_FAILED", "/query/_method"),
 
 		// Method override: the operation is the request line's method.
-		{name: "override header on POST", method: "POST", target: "/api/v1/orders/1", hdr: map[string]string{"X-API-Key": rsReadKey, "X-HTTP-Method-Override": "DELETE"}, ctype: "application/json", body: `{}`,
+		{name: "override header on POST", method: "POST", target: "/api/v1/orders/1", hdr: map[string]string{"X-API-Key": readKey, "X-HTTP-Method-Override": "DELETE"}, ctype: "application/json", body: `{}`,
 			status: 405, code: "METHOD_NOT_ALLOWED", allow: "DELETE, GET"},
-		{name: "override header and _method query on GET", method: "GET", target: "/api/v1/orders/1?_method=DELETE", hdr: map[string]string{"X-API-Key": rsReadKey, "X-HTTP-Method-Override": "DELETE"},
+		{name: "override header and _method query on GET", method: "GET", target: "/api/v1/orders/1?_method=DELETE", hdr: map[string]string{"X-API-Key": readKey, "X-HTTP-Method-Override": "DELETE"},
 			status: 400, code: "VALIDATION_FAILED", pointers: []string{"/query/_method"}},
 
 		// Too long.
@@ -531,11 +385,11 @@ func TestRESTPathBypass(t *testing.T) {
 	if len(corpus) < 40 {
 		t.Fatalf("corpus has %d variants, want at least 40", len(corpus))
 	}
-	rsRun(t, e, e.orders, corpus)
+	runCases(t, e, e.orders, corpus)
 
 	// What passes reaches exactly its documented operation, as matched.
-	override := map[string]string{"X-API-Key": rsReadKey, "X-HTTP-Method-Override": "DELETE", "X-HTTP-Method": "DELETE", "X-Method-Override": "DELETE"}
-	rsRun(t, e, e.orders, []rsCase{
+	override := map[string]string{"X-API-Key": readKey, "X-HTTP-Method-Override": "DELETE", "X-HTTP-Method": "DELETE", "X-Method-Override": "DELETE"}
+	runCases(t, e, e.orders, []reqCase{
 		{name: "GET canonical", method: "GET", target: "/api/v1/orders/1", hdr: key, status: 200, forward: "GET /v1/orders/1", contains: `"id":1`},
 		{name: "GET with method override headers stays GET", method: "GET", target: "/api/v1/orders/1", hdr: override, status: 200, forward: "GET /v1/orders/1", contains: `"id":1`},
 		{name: "GET absolute-form", method: "GET", target: "http://gateway.test/api/v1/orders/1", hdr: key, status: 200, forward: "GET /v1/orders/1"},
@@ -544,17 +398,17 @@ func TestRESTPathBypass(t *testing.T) {
 		{name: "DELETE with orders:write", method: "DELETE", target: "/api/v1/orders/5", hdr: e.bearer("1", "orders:write"), status: 204, forward: "DELETE /v1/orders/5"},
 	})
 	t.Run("order 1 survived the corpus", func(t *testing.T) {
-		rp := rsRaw(t, e.gw.addr, "GET", "/api/v1/orders/1", key, "", "")
-		if rp.status != 200 {
+		rp := gatewaytest.Raw(t, e.gw.Addr(), "GET", "/api/v1/orders/1", key, "", "")
+		if rp.Status != 200 {
 			t.Fatalf("order 1 is gone: %v", rp)
 		}
 	})
 }
 
-// rsGoodOrder is a valid createOrder body for user "2".
-const rsGoodOrder = `{"userId":"2","items":[{"sku":"1","quantity":1,"unitPrice":899}]}`
+// goodOrder is a valid createOrder body for user "2".
+const goodOrder = `{"userId":"2","items":[{"sku":"1","quantity":1,"unitPrice":899}]}`
 
-func rsOrderWith(extra string) string {
+func orderWith(extra string) string {
 	return `{"userId":"2","items":[{"sku":"1","quantity":1,"unitPrice":899}],` + extra + `}`
 }
 
@@ -562,14 +416,14 @@ func rsOrderWith(extra string) string {
 // document and a 3.0 fixture, each failure with its JSON pointer (the docs/ pages
 // item 4).
 func TestRESTRequestValidation(t *testing.T) {
-	e := rsStart(t)
-	key := rsKey(rsReadKey)
+	e := startGateway(t)
+	key := apiKeyHeader(readKey)
 	writer := e.bearer("2", "orders:read orders:write")
-	bad := func(name, method, target string, hdr map[string]string, ctype, body string, pointers ...string) rsCase {
-		return rsCase{name: name, method: method, target: target, hdr: hdr, ctype: ctype, body: body, status: 400, code: "VALIDATION_FAILED", pointers: pointers}
+	bad := func(name, method, target string, hdr map[string]string, ctype, body string, pointers ...string) reqCase {
+		return reqCase{name: name, method: method, target: target, hdr: hdr, ctype: ctype, body: body, status: 400, code: "VALIDATION_FAILED", pointers: pointers}
 	}
 	const js = "application/json"
-	rsRun(t, e, e.orders, []rsCase{
+	runCases(t, e, e.orders, []reqCase{
 		// Query parameters.
 		bad("limit above maximum", "GET", "/api/v1/orders?limit=1000", key, "", "", "/query/limit"),
 		bad("limit below minimum", "GET", "/api/v1/orders?limit=0", key, "", "", "/query/limit"),
@@ -597,42 +451,42 @@ func TestRESTRequestValidation(t *testing.T) {
 		bad("wrong type", "POST", "/api/v1/orders", writer, js, `{"userId":2,"items":[{"sku":"1","quantity":1,"unitPrice":899}]}`, "/body/userId"),
 		bad("wrong type nested", "POST", "/api/v1/orders", writer, js, `{"userId":"2","items":[{"sku":"1","quantity":"1","unitPrice":899}]}`, "/body/items/0/quantity"),
 		bad("below minimum nested", "POST", "/api/v1/orders", writer, js, `{"userId":"2","items":[{"sku":"1","quantity":0,"unitPrice":899}]}`, "/body/items/0/quantity"),
-		bad("additional property", "POST", "/api/v1/orders", writer, js, rsOrderWith(`"admin":true`), "/body"),
+		bad("additional property", "POST", "/api/v1/orders", writer, js, orderWith(`"admin":true`), "/body"),
 		bad("additional property nested", "POST", "/api/v1/orders", writer, js, `{"userId":"2","items":[{"sku":"1","quantity":1,"unitPrice":0,"discount":100}]}`, "/body/items/0"),
-		bad("string-or-null refuses a number", "POST", "/api/v1/orders", writer, js, rsOrderWith(`"note":5`), "/body/note"),
+		bad("string-or-null refuses a number", "POST", "/api/v1/orders", writer, js, orderWith(`"note":5`), "/body/note"),
 		bad("duplicate key", "POST", "/api/v1/orders", writer, js, `{"userId":"evil","userId":"2","items":[{"sku":"1","quantity":1,"unitPrice":899}]}`, "/body"),
 		bad("duplicate key spelled with an escape", "POST", "/api/v1/orders", writer, js, `{"userId":"2","\u0075serId":"3","items":[{"sku":"1","quantity":1,"unitPrice":899}]}`, "/body"),
 		// Go's encoding/json (the orders service) matches keys without
 		// regard to case: the variant must not pass as an unknown extra.
-		bad("case variant of a key", "POST", "/api/v1/orders", writer, js, rsOrderWith(`"UserID":"3"`), "/body"),
+		bad("case variant of a key", "POST", "/api/v1/orders", writer, js, orderWith(`"UserID":"3"`), "/body"),
 		bad("duplicate key nested", "POST", "/api/v1/orders", writer, js, `{"userId":"2","items":[{"sku":"1","quantity":1,"quantity":1000,"unitPrice":899}]}`, "/body"),
 		// The top object is level 1: 63 arrays inside it reach level 64,
 		// which parses (and then fails the schema); 64 arrays do not parse.
-		bad("nested 64 deep parses", "POST", "/api/v1/orders", writer, js, rsOrderWith(`"note":`+strings.Repeat("[", 63)+strings.Repeat("]", 63)), "/body/note"),
-		bad("nested 65 deep refused", "POST", "/api/v1/orders", writer, js, rsOrderWith(`"note":`+strings.Repeat("[", 64)+strings.Repeat("]", 64)), "/body"),
+		bad("nested 64 deep parses", "POST", "/api/v1/orders", writer, js, orderWith(`"note":`+strings.Repeat("[", 63)+strings.Repeat("]", 63)), "/body/note"),
+		bad("nested 65 deep refused", "POST", "/api/v1/orders", writer, js, orderWith(`"note":`+strings.Repeat("[", 64)+strings.Repeat("]", 64)), "/body"),
 		bad("nested 1000 deep refused", "POST", "/api/v1/orders", writer, js, strings.Repeat("[", 1000)+strings.Repeat("]", 1000), "/body"),
-		bad("trailing data", "POST", "/api/v1/orders", writer, js, rsGoodOrder+`{}`, "/body"),
+		bad("trailing data", "POST", "/api/v1/orders", writer, js, goodOrder+`{}`, "/body"),
 		bad("not JSON", "POST", "/api/v1/orders", writer, js, `{"userId":`, "/body"),
 		bad("invalid UTF-8 in a string", "POST", "/api/v1/orders", writer, js, "{\"userId\":\"2\",\"items\":[{\"sku\":\"\xff\",\"quantity\":1,\"unitPrice\":1}]}", "/body"),
-		bad("header against its pattern", "POST", "/api/v1/orders", map[string]string{"Authorization": writer["Authorization"], "Idempotency-Key": "bad key!"}, js, rsGoodOrder, "/header/Idempotency-Key"),
-		{name: "wrong content type", method: "POST", target: "/api/v1/orders", hdr: writer, ctype: "text/plain", body: rsGoodOrder, status: 415, code: "UNSUPPORTED_MEDIA_TYPE"},
+		bad("header against its pattern", "POST", "/api/v1/orders", map[string]string{"Authorization": writer["Authorization"], "Idempotency-Key": "bad key!"}, js, goodOrder, "/header/Idempotency-Key"),
+		{name: "wrong content type", method: "POST", target: "/api/v1/orders", hdr: writer, ctype: "text/plain", body: goodOrder, status: 415, code: "UNSUPPORTED_MEDIA_TYPE"},
 		{name: "form content type", method: "POST", target: "/api/v1/orders", hdr: writer, ctype: "application/x-www-form-urlencoded", body: "userId=2", status: 415, code: "UNSUPPORTED_MEDIA_TYPE"},
-		{name: "no content type", method: "POST", target: "/api/v1/orders", hdr: writer, body: rsGoodOrder, status: 415, code: "UNSUPPORTED_MEDIA_TYPE"},
-		{name: "string-or-null accepts null", method: "POST", target: "/api/v1/orders", hdr: writer, ctype: js, body: rsOrderWith(`"note":null`), status: 201, forward: "POST /v1/orders", contains: `"note":null`},
-		{name: "string-or-null accepts a string", method: "POST", target: "/api/v1/orders", hdr: writer, ctype: js, body: rsOrderWith(`"note":"ring twice"`), status: 201, forward: "POST /v1/orders", contains: `"ring twice"`},
-		{name: "JSON with a charset", method: "POST", target: "/api/v1/orders", hdr: writer, ctype: "application/json; charset=utf-8", body: rsGoodOrder, status: 201, forward: "POST /v1/orders"},
+		{name: "no content type", method: "POST", target: "/api/v1/orders", hdr: writer, body: goodOrder, status: 415, code: "UNSUPPORTED_MEDIA_TYPE"},
+		{name: "string-or-null accepts null", method: "POST", target: "/api/v1/orders", hdr: writer, ctype: js, body: orderWith(`"note":null`), status: 201, forward: "POST /v1/orders", contains: `"note":null`},
+		{name: "string-or-null accepts a string", method: "POST", target: "/api/v1/orders", hdr: writer, ctype: js, body: orderWith(`"note":"ring twice"`), status: 201, forward: "POST /v1/orders", contains: `"ring twice"`},
+		{name: "JSON with a charset", method: "POST", target: "/api/v1/orders", hdr: writer, ctype: "application/json; charset=utf-8", body: goodOrder, status: 201, forward: "POST /v1/orders"},
 
 		// The same checks on OpenAPI 3.0 semantics.
 		bad("3.0: limit above maximum", "GET", "/v30/v1/orders?limit=1000", key, "", "", "/query/limit"),
 		bad("3.0: status outside the enum", "GET", "/v30/v1/orders?status=lost", key, "", "", "/query/status"),
 		bad("3.0: unknown query parameter", "GET", "/v30/v1/orders?foo=1", key, "", "", "/query/foo"),
 		bad("3.0: id not an integer", "GET", "/v30/v1/orders/abc", key, "", "", "/path/id"),
-		bad("3.0: nullable refuses a number", "POST", "/v30/v1/orders", key, js, rsOrderWith(`"note":5`), "/body/note"),
-		bad("3.0: additional property", "POST", "/v30/v1/orders", key, js, rsOrderWith(`"admin":true`), "/body"),
+		bad("3.0: nullable refuses a number", "POST", "/v30/v1/orders", key, js, orderWith(`"note":5`), "/body/note"),
+		bad("3.0: additional property", "POST", "/v30/v1/orders", key, js, orderWith(`"admin":true`), "/body"),
 		bad("3.0: missing required property", "POST", "/v30/v1/orders", key, js, `{"items":[{"sku":"1","quantity":1,"unitPrice":1}]}`, "/body"),
 		bad("3.0: duplicate key", "POST", "/v30/v1/orders", key, js, `{"userId":"2","userId":"3","items":[{"sku":"1","quantity":1,"unitPrice":1}]}`, "/body"),
-		{name: "3.0: wrong content type", method: "POST", target: "/v30/v1/orders", hdr: key, ctype: "text/plain", body: rsGoodOrder, status: 415, code: "UNSUPPORTED_MEDIA_TYPE"},
-		{name: "3.0: nullable accepts null", method: "POST", target: "/v30/v1/orders", hdr: key, ctype: js, body: rsOrderWith(`"note":null`), status: 201, forward: "POST /v1/orders"},
+		{name: "3.0: wrong content type", method: "POST", target: "/v30/v1/orders", hdr: key, ctype: "text/plain", body: goodOrder, status: 415, code: "UNSUPPORTED_MEDIA_TYPE"},
+		{name: "3.0: nullable accepts null", method: "POST", target: "/v30/v1/orders", hdr: key, ctype: js, body: orderWith(`"note":null`), status: 201, forward: "POST /v1/orders"},
 		{name: "3.0: valid query", method: "GET", target: "/v30/v1/orders?limit=1", hdr: key, status: 200, forward: "GET /v1/orders?limit=1"},
 	})
 }
@@ -642,42 +496,42 @@ func TestRESTRequestValidation(t *testing.T) {
 // bearer token with orders:write; the rest a token with orders:read or any
 // API key. The /keys fixture puts scopes on its apiKey schemes.
 func TestRESTSecurity(t *testing.T) {
-	e := rsStart(t)
+	e := startGateway(t)
 	const js = "application/json"
-	read, write := rsKey(rsReadKey), rsKey(rsWriteKey)
+	read, write := apiKeyHeader(readKey), apiKeyHeader(writeKey)
 	tokRead, tokWrite, tokNone := e.bearer("2", "orders:read"), e.bearer("2", "orders:read orders:write"), e.bearer("2", "")
 	expired := map[string]string{"Authorization": "Bearer " + e.idp.Sign(map[string]any{"sub": "2", "aud": "shop-api", "scope": "orders:write"}, oidctest.Expired())}
-	deny := func(name, method, target string, hdr map[string]string, body string, status int, code string) rsCase {
-		c := rsCase{name: name, method: method, target: target, hdr: hdr, status: status, code: code}
+	deny := func(name, method, target string, hdr map[string]string, body string, status int, code string) reqCase {
+		c := reqCase{name: name, method: method, target: target, hdr: hdr, status: status, code: code}
 		if body != "" {
 			c.ctype, c.body = js, body
 		}
 		return c
 	}
-	rsRun(t, e, e.orders, []rsCase{
+	runCases(t, e, e.orders, []reqCase{
 		deny("no credentials", "GET", "/api/v1/orders", nil, "", 401, "UNAUTHENTICATED"),
-		deny("no credentials on a write", "POST", "/api/v1/orders", nil, rsGoodOrder, 401, "UNAUTHENTICATED"),
-		deny("unknown API key", "GET", "/api/v1/orders", rsKey("not-a-key"), "", 401, "UNAUTHENTICATED"),
+		deny("no credentials on a write", "POST", "/api/v1/orders", nil, goodOrder, 401, "UNAUTHENTICATED"),
+		deny("unknown API key", "GET", "/api/v1/orders", apiKeyHeader("not-a-key"), "", 401, "UNAUTHENTICATED"),
 		deny("expired token", "GET", "/api/v1/orders", expired, "", 401, "UNAUTHENTICATED"),
 		deny("token without orders:read", "GET", "/api/v1/orders", tokNone, "", 403, "FORBIDDEN"),
-		deny("API key without orders:write creates", "POST", "/api/v1/orders", read, rsGoodOrder, 403, "FORBIDDEN"),
+		deny("API key without orders:write creates", "POST", "/api/v1/orders", read, goodOrder, 403, "FORBIDDEN"),
 		// The document asks for a bearer token: an API key holding the
 		// scope is still not an oauth2 credential.
-		deny("API key with orders:write on a bearer-only operation", "POST", "/api/v1/orders", write, rsGoodOrder, 403, "FORBIDDEN"),
-		deny("token without orders:write creates", "POST", "/api/v1/orders", tokRead, rsGoodOrder, 403, "FORBIDDEN"),
+		deny("API key with orders:write on a bearer-only operation", "POST", "/api/v1/orders", write, goodOrder, 403, "FORBIDDEN"),
+		deny("token without orders:write creates", "POST", "/api/v1/orders", tokRead, goodOrder, 403, "FORBIDDEN"),
 		deny("API key without orders:write deletes", "DELETE", "/api/v1/orders/4", read, "", 403, "FORBIDDEN"),
 		deny("token without orders:write deletes", "DELETE", "/api/v1/orders/4", tokRead, "", 403, "FORBIDDEN"),
 		{name: "any API key lists", method: "GET", target: "/api/v1/orders", hdr: read, status: 200, forward: "GET /v1/orders"},
 		{name: "token with orders:read lists", method: "GET", target: "/api/v1/orders", hdr: tokRead, status: 200, forward: "GET /v1/orders"},
-		{name: "token with orders:write creates", method: "POST", target: "/api/v1/orders", hdr: tokWrite, ctype: js, body: rsGoodOrder, status: 201, forward: "POST /v1/orders", contains: `"userId":"2"`},
+		{name: "token with orders:write creates", method: "POST", target: "/api/v1/orders", hdr: tokWrite, ctype: js, body: goodOrder, status: 201, forward: "POST /v1/orders", contains: `"userId":"2"`},
 		{name: "token with orders:write deletes", method: "DELETE", target: "/api/v1/orders/4", hdr: tokWrite, status: 204, forward: "DELETE /v1/orders/4"},
 
 		// apiKey schemes with scopes (OpenAPI 3.1).
 		deny("keys: no credentials", "GET", "/keys/v1/orders", nil, "", 401, "UNAUTHENTICATED"),
 		deny("keys: a token is not an API key", "GET", "/keys/v1/orders", tokWrite, "", 403, "FORBIDDEN"),
-		deny("keys: API key without orders:write", "POST", "/keys/v1/orders", read, rsGoodOrder, 403, "FORBIDDEN"),
+		deny("keys: API key without orders:write", "POST", "/keys/v1/orders", read, goodOrder, 403, "FORBIDDEN"),
 		{name: "keys: API key with orders:read lists", method: "GET", target: "/keys/v1/orders", hdr: read, status: 200, forward: "GET /v1/orders"},
-		{name: "keys: API key with orders:write creates", method: "POST", target: "/keys/v1/orders", hdr: write, ctype: js, body: rsGoodOrder, status: 201, forward: "POST /v1/orders"},
+		{name: "keys: API key with orders:write creates", method: "POST", target: "/keys/v1/orders", hdr: write, ctype: js, body: goodOrder, status: 201, forward: "POST /v1/orders"},
 	})
 	t.Run("401 carries a challenge", func(t *testing.T) {
 		for _, c := range []struct {
@@ -686,11 +540,11 @@ func TestRESTSecurity(t *testing.T) {
 			want string
 		}{
 			{"no credentials", nil, `Bearer realm="portcullis"`},
-			{"bad credentials", rsKey("not-a-key"), `error="invalid_token"`},
+			{"bad credentials", apiKeyHeader("not-a-key"), `error="invalid_token"`},
 		} {
-			rp := rsRaw(t, e.gw.addr, "GET", "/api/v1/orders", c.hdr, "", "")
-			rsWantProblem(t, rp, 401, "UNAUTHENTICATED", nil)
-			if ch := rp.header.Get("WWW-Authenticate"); !strings.HasPrefix(ch, "Bearer") || !strings.Contains(ch, c.want) {
+			rp := gatewaytest.Raw(t, e.gw.Addr(), "GET", "/api/v1/orders", c.hdr, "", "")
+			gatewaytest.WantProblem(t, rp, 401, "UNAUTHENTICATED", nil)
+			if ch := rp.Header.Get("WWW-Authenticate"); !strings.HasPrefix(ch, "Bearer") || !strings.Contains(ch, c.want) {
 				t.Errorf("%s: WWW-Authenticate %q, want it to hold %q", c.name, ch, c.want)
 			}
 		}
@@ -702,19 +556,19 @@ func TestRESTSecurity(t *testing.T) {
 // path.id with the token's subject; own compares body.userId with it. An
 // API key's subject is "apikey:<name>", so it never owns a user's orders.
 func TestRESTOperationPolicy(t *testing.T) {
-	e := rsStart(t)
+	e := startGateway(t)
 	const js = "application/json"
 	bob := e.bearer("2", "orders:read orders:write")
-	rsRun(t, e, e.orders, []rsCase{
+	runCases(t, e, e.orders, []reqCase{
 		{name: "own orders", method: "GET", target: "/api/v1/users/2/orders", hdr: bob, status: 200, forward: "GET /v1/users/2/orders", contains: `"userId":"2"`},
 		{name: "own orders, id percent-encoded", method: "GET", target: "/api/v1/users/%32/orders", hdr: bob, status: 200, forward: "GET /v1/users/%32/orders", decoded: "/v1/users/2/orders"},
 		{name: "someone else's orders", method: "GET", target: "/api/v1/users/3/orders", hdr: bob, status: 403, code: "FORBIDDEN"},
 		{name: "a prefix of the subject is not the subject", method: "GET", target: "/api/v1/users/22/orders", hdr: bob, status: 403, code: "FORBIDDEN"},
-		{name: "API key named like the user", method: "GET", target: "/api/v1/users/e2e/orders", hdr: rsKey(rsReadKey), status: 403, code: "FORBIDDEN"},
+		{name: "API key named like the user", method: "GET", target: "/api/v1/users/e2e/orders", hdr: apiKeyHeader(readKey), status: 403, code: "FORBIDDEN"},
 		{name: "anonymous is refused before the policy", method: "GET", target: "/api/v1/users/2/orders", status: 401, code: "UNAUTHENTICATED"},
 		{name: "validation comes before the policy", method: "GET", target: "/api/v1/users/2/orders?all=1", hdr: bob, status: 400, code: "VALIDATION_FAILED", pointers: []string{"/query/all"}},
-		{name: "order for oneself", method: "POST", target: "/api/v1/orders", hdr: bob, ctype: js, body: rsGoodOrder, status: 201, forward: "POST /v1/orders"},
-		{name: "order for someone else", method: "POST", target: "/api/v1/orders", hdr: bob, ctype: js, body: strings.Replace(rsGoodOrder, `"2"`, `"3"`, 1), status: 403, code: "FORBIDDEN"},
+		{name: "order for oneself", method: "POST", target: "/api/v1/orders", hdr: bob, ctype: js, body: goodOrder, status: 201, forward: "POST /v1/orders"},
+		{name: "order for someone else", method: "POST", target: "/api/v1/orders", hdr: bob, ctype: js, body: strings.Replace(goodOrder, `"2"`, `"3"`, 1), status: 403, code: "FORBIDDEN"},
 		{name: "policy-free route", method: "GET", target: "/cost/v1/users/3/orders", hdr: bob, status: 200, forward: "GET /v1/users/3/orders"},
 	})
 }
@@ -723,8 +577,8 @@ func TestRESTOperationPolicy(t *testing.T) {
 // answer on and counts it; enforce replaces it with a 502 problem that
 // carries none of the upstream's data.
 func TestRESTResponseValidation(t *testing.T) {
-	e := rsStart(t)
-	key := rsKey(rsReadKey)
+	e := startGateway(t)
+	key := apiKeyHeader(readKey)
 	for _, c := range []struct {
 		name, path string
 		status     int // the upstream's
@@ -737,40 +591,40 @@ func TestRESTResponseValidation(t *testing.T) {
 		{"valid answer", "/v1/orders/2", 200, "application/json", false},
 	} {
 		t.Run("report: "+c.name, func(t *testing.T) {
-			e.leaky.reset()
-			rp := rsRaw(t, e.gw.addr, "GET", "/report"+c.path, key, "", "")
-			if rp.status != c.status || rp.header.Get("Content-Type") != c.ctype {
+			e.leaky.Reset()
+			rp := gatewaytest.Raw(t, e.gw.Addr(), "GET", "/report"+c.path, key, "", "")
+			if rp.Status != c.status || rp.Header.Get("Content-Type") != c.ctype {
 				t.Fatalf("report changed the answer: %v", rp)
 			}
-			if leaked := strings.Contains(string(rp.body), "internal-margin-42"); leaked != c.leak {
+			if leaked := strings.Contains(string(rp.Body), "internal-margin-42"); leaked != c.leak {
 				t.Fatalf("report must pass the answer on unchanged: %v", rp)
 			}
-			if got := e.leaky.got(); !slices.Equal(got, []string{"GET " + c.path}) {
+			if got := e.leaky.Lines(); !slices.Equal(got, []string{"GET " + c.path}) {
 				t.Fatalf("upstream received %q", got)
 			}
 		})
 		t.Run("enforce: "+c.name, func(t *testing.T) {
-			e.leaky.reset()
-			rp := rsRaw(t, e.gw.addr, "GET", "/enforce"+c.path, key, "", "")
-			if got := e.leaky.got(); !slices.Equal(got, []string{"GET " + c.path}) {
+			e.leaky.Reset()
+			rp := gatewaytest.Raw(t, e.gw.Addr(), "GET", "/enforce"+c.path, key, "", "")
+			if got := e.leaky.Lines(); !slices.Equal(got, []string{"GET " + c.path}) {
 				t.Fatalf("upstream received %q", got)
 			}
 			if !c.leak {
-				if rp.status != 200 || string(rp.body) != rsValidOrder+"\n" && string(rp.body) != rsValidOrder {
+				if rp.Status != 200 || string(rp.Body) != validOrder+"\n" && string(rp.Body) != validOrder {
 					t.Fatalf("a valid answer must pass: %v", rp)
 				}
 				return
 			}
-			rsWantProblem(t, rp, 502, "RESPONSE_VALIDATION_FAILED", nil)
-			for _, s := range []string{"internal-margin-42", "secret", "teapot", "127.0.0.1", strings.TrimPrefix(e.leaky.srv.URL, "http://")} {
-				if strings.Contains(string(rp.body), s) {
-					t.Fatalf("the 502 leaks %q: %s", s, rp.body)
+			gatewaytest.WantProblem(t, rp, 502, "RESPONSE_VALIDATION_FAILED", nil)
+			for _, s := range []string{"internal-margin-42", "secret", "teapot", "127.0.0.1", strings.TrimPrefix(e.leaky.URL, "http://")} {
+				if strings.Contains(string(rp.Body), s) {
+					t.Fatalf("the 502 leaks %q: %s", s, rp.Body)
 				}
 			}
 		})
 	}
 	t.Run("violations are counted per route and operation", func(t *testing.T) {
-		_, metrics := get(t, "http://"+e.gw.adminAddr+"/metrics")
+		metrics := gatewaytest.Send(t, http.MethodGet, e.gw.AdminURL("/metrics"), nil, "").Body
 		for _, want := range []string{
 			`portcullis_response_violations_total{operation="listOrders",route="report"} 1`,
 			`portcullis_response_violations_total{operation="getOrder",route="report"} 2`,
@@ -787,7 +641,7 @@ func TestRESTResponseValidation(t *testing.T) {
 	})
 }
 
-var rsRemaining = regexp.MustCompile(`^"metered";r=(\d+);t=\d+$`)
+var remainingRE = regexp.MustCompile(`^"metered";r=(\d+);t=\d+$`)
 
 // TestRESTCost: each operation's x-portcullis-cost (else the route's
 // default_cost) is charged to the shared limiter. The
@@ -795,8 +649,8 @@ var rsRemaining = regexp.MustCompile(`^"metered";r=(\d+);t=\d+$`)
 // each charge; a refusal before forwarding costs the penalty (1), not the
 // operation.
 func TestRESTCost(t *testing.T) {
-	e := rsStart(t)
-	meter := rsKey(rsMeterKey)
+	e := startGateway(t)
+	meter := apiKeyHeader(meterKey)
 	steps := []struct {
 		name           string
 		method, target string
@@ -813,16 +667,16 @@ func TestRESTCost(t *testing.T) {
 	}
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
-			rp := rsRaw(t, e.gw.addr, s.method, s.target, meter, "", "")
-			if rp.status != s.status {
-				t.Fatalf("status %d, want %d: %v", rp.status, s.status, rp)
+			rp := gatewaytest.Raw(t, e.gw.Addr(), s.method, s.target, meter, "", "")
+			if rp.Status != s.status {
+				t.Fatalf("status %d, want %d: %v", rp.Status, s.status, rp)
 			}
-			if p := rp.header.Get("RateLimit-Policy"); p != `"metered";q=100;w=360000` {
+			if p := rp.Header.Get("RateLimit-Policy"); p != `"metered";q=100;w=360000` {
 				t.Errorf("RateLimit-Policy %q", p)
 			}
-			m := rsRemaining.FindStringSubmatch(rp.header.Get("RateLimit"))
+			m := remainingRE.FindStringSubmatch(rp.Header.Get("RateLimit"))
 			if m == nil {
-				t.Fatalf("RateLimit %q", rp.header.Get("RateLimit"))
+				t.Fatalf("RateLimit %q", rp.Header.Get("RateLimit"))
 			}
 			if r, _ := strconv.Atoi(m[1]); r != s.remaining {
 				t.Fatalf("RateLimit r=%d, want %d", r, s.remaining)
@@ -831,9 +685,9 @@ func TestRESTCost(t *testing.T) {
 	}
 }
 
-// rsMethodOverride makes h honour X-HTTP-Method-Override, as many web
+// methodOverride makes h honour X-HTTP-Method-Override, as many web
 // frameworks' method-override middleware does.
-func rsMethodOverride(h http.Handler) http.Handler {
+func methodOverride(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if m := r.Header.Get("X-HTTP-Method-Override"); m != "" {
 			r.Method = m
@@ -848,18 +702,18 @@ func rsMethodOverride(h http.Handler) http.Handler {
 // header would run an operation the gateway never matched (here a key with
 // only orders:read deleting an order through getOrder).
 func TestRESTMethodOverrideNotForwarded(t *testing.T) {
-	e := rsStartWith(t, rsMethodOverride(orders.NewHandler()))
-	hdr := map[string]string{"X-API-Key": rsReadKey, "X-HTTP-Method-Override": "DELETE"}
-	rp := rsRaw(t, e.gw.addr, "GET", "/api/v1/orders/3", hdr, "", "")
-	for _, r := range e.orders.rec.Requests() {
+	e := startGatewayWith(t, methodOverride(orders.NewHandler()))
+	hdr := map[string]string{"X-API-Key": readKey, "X-HTTP-Method-Override": "DELETE"}
+	rp := gatewaytest.Raw(t, e.gw.Addr(), "GET", "/api/v1/orders/3", hdr, "", "")
+	for _, r := range e.orders.Requests() {
 		for _, h := range []string{"X-Http-Method-Override", "X-Http-Method", "X-Method-Override"} {
 			if v := r.Header.Get(h); v != "" {
-				t.Errorf("upstream received %s: %q (gateway answered %d)", h, v, rp.status)
+				t.Errorf("upstream received %s: %q (gateway answered %d)", h, v, rp.Status)
 			}
 		}
 	}
-	if after := rsRaw(t, e.gw.addr, "GET", "/api/v1/orders/3", rsKey(rsReadKey), "", ""); after.status != 200 {
-		t.Errorf("a read-only key deleted order 3: GET afterwards is %d", after.status)
+	if after := gatewaytest.Raw(t, e.gw.Addr(), "GET", "/api/v1/orders/3", apiKeyHeader(readKey), "", ""); after.Status != 200 {
+		t.Errorf("a read-only key deleted order 3: GET afterwards is %d", after.Status)
 	}
 }
 
@@ -869,9 +723,9 @@ func TestRESTMethodOverrideNotForwarded(t *testing.T) {
 // JavaScript's parseInt("0.5e1") is 0, below the documented minimum), so
 // the value validated would not be the one used: 400 with the pointer.
 func TestRESTIntegerParamNotation(t *testing.T) {
-	e := rsStart(t)
-	key := rsKey(rsReadKey)
-	rsRun(t, e, e.orders, []rsCase{
+	e := startGateway(t)
+	key := apiKeyHeader(readKey)
+	runCases(t, e, e.orders, []reqCase{
 		{name: "path id in exponent notation", method: "GET", target: "/api/v1/orders/1e0", hdr: key, status: 400, code: "VALIDATION_FAILED", pointers: []string{"/path/id"}},
 		{name: "path id with a fraction", method: "GET", target: "/api/v1/orders/1.0", hdr: key, status: 400, code: "VALIDATION_FAILED", pointers: []string{"/path/id"}},
 		{name: "query limit whose integer prefix is 0", method: "GET", target: "/api/v1/orders?limit=0.5e1", hdr: key, status: 400, code: "VALIDATION_FAILED", pointers: []string{"/query/limit"}},

@@ -1,4 +1,4 @@
-package test
+package e2e
 
 import (
 	"crypto/tls"
@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portcullis-gw/portcullis/internal/testkit/gatewaytest"
 	"github.com/portcullis-gw/portcullis/upstream/tlstest"
 )
 
@@ -52,8 +53,8 @@ graphql:
     upstream: {url: "%s/query", timeout: 5s, ca_file: %q, cert_file: %q, key_file: %q}
     schema: {supergraph: ../../testdata/schemas/shop.graphql}
 `, certFile, keyFile, clientCA.CertFile, up.URL, upstreamCA.CertFile, gwClientCert, gwClientKey)
-	cfg = strings.Replace(cfg, "../../testdata/schemas/shop.graphql", absPath(t, "testdata/schemas/shop.graphql"), 1)
-	gw := startGateway(t, writeConfig(t, cfg))
+	cfg = strings.Replace(cfg, "../../testdata/schemas/shop.graphql", absPath(t, "../testdata/schemas/shop.graphql"), 1)
+	gw := gatewaytest.Start(t, gatewaytest.WriteConfig(t, cfg))
 
 	roots := x509.NewCertPool()
 	roots.AddCert(serverCA.Cert)
@@ -68,7 +69,7 @@ graphql:
 			TLSClientConfig:   &tls.Config{RootCAs: roots, Certificates: certs},
 		}}
 	}
-	url := "https://" + gw.addr + "/graphql"
+	url := "https://" + gw.Addr() + "/graphql"
 	body := `{"query":"{ hello }"}`
 
 	t.Run("https with a client certificate reaches the https upstream over mTLS", func(t *testing.T) {
@@ -130,7 +131,7 @@ graphql:
 		}
 		deadline := time.Now().Add(20 * time.Second)
 		for {
-			conn, err := tls.Dial("tcp", gw.addr, &tls.Config{RootCAs: roots, Certificates: []tls.Certificate{pair}})
+			conn, err := tls.Dial("tcp", gw.Addr(), &tls.Config{RootCAs: roots, Certificates: []tls.Certificate{pair}})
 			if err == nil {
 				got := conn.ConnectionState().PeerCertificates[0]
 				conn.Close()

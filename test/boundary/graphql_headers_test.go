@@ -1,15 +1,15 @@
-package test
+package boundary
 
 import (
 	"strings"
 	"testing"
 )
 
-// boundaryStripped are headers back ends and frameworks read as the URL,
+// strippedHeaders are headers back ends and frameworks read as the URL,
 // method, scheme, client address or user; a client must never get one
 // through (docs/security.md, "Headers stripped"). Written out here, not
 // taken from the gateway's list, so that dropping one there fails here.
-var boundaryStripped = []string{
+var strippedHeaders = []string{
 	"X-Original-URL", "X-Rewrite-URL", "X-Original-URI", "X-Original-Method", "X-HTTP-Method",
 	"X-HTTP-Method-Override", "X-Method-Override", "X-Middleware-Subrequest",
 	"True-Client-IP", "X-Client-IP", "Client-IP", "CF-Connecting-IP", "CF-Connecting-IPv6", "Fastly-Client-IP",
@@ -33,7 +33,7 @@ func TestBoundaryGraphQLHeadersStripped(t *testing.T) {
 	b := startBoundary(t)
 	const forged = "forged-by-client"
 	hdr := map[string]string{"X-Kept": "kept"}
-	for _, h := range boundaryStripped {
+	for _, h := range strippedHeaders {
 		hdr[h] = forged
 		hdr[strings.ReplaceAll(h, "-", "_")] = forged
 	}
@@ -65,11 +65,11 @@ func TestBoundaryGraphQLHeadersStripped(t *testing.T) {
 	} {
 		t.Run("graphql "+c.path, func(t *testing.T) {
 			b.resetAll()
-			resp, body := send(t, "POST", b.gw.url(c.path), "application/json", `{"query":"`+qTop+`"}`, hdr)
+			resp, body := send(t, "POST", b.gw.URL(c.path), "application/json", `{"query":"`+qTop+`"}`, hdr)
 			if resp.StatusCode != 200 {
 				t.Fatalf("status %d: %s", resp.StatusCode, body)
 			}
-			got := c.up.received()
+			got := received(c.up)
 			if len(got) != 1 {
 				t.Fatalf("upstream received %d requests", len(got))
 			}
@@ -82,7 +82,7 @@ func TestBoundaryGraphQLHeadersStripped(t *testing.T) {
 		for k, v := range hdr {
 			h[k] = v
 		}
-		resp, body := send(t, "GET", b.gw.url("/api/v1/orders"), "", "", h)
+		resp, body := send(t, "GET", b.gw.URL("/api/v1/orders"), "", "", h)
 		if resp.StatusCode != 200 {
 			t.Fatalf("status %d: %s", resp.StatusCode, body)
 		}

@@ -1,4 +1,4 @@
-package test
+package authz
 
 import (
 	"crypto/ecdsa"
@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,15 +13,17 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/portcullis-gw/portcullis/internal/testkit/gatewaytest"
+	"github.com/portcullis-gw/portcullis/internal/testkit/upstreamtest"
 	"github.com/portcullis-gw/portcullis/policy/authn"
 	"github.com/portcullis-gw/portcullis/policy/authn/oidctest"
 	"github.com/portcullis-gw/portcullis/test/upstreams"
 )
 
-// azGateway describes the gateway config the identity and authorization
+// gatewayConfig describes the gateway config the identity and authorization
 // tests run: the GraphQL route forwards to the accounts subgraph (the only
 // one a query on User reaches) over the three composed subgraph schemas.
-type azGateway struct {
+type gatewayConfig struct {
 	issuer        string
 	anonymous     bool
 	apiKeySHA256  string
@@ -30,18 +31,14 @@ type azGateway struct {
 	authorization string // graphql[0].authorization, YAML flow map
 }
 
-// generous keeps the request budgets out of the way of tests that send many
-// refused requests from one IP; the budget test sets its own.
-const azGenerousBudget = "{rate: 100000, per: 1s, burst: 100000}"
-
-func (a azGateway) config(set *upstreams.Set) string {
+func (a gatewayConfig) config(set *upstreams.Set) string {
 	var keys string
 	if a.apiKeySHA256 != "" {
 		keys = fmt.Sprintf("  api_keys:\n    - {name: partner-acme, sha256: %s, scopes: [orders:read]}\n", a.apiKeySHA256)
 	}
 	failures := a.authFailures
 	if failures == "" {
-		failures = azGenerousBudget
+		failures = gatewaytest.GenerousTier
 	}
 	authz := a.authorization
 	if authz == "" {
@@ -88,69 +85,23 @@ rest:
     upstream: {url: %q, timeout: 5s}
     strip_prefix: true
     forward_authorization: true
-`, a.anonymous, a.issuer, keys, azGenerousBudget, azGenerousBudget, failures,
+`, a.anonymous, a.issuer, keys, gatewaytest.GenerousTier, gatewaytest.GenerousTier, failures,
 		set.Accounts.Endpoint, authz, set.Orders.URL, set.Orders.URL)
 }
 
-// azStart writes cfg and starts the gateway on it with the upstreams'
+// start writes cfg and starts the gateway on it with the upstreams'
 // records fresh.
-func azStart(t *testing.T, set *upstreams.Set, cfg string) *proc {
+func start(t *testing.T, set *upstreams.Set, cfg string) *gatewaytest.Gateway {
 	t.Helper()
-	return startFresh(t, set, writeConfig(t, cfg))
+	return gatewaytest.StartFresh(t, gatewaytest.WriteConfig(t, cfg), set.ResetAll)
 }
 
-// azReply is one gateway answer, decoded where it is JSON.
-type azReply struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-func (r azReply) String() string { return fmt.Sprintf("%d %s", r.status, r.body) }
-
-// azSend sends one request with the given headers; a GraphQL POST gets the
-// JSON content type unless hdr sets one.
-func azSend(t *testing.T, method, url string, hdr map[string]string, body string) azReply {
-	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, url, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return azReply{status: resp.StatusCode, header: resp.Header, body: b}
-}
-
-// azGQL builds a GraphQL-over-HTTP body with variables.
-func azGQL(query string, vars map[string]any) string {
-	m := map[string]any{"query": query}
-	if vars != nil {
-		m["variables"] = vars
-	}
-	b, _ := json.Marshal(m)
-	return string(b)
-}
-
-func azBearer(tok string) map[string]string {
+func bearer(tok string) map[string]string {
 	return map[string]string{"Authorization": "Bearer " + tok}
 }
 
-// azClaims are a valid access token's claims for subject sub.
-func azClaims(sub, scope string, extra ...any) map[string]any {
+// tokenClaims are a valid access token's claims for subject sub.
+func tokenClaims(sub, scope string, extra ...any) map[string]any {
 	c := map[string]any{"sub": sub, "aud": "shop-api", "scope": scope}
 	for i := 0; i+1 < len(extra); i += 2 {
 		c[extra[i].(string)] = extra[i+1]
@@ -158,23 +109,23 @@ func azClaims(sub, scope string, extra ...any) map[string]any {
 	return c
 }
 
-// azWantUnauthenticated checks a refusal for a present but invalid credential
+// wantUnauthenticated checks a refusal for a present but invalid credential
 // (RFC 6750 section 3.1, the docs/ pages).
-func azWantUnauthenticated(t *testing.T, r azReply) {
+func wantUnauthenticated(t *testing.T, r gatewaytest.Reply) {
 	t.Helper()
-	if r.status != http.StatusUnauthorized {
+	if r.Status != http.StatusUnauthorized {
 		t.Fatalf("want 401, got %s", r)
 	}
-	if ch := r.header.Get("WWW-Authenticate"); !strings.HasPrefix(ch, "Bearer") || !strings.Contains(ch, `error="invalid_token"`) {
+	if ch := r.Header.Get("WWW-Authenticate"); !strings.HasPrefix(ch, "Bearer") || !strings.Contains(ch, `error="invalid_token"`) {
 		t.Errorf("WWW-Authenticate = %q", ch)
 	}
-	if c := firstCode(t, r.body); c != "UNAUTHENTICATED" {
-		t.Errorf("code %q in %s", c, r.body)
+	if c := gatewaytest.FirstCode(t, r.Body); c != "UNAUTHENTICATED" {
+		t.Errorf("code %q in %s", c, r.Body)
 	}
 }
 
-// azWantNothingForwarded fails if any upstream received a request.
-func azWantNothingForwarded(t *testing.T, set *upstreams.Set) {
+// wantNothingForwarded fails if any upstream received a request.
+func wantNothingForwarded(t *testing.T, set *upstreams.Set) {
 	t.Helper()
 	for _, s := range set.All() {
 		if n := s.Recorder.Count(); n != 0 {
@@ -183,8 +134,8 @@ func azWantNothingForwarded(t *testing.T, set *upstreams.Set) {
 	}
 }
 
-// azOnlyRequest is the one request svc received since the last reset.
-func azOnlyRequest(t *testing.T, svc *upstreams.Service) upstreams.Recorded {
+// onlyRequest is the one request svc received since the last reset.
+func onlyRequest(t *testing.T, svc *upstreams.Service) upstreamtest.Recorded {
 	t.Helper()
 	reqs := svc.Recorder.Requests()
 	if len(reqs) != 1 {
@@ -193,30 +144,30 @@ func azOnlyRequest(t *testing.T, svc *upstreams.Service) upstreams.Recorded {
 	return reqs[0]
 }
 
-// azData decodes a GraphQL answer's data and errors.
-func azData(t *testing.T, r azReply) (map[string]any, []map[string]any) {
+// answerData decodes a GraphQL answer's data and errors.
+func answerData(t *testing.T, r gatewaytest.Reply) (map[string]any, []map[string]any) {
 	t.Helper()
 	var out struct {
 		Data   map[string]any   `json:"data"`
 		Errors []map[string]any `json:"errors"`
 	}
-	if err := json.Unmarshal(r.body, &out); err != nil {
+	if err := json.Unmarshal(r.Body, &out); err != nil {
 		t.Fatalf("answer is not JSON: %s", r)
 	}
 	return out.Data, out.Errors
 }
 
-const azPartnerKey = "acme-0123456789-secret"
+const partnerKey = "acme-0123456789-secret"
 
 func TestIdentity(t *testing.T) {
 	set := upstreams.StartAll(t)
 	idp := oidctest.NewIssuer(t)
 	evil := oidctest.NewIssuer(t) // a real issuer the gateway does not trust
-	gw := azStart(t, set, azGateway{
-		issuer: idp.URL(), anonymous: true, apiKeySHA256: sha256Hex(azPartnerKey),
+	gw := start(t, set, gatewayConfig{
+		issuer: idp.URL(), anonymous: true, apiKeySHA256: gatewaytest.KeyHash(partnerKey),
 	}.config(set))
-	gql := gw.url("/graphql")
-	meQuery := azGQL("{ me { id username } }", nil)
+	gql := gw.URL("/graphql")
+	meQuery := gatewaytest.GraphQLBody("{ me { id username } }", nil)
 
 	t.Run("valid tokens are accepted and the upstream sees the gateway's identity headers", func(t *testing.T) {
 		cases := []struct {
@@ -229,22 +180,22 @@ func TestIdentity(t *testing.T) {
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
 				set.ResetAll()
-				tok := idp.Sign(azClaims(c.sub, "orders:read users:email"), oidctest.Alg(c.alg))
-				hdr := azBearer(tok)
+				tok := idp.Sign(tokenClaims(c.sub, "orders:read users:email"), oidctest.Alg(c.alg))
+				hdr := bearer(tok)
 				// Forged identity headers: the upstream must never see them.
 				hdr["X-Portcullis-Subject"] = "2"
 				hdr["X-Portcullis-Scopes"] = "admin:all"
 				hdr["X-Portcullis-Tier"] = "partner"
-				r := azSend(t, "POST", gql, hdr, meQuery)
-				if r.status != 200 {
+				r := gatewaytest.Send(t, "POST", gql, hdr, meQuery)
+				if r.Status != 200 {
 					t.Fatalf("%s", r)
 				}
-				data, errs := azData(t, r)
+				data, errs := answerData(t, r)
 				me, _ := data["me"].(map[string]any)
 				if len(errs) != 0 || me == nil || me["id"] != c.sub {
 					t.Fatalf("want me.id %q: %s", c.sub, r)
 				}
-				got := azOnlyRequest(t, set.Accounts).Header
+				got := onlyRequest(t, set.Accounts).Header
 				want := map[string][]string{
 					// The principal: kind and issuer beside the sub
 					// (docs/identity.md, "Subject names").
@@ -266,13 +217,13 @@ func TestIdentity(t *testing.T) {
 
 	t.Run("anonymous caller's forged identity headers are stripped", func(t *testing.T) {
 		set.ResetAll()
-		r := azSend(t, "POST", gql, map[string]string{
+		r := gatewaytest.Send(t, "POST", gql, map[string]string{
 			"X-Portcullis-Subject": "1", "X-Portcullis-Scopes": "users:email", "X-Portcullis-Tier": "partner",
-		}, azGQL(`{ user(id: "2") { id } }`, nil))
-		if r.status != 200 {
+		}, gatewaytest.GraphQLBody(`{ user(id: "2") { id } }`, nil))
+		if r.Status != 200 {
 			t.Fatalf("%s", r)
 		}
-		got := azOnlyRequest(t, set.Accounts).Header
+		got := onlyRequest(t, set.Accounts).Header
 		if v := got.Values("X-Portcullis-Subject"); len(v) != 0 {
 			t.Errorf("upstream got subject %q", v)
 		}
@@ -286,11 +237,11 @@ func TestIdentity(t *testing.T) {
 
 	t.Run("anonymous is not authenticated for @authenticated fields", func(t *testing.T) {
 		set.ResetAll()
-		r := azSend(t, "POST", gql, nil, meQuery)
-		if r.status != 403 || firstCode(t, r.body) != "UNAUTHORIZED_FIELD_OR_TYPE" {
+		r := gatewaytest.Send(t, "POST", gql, nil, meQuery)
+		if r.Status != 403 || gatewaytest.FirstCode(t, r.Body) != "UNAUTHORIZED_FIELD_OR_TYPE" {
 			t.Fatalf("%s", r)
 		}
-		azWantNothingForwarded(t, set)
+		wantNothingForwarded(t, set)
 	})
 
 	attacker, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -309,54 +260,54 @@ func TestIdentity(t *testing.T) {
 	// The attacker publishes its own key at the evil issuer, so a gateway
 	// that followed jku/x5u would find a key that verifies.
 	evil.PublishKey("attacker", &attacker.PublicKey)
-	good := azClaims("1", "orders:read users:email")
+	good := tokenClaims("1", "orders:read users:email")
 	valid := idp.Sign(good)
-	other := idp.Sign(azClaims("2", ""))
+	other := idp.Sign(tokenClaims("2", ""))
 	now := time.Now()
-	oversized := idp.Sign(azClaims("1", "orders:read", "pad", strings.Repeat("a", 20<<10)))
+	oversized := idp.Sign(tokenClaims("1", "orders:read", "pad", strings.Repeat("a", 20<<10)))
 
 	attacks := []struct {
 		name string
 		hdr  map[string]string
 	}{
-		{"alg none", azBearer(idp.Sign(good, oidctest.Alg("none"), oidctest.Kid("")))},
-		{"alg none keeping the kid", azBearer(idp.Sign(good, oidctest.Alg("none")))},
-		{"HS256 signed with the RSA public key", azBearer(idp.Sign(good, oidctest.Alg("HS256")))},
-		{"HS256 with the issuer's kid", azBearer(idp.Sign(good, oidctest.Alg("HS256"), oidctest.Kid(idp.KeyID("RS256"))))},
-		{"unknown kid", azBearer(idp.Sign(good, oidctest.Kid("no-such-key")))},
-		{"expired", azBearer(idp.Sign(good, oidctest.Expired()))},
-		{"not yet valid (nbf)", azBearer(idp.Sign(azClaims("1", "orders:read", "nbf", now.Add(time.Hour).Unix())))},
-		{"issued in the future (iat)", azBearer(idp.Sign(azClaims("1", "orders:read", "iat", now.Add(time.Hour).Unix())))},
-		{"wrong aud", azBearer(idp.Sign(azClaims("1", "orders:read", "aud", "other-api")))},
-		{"no aud", azBearer(idp.Sign(azClaims("1", "orders:read", "aud", nil)))},
-		{"no exp", azBearer(idp.Sign(azClaims("1", "orders:read", "exp", nil)))},
-		{"wrong iss", azBearer(idp.Sign(azClaims("1", "orders:read", "iss", "https://idp.example.com")))},
-		{"token of an issuer not in config", azBearer(evil.Sign(good))},
-		{"untrusted issuer's key under the trusted iss and a colliding kid", azBearer(evil.Sign(azClaims("1", "orders:read", "iss", idp.URL())))},
-		{"jku header pointing at the attacker's keys", azBearer(idp.Sign(good, oidctest.Alg("ES256"), oidctest.Key(attacker), oidctest.Kid("attacker"), oidctest.Header("jku", evil.JWKSURL())))},
-		{"x5u header pointing elsewhere", azBearer(idp.Sign(good, oidctest.Alg("ES256"), oidctest.Key(attacker), oidctest.Kid("attacker"), oidctest.Header("x5u", evil.URL()+"/cert.pem")))},
-		{"embedded jwk header", azBearer(idp.Sign(good, oidctest.Alg("ES256"), oidctest.Key(attacker), oidctest.Kid(""), oidctest.Header("jwk", embedded)))},
-		{"embedded jwk header with the issuer's kid", azBearer(idp.Sign(good, oidctest.Alg("ES256"), oidctest.Key(attacker), oidctest.Kid(idp.KeyID("ES256")), oidctest.Header("jwk", embedded)))},
-		{"signature of another token", azBearer(valid[:strings.LastIndex(valid, ".")] + other[strings.LastIndex(other, "."):])},
-		{"truncated signature", azBearer(valid[:len(valid)-10])},
-		{"truncated to header and payload", azBearer(valid[:strings.LastIndex(valid, ".")])},
-		{"oversized token", azBearer(oversized)},
-		{"garbage", azBearer("not-a-jwt")},
-		{"empty azBearer", map[string]string{"Authorization": "Bearer "}},
+		{"alg none", bearer(idp.Sign(good, oidctest.Alg("none"), oidctest.Kid("")))},
+		{"alg none keeping the kid", bearer(idp.Sign(good, oidctest.Alg("none")))},
+		{"HS256 signed with the RSA public key", bearer(idp.Sign(good, oidctest.Alg("HS256")))},
+		{"HS256 with the issuer's kid", bearer(idp.Sign(good, oidctest.Alg("HS256"), oidctest.Kid(idp.KeyID("RS256"))))},
+		{"unknown kid", bearer(idp.Sign(good, oidctest.Kid("no-such-key")))},
+		{"expired", bearer(idp.Sign(good, oidctest.Expired()))},
+		{"not yet valid (nbf)", bearer(idp.Sign(tokenClaims("1", "orders:read", "nbf", now.Add(time.Hour).Unix())))},
+		{"issued in the future (iat)", bearer(idp.Sign(tokenClaims("1", "orders:read", "iat", now.Add(time.Hour).Unix())))},
+		{"wrong aud", bearer(idp.Sign(tokenClaims("1", "orders:read", "aud", "other-api")))},
+		{"no aud", bearer(idp.Sign(tokenClaims("1", "orders:read", "aud", nil)))},
+		{"no exp", bearer(idp.Sign(tokenClaims("1", "orders:read", "exp", nil)))},
+		{"wrong iss", bearer(idp.Sign(tokenClaims("1", "orders:read", "iss", "https://idp.example.com")))},
+		{"token of an issuer not in config", bearer(evil.Sign(good))},
+		{"untrusted issuer's key under the trusted iss and a colliding kid", bearer(evil.Sign(tokenClaims("1", "orders:read", "iss", idp.URL())))},
+		{"jku header pointing at the attacker's keys", bearer(idp.Sign(good, oidctest.Alg("ES256"), oidctest.Key(attacker), oidctest.Kid("attacker"), oidctest.Header("jku", evil.JWKSURL())))},
+		{"x5u header pointing elsewhere", bearer(idp.Sign(good, oidctest.Alg("ES256"), oidctest.Key(attacker), oidctest.Kid("attacker"), oidctest.Header("x5u", evil.URL()+"/cert.pem")))},
+		{"embedded jwk header", bearer(idp.Sign(good, oidctest.Alg("ES256"), oidctest.Key(attacker), oidctest.Kid(""), oidctest.Header("jwk", embedded)))},
+		{"embedded jwk header with the issuer's kid", bearer(idp.Sign(good, oidctest.Alg("ES256"), oidctest.Key(attacker), oidctest.Kid(idp.KeyID("ES256")), oidctest.Header("jwk", embedded)))},
+		{"signature of another token", bearer(valid[:strings.LastIndex(valid, ".")] + other[strings.LastIndex(other, "."):])},
+		{"truncated signature", bearer(valid[:len(valid)-10])},
+		{"truncated to header and payload", bearer(valid[:strings.LastIndex(valid, ".")])},
+		{"oversized token", bearer(oversized)},
+		{"garbage", bearer("not-a-jwt")},
+		{"empty bearer", map[string]string{"Authorization": "Bearer "}},
 		{"basic scheme", map[string]string{"Authorization": "Basic dXNlcjpwYXNz"}},
-		{"token and API key together", map[string]string{"Authorization": "Bearer " + valid, "X-API-Key": azPartnerKey}},
-		{"wrong API key", map[string]string{"X-API-Key": azPartnerKey + "x"}},
+		{"token and API key together", map[string]string{"Authorization": "Bearer " + valid, "X-API-Key": partnerKey}},
+		{"wrong API key", map[string]string{"X-API-Key": partnerKey + "x"}},
 		{"empty API key", map[string]string{"X-API-Key": ""}},
 	}
 	t.Run("JWT attacks are refused with 401 and never fall back to anonymous", func(t *testing.T) {
 		evilHits := evil.JWKSHits()
 		// user(id:) is open to anonymous callers: a fallback would answer 200.
-		q := azGQL(`{ user(id: "1") { id } }`, nil)
+		q := gatewaytest.GraphQLBody(`{ user(id: "1") { id } }`, nil)
 		for _, a := range attacks {
 			t.Run(a.name, func(t *testing.T) {
 				set.ResetAll()
-				azWantUnauthenticated(t, azSend(t, "POST", gql, a.hdr, q))
-				azWantNothingForwarded(t, set)
+				wantUnauthenticated(t, gatewaytest.Send(t, "POST", gql, a.hdr, q))
+				wantNothingForwarded(t, set)
 			})
 		}
 		if n := evil.JWKSHits() - evilHits; n != 0 {
@@ -368,19 +319,19 @@ func TestIdentity(t *testing.T) {
 		for _, a := range attacks[:6] {
 			t.Run(a.name, func(t *testing.T) {
 				set.ResetAll()
-				azWantUnauthenticated(t, azSend(t, "GET", gw.url("/api/v1/orders"), a.hdr, ""))
-				azWantNothingForwarded(t, set)
+				wantUnauthenticated(t, gatewaytest.Send(t, "GET", gw.URL("/api/v1/orders"), a.hdr, ""))
+				wantNothingForwarded(t, set)
 			})
 		}
 		t.Run("valid token: identity forwarded, credentials not", func(t *testing.T) {
 			set.ResetAll()
-			hdr := azBearer(idp.Sign(azClaims("2", "orders:read")))
+			hdr := bearer(idp.Sign(tokenClaims("2", "orders:read")))
 			hdr["X-Portcullis-Subject"] = "1"
-			r := azSend(t, "GET", gw.url("/api/v1/orders"), hdr, "")
-			if r.status != 200 {
+			r := gatewaytest.Send(t, "GET", gw.URL("/api/v1/orders"), hdr, "")
+			if r.Status != 200 {
 				t.Fatalf("%s", r)
 			}
-			got := azOnlyRequest(t, set.Orders).Header
+			got := onlyRequest(t, set.Orders).Header
 			if v := got.Values("X-Portcullis-Subject"); len(v) != 1 || v[0] != authn.JWTPrincipal(idp.URL(), "2") {
 				t.Errorf("upstream subject %q, want [jwt:<issuer>#2]", v)
 			}
@@ -390,12 +341,12 @@ func TestIdentity(t *testing.T) {
 		})
 		t.Run("forward_authorization passes the token on", func(t *testing.T) {
 			set.ResetAll()
-			tok := idp.Sign(azClaims("2", "orders:read"))
-			r := azSend(t, "GET", gw.url("/fwd/v1/orders"), azBearer(tok), "")
-			if r.status != 200 {
+			tok := idp.Sign(tokenClaims("2", "orders:read"))
+			r := gatewaytest.Send(t, "GET", gw.URL("/fwd/v1/orders"), bearer(tok), "")
+			if r.Status != 200 {
 				t.Fatalf("%s", r)
 			}
-			if v := azOnlyRequest(t, set.Orders).Header.Values("Authorization"); len(v) != 1 || v[0] != "Bearer "+tok {
+			if v := onlyRequest(t, set.Orders).Header.Values("Authorization"); len(v) != 1 || v[0] != "Bearer "+tok {
 				t.Errorf("upstream Authorization %q", v)
 			}
 		})
@@ -403,11 +354,11 @@ func TestIdentity(t *testing.T) {
 
 	t.Run("API key", func(t *testing.T) {
 		set.ResetAll()
-		r := azSend(t, "POST", gql, map[string]string{"X-API-Key": azPartnerKey}, azGQL(`{ user(id: "2") { id username } }`, nil))
-		if r.status != 200 {
+		r := gatewaytest.Send(t, "POST", gql, map[string]string{"X-API-Key": partnerKey}, gatewaytest.GraphQLBody(`{ user(id: "2") { id username } }`, nil))
+		if r.Status != 200 {
 			t.Fatalf("%s", r)
 		}
-		got := azOnlyRequest(t, set.Accounts).Header
+		got := onlyRequest(t, set.Accounts).Header
 		if v := got.Values("X-Portcullis-Subject"); len(v) != 1 || v[0] != "apikey:partner-acme" {
 			t.Errorf("upstream subject %q", v)
 		}
@@ -421,12 +372,12 @@ func TestIdentity(t *testing.T) {
 
 	// Last: it rotates the issuer's keys.
 	t.Run("key rotation", func(t *testing.T) {
-		seen := idp.Sign(azClaims("1", "orders:read"))
+		seen := idp.Sign(tokenClaims("1", "orders:read"))
 		// The jti makes it unlike every token sent before: PKCS #1 v1.5
 		// signatures are deterministic, and a token seen before is cached.
-		unseen := idp.Sign(azClaims("2", "orders:read", "jti", "never-sent"))
+		unseen := idp.Sign(tokenClaims("2", "orders:read", "jti", "never-sent"))
 		set.ResetAll()
-		if r := azSend(t, "POST", gql, azBearer(seen), meQuery); r.status != 200 {
+		if r := gatewaytest.Send(t, "POST", gql, bearer(seen), meQuery); r.Status != 200 {
 			t.Fatalf("token before rotation: %s", r)
 		}
 		hits := idp.JWKSHits()
@@ -435,21 +386,21 @@ func TestIdentity(t *testing.T) {
 		if idp.KeyID("RS256") == oldKid {
 			t.Fatal("Rotate kept the kid")
 		}
-		rotated := idp.Sign(azClaims("5", "orders:read"))
+		rotated := idp.Sign(tokenClaims("5", "orders:read"))
 		// The JWKS refresh a new kid triggers is rate-limited (10s by
 		// default); poll until the gateway has fetched the new keys.
 		deadline := time.Now().Add(15 * time.Second)
-		var r azReply
+		var r gatewaytest.Reply
 		for {
-			r = azSend(t, "POST", gql, azBearer(rotated), meQuery)
-			if r.status == 200 || time.Now().After(deadline) {
+			r = gatewaytest.Send(t, "POST", gql, bearer(rotated), meQuery)
+			if r.Status == 200 || time.Now().After(deadline) {
 				break
 			}
-			azWantUnauthenticated(t, r)
+			wantUnauthenticated(t, r)
 			time.Sleep(250 * time.Millisecond)
 		}
-		data, _ := azData(t, r)
-		if me, _ := data["me"].(map[string]any); r.status != 200 || me == nil || me["id"] != "5" {
+		data, _ := answerData(t, r)
+		if me, _ := data["me"].(map[string]any); r.Status != 200 || me == nil || me["id"] != "5" {
 			t.Fatalf("token with the new kid never accepted: %s", r)
 		}
 		if idp.JWKSHits() <= hits {
@@ -458,8 +409,8 @@ func TestIdentity(t *testing.T) {
 		// A token signed with the retired key and never verified before is
 		// refused once the keys are refreshed.
 		set.ResetAll()
-		azWantUnauthenticated(t, azSend(t, "POST", gql, azBearer(unseen), meQuery))
-		azWantNothingForwarded(t, set)
+		wantUnauthenticated(t, gatewaytest.Send(t, "POST", gql, bearer(unseen), meQuery))
+		wantNothingForwarded(t, set)
 	})
 }
 
@@ -468,29 +419,29 @@ func TestIdentity(t *testing.T) {
 func TestIdentityRequired(t *testing.T) {
 	set := upstreams.StartAll(t)
 	idp := oidctest.NewIssuer(t)
-	gw := azStart(t, set, azGateway{issuer: idp.URL(), anonymous: false}.config(set))
+	gw := start(t, set, gatewayConfig{issuer: idp.URL(), anonymous: false}.config(set))
 	cases := []struct {
 		name, method, path, body string
 	}{
-		{"graphql", "POST", "/graphql", azGQL(`{ user(id: "1") { id } }`, nil)},
+		{"graphql", "POST", "/graphql", gatewaytest.GraphQLBody(`{ user(id: "1") { id } }`, nil)},
 		{"rest", "GET", "/api/v1/orders", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name+" without credentials", func(t *testing.T) {
 			set.ResetAll()
-			r := azSend(t, c.method, gw.url(c.path), nil, c.body)
-			if r.status != 401 || firstCode(t, r.body) != "UNAUTHENTICATED" {
+			r := gatewaytest.Send(t, c.method, gw.URL(c.path), nil, c.body)
+			if r.Status != 401 || gatewaytest.FirstCode(t, r.Body) != "UNAUTHENTICATED" {
 				t.Fatalf("%s", r)
 			}
-			if ch := r.header.Get("WWW-Authenticate"); !strings.HasPrefix(ch, "Bearer") {
+			if ch := r.Header.Get("WWW-Authenticate"); !strings.HasPrefix(ch, "Bearer") {
 				t.Errorf("WWW-Authenticate = %q", ch)
 			}
-			azWantNothingForwarded(t, set)
+			wantNothingForwarded(t, set)
 		})
 		t.Run(c.name+" with a token", func(t *testing.T) {
 			set.ResetAll()
-			r := azSend(t, c.method, gw.url(c.path), azBearer(idp.Sign(azClaims("1", "orders:read"))), c.body)
-			if r.status != 200 {
+			r := gatewaytest.Send(t, c.method, gw.URL(c.path), bearer(idp.Sign(tokenClaims("1", "orders:read"))), c.body)
+			if r.Status != 200 {
 				t.Fatalf("%s", r)
 			}
 		})
@@ -502,25 +453,25 @@ func TestIdentityRequired(t *testing.T) {
 func TestIdentityAuthFailureBudget(t *testing.T) {
 	set := upstreams.StartAll(t)
 	idp := oidctest.NewIssuer(t)
-	gw := azStart(t, set, azGateway{
+	gw := start(t, set, gatewayConfig{
 		issuer: idp.URL(), anonymous: true, authFailures: "{rate: 1, per: 1h, burst: 3}",
 	}.config(set))
-	q := azGQL(`{ user(id: "1") { id } }`, nil)
-	bad := azBearer(idp.Sign(azClaims("1", ""), oidctest.Expired()))
+	q := gatewaytest.GraphQLBody(`{ user(id: "1") { id } }`, nil)
+	bad := bearer(idp.Sign(tokenClaims("1", ""), oidctest.Expired()))
 	for i := 0; i < 3; i++ {
-		azWantUnauthenticated(t, azSend(t, "POST", gw.url("/graphql"), bad, q))
+		wantUnauthenticated(t, gatewaytest.Send(t, "POST", gw.URL("/graphql"), bad, q))
 	}
 	for i, hdr := range []map[string]string{bad, {"X-API-Key": "guess"}} {
-		r := azSend(t, "POST", gw.url("/graphql"), hdr, q)
-		if r.status != 429 || firstCode(t, r.body) != "RATE_LIMITED" {
+		r := gatewaytest.Send(t, "POST", gw.URL("/graphql"), hdr, q)
+		if r.Status != 429 || gatewaytest.FirstCode(t, r.Body) != "RATE_LIMITED" {
 			t.Fatalf("failure %d past the budget: %s", i+4, r)
 		}
-		if r.header.Get("Retry-After") == "" {
+		if r.Header.Get("Retry-After") == "" {
 			t.Errorf("429 without Retry-After")
 		}
 	}
-	azWantNothingForwarded(t, set)
-	if r := azSend(t, "POST", gw.url("/graphql"), azBearer(idp.Sign(azClaims("1", ""))), q); r.status != 200 {
+	wantNothingForwarded(t, set)
+	if r := gatewaytest.Send(t, "POST", gw.URL("/graphql"), bearer(idp.Sign(tokenClaims("1", ""))), q); r.Status != 200 {
 		t.Fatalf("valid token after the failure budget is spent: %s", r)
 	}
 }

@@ -1,17 +1,19 @@
-package test
+package boundary
 
 import (
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/portcullis-gw/portcullis/internal/testkit/gatewaytest"
 )
 
-// boundaryCase is one request through the boundary gateway: either a
+// bodyCase is one request through the boundary gateway: either a
 // refusal (status and code, and the route's upstream received nothing) or
 // an allowed request whose upstream received exactly want, the body the
 // gateway builds from the checked values.
-type boundaryCase struct {
+type bodyCase struct {
 	name   string
 	method string // POST (default) or GET
 	path   string // default /graphql
@@ -45,7 +47,7 @@ func (b *boundary) upstreamOf(path string) *jsUpstream {
 	return b.shop
 }
 
-func (b *boundary) run(t *testing.T, cases []boundaryCase) {
+func (b *boundary) run(t *testing.T, cases []bodyCase) {
 	t.Helper()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -57,16 +59,16 @@ func (b *boundary) run(t *testing.T, cases []boundaryCase) {
 			var resp *http.Response
 			var body []byte
 			if c.method == "GET" {
-				resp, body = send(t, "GET", b.gw.url(path+"?"+c.query.Encode()), "", "", nil)
+				resp, body = send(t, "GET", b.gw.URL(path+"?"+c.query.Encode()), "", "", nil)
 			} else {
-				resp, body = send(t, "POST", b.gw.url(path), "application/json", c.body, nil)
+				resp, body = send(t, "POST", b.gw.URL(path), "application/json", c.body, nil)
 			}
-			got := b.upstreamOf(path).received()
+			got := received(b.upstreamOf(path))
 			if c.want == "" {
 				if resp.StatusCode != c.status {
 					t.Fatalf("status %d, want %d: %s", resp.StatusCode, c.status, body)
 				}
-				if code := firstCode(t, body); code != c.code {
+				if code := gatewaytest.FirstCode(t, body); code != c.code {
 					t.Fatalf("code %q, want %q: %s", code, c.code, body)
 				}
 				if len(got) != 0 {
@@ -98,8 +100,8 @@ func (b *boundary) run(t *testing.T, cases []boundaryCase) {
 	}
 }
 
-func bad(name, body string) boundaryCase {
-	return boundaryCase{name: name, body: body, status: 400, code: "BAD_REQUEST"}
+func bad(name, body string) bodyCase {
+	return bodyCase{name: name, body: body, status: 400, code: "BAD_REQUEST"}
 }
 
 // TestBoundaryGraphQLRefusals: every request that a case-insensitive or
@@ -107,7 +109,7 @@ func bad(name, body string) boundaryCase {
 func TestBoundaryGraphQLRefusals(t *testing.T) {
 	b := startBoundary(t)
 	deep := strings.Repeat(`{"a":`, 70) + "1" + strings.Repeat("}", 70)
-	b.run(t, []boundaryCase{
+	b.run(t, []bodyCase{
 		// Key case: Go's encoding/json took the last of query/Query.
 		bad("query beside Query", `{"query":"{ me { id } }","Query":"`+qTop+`"}`),
 		bad("Query alone", `{"Query":"`+qTop+`"}`),
@@ -158,10 +160,10 @@ func TestBoundaryGraphQLRefusals(t *testing.T) {
 		{name: "GET variables an array", method: "GET", query: url.Values{"query": {qFirst}, "variables": {`[1]`}}, status: 400, code: "BAD_REQUEST"},
 		{name: "GET extensions with a lone surrogate", method: "GET", query: url.Values{"query": {qTop}, "extensions": {`{"x":"\udc00"}`}}, status: 400, code: "BAD_REQUEST"},
 		// APQ and safelist routes read just as strictly.
-		{name: "APQ with a Query beside the hash", path: "/apq", body: `{"extensions":{"persistedQuery":{"version":1,"sha256Hash":"` + sha256Hex(qTop) + `"}},"Query":"{ me { id } }"}`, status: 400, code: "BAD_REQUEST"},
-		{name: "APQ with a duplicate hash", path: "/apq", body: `{"query":"` + qTop + `","extensions":{"persistedQuery":{"version":1,"sha256Hash":"` + sha256Hex(qTop) + `","sha256Hash":"` + sha256Hex("{ me { id } }") + `"}}}`, status: 400, code: "BAD_REQUEST"},
-		{name: "safelist with a Query beside the listed one", path: "/safe", body: `{"query":"` + boundaryHello + `","Query":"{ me { id } }"}`, status: 400, code: "BAD_REQUEST"},
-		{name: "safelist with a duplicate query", path: "/safe", body: `{"query":"` + boundaryHello + `","query":"{ me { id } }"}`, status: 400, code: "BAD_REQUEST"},
+		{name: "APQ with a Query beside the hash", path: "/apq", body: `{"extensions":{"persistedQuery":{"version":1,"sha256Hash":"` + gatewaytest.KeyHash(qTop) + `"}},"Query":"{ me { id } }"}`, status: 400, code: "BAD_REQUEST"},
+		{name: "APQ with a duplicate hash", path: "/apq", body: `{"query":"` + qTop + `","extensions":{"persistedQuery":{"version":1,"sha256Hash":"` + gatewaytest.KeyHash(qTop) + `","sha256Hash":"` + gatewaytest.KeyHash("{ me { id } }") + `"}}}`, status: 400, code: "BAD_REQUEST"},
+		{name: "safelist with a Query beside the listed one", path: "/safe", body: `{"query":"` + helloQuery + `","Query":"{ me { id } }"}`, status: 400, code: "BAD_REQUEST"},
+		{name: "safelist with a duplicate query", path: "/safe", body: `{"query":"` + helloQuery + `","query":"{ me { id } }"}`, status: 400, code: "BAD_REQUEST"},
 		{name: "safelist documentId and persistedQuery both", path: "/safe", body: `{"documentId":"hello-v1","extensions":{"persistedQuery":{"version":1,"sha256Hash":"hello-v1"}}}`, status: 400, code: "BAD_REQUEST"},
 		{name: "safelist unknown documentId", path: "/safe", body: `{"documentId":"other"}`, status: 403, code: "PERSISTED_QUERY_NOT_IN_LIST"},
 		{name: "filter with a Query", path: "/filter", body: `{"query":"` + qUser + `","Query":"{ user(id: \"1\") { email } }"}`, status: 400, code: "BAD_REQUEST"},
@@ -176,8 +178,8 @@ func TestBoundaryGraphQLRefusals(t *testing.T) {
 // own canonical serialisation of the checked values, in every mode.
 func TestBoundaryGraphQLForwarded(t *testing.T) {
 	b := startBoundary(t)
-	hash := sha256Hex(qTop)
-	b.run(t, []boundaryCase{
+	hash := gatewaytest.KeyHash(qTop)
+	b.run(t, []bodyCase{
 		{name: "whitespace and escapes normalised", body: " {\n \"query\" : \"{ topProducts { upc \\u007d }\" } ", status: 200,
 			want: `{"query":"{ topProducts { upc } }"}`, runs: qTop},
 		{name: "members in canonical order, literals kept", body: `{"extensions":{"tag":"caf\u00e9","n":1.50},"variables":{"n":1},"operationName":"Q","query":"query Q($n: Int) { topProducts(first: $n) { upc } }"}`, status: 200,
@@ -201,11 +203,11 @@ func TestBoundaryGraphQLForwarded(t *testing.T) {
 		{name: "APQ by documentId", path: "/apq", body: `{"documentId":"sha256:` + hash + `"}`, status: 200,
 			want: `{"query":"` + qTop + `"}`, runs: qTop},
 		{name: "safelist by id", path: "/safe", body: `{"extensions":{"persistedQuery":{"version":1,"sha256Hash":"hello-v1"}}}`, status: 200,
-			want: `{"query":"` + boundaryHello + `"}`, runs: boundaryHello},
+			want: `{"query":"` + helloQuery + `"}`, runs: helloQuery},
 		{name: "safelist by documentId", path: "/safe", body: `{"documentId":"hello-v1","operationName":"Hello"}`, status: 200,
-			want: `{"query":"` + boundaryHello + `","operationName":"Hello"}`, runs: boundaryHello},
-		{name: "safelist by identical text", path: "/safe", body: `{"query":"` + boundaryHello + `"}`, status: 200,
-			want: `{"query":"` + boundaryHello + `"}`, runs: boundaryHello},
+			want: `{"query":"` + helloQuery + `","operationName":"Hello"}`, runs: helloQuery},
+		{name: "safelist by identical text", path: "/safe", body: `{"query":"` + helloQuery + `"}`, status: 200,
+			want: `{"query":"` + helloQuery + `"}`, runs: helloQuery},
 		{name: "filter: nothing removed, literals kept", path: "/filter", body: `{"variables":{"n":1.0,"id":"1"},"query":"query($n: Int, $id: ID!) { users(first: $n) { id } user(id: $id) { id } }"}`,
 			want: `{"query":"query($n: Int, $id: ID!) { users(first: $n) { id } user(id: $id) { id } }","variables":{"n":1.0,"id":"1"}}`},
 	})
@@ -217,16 +219,16 @@ func TestBoundaryGraphQLFilterForwarded(t *testing.T) {
 	b := startBoundary(t)
 	b.resetAll()
 	body := `{"query":"query($id: ID!, $f: Boolean!) { user(id: $id) { id username email @include(if: $f) } }","variables":{"f":true,"id":"1"},"Query":"x"}`
-	resp, ans := send(t, "POST", b.gw.url("/filter"), "application/json", body, nil)
-	if resp.StatusCode != 400 || firstCode(t, ans) != "BAD_REQUEST" {
+	resp, ans := send(t, "POST", b.gw.URL("/filter"), "application/json", body, nil)
+	if resp.StatusCode != 400 || gatewaytest.FirstCode(t, ans) != "BAD_REQUEST" {
 		t.Fatalf("a Query member in filter mode: %d %s", resp.StatusCode, ans)
 	}
 	body = strings.Replace(body, `,"Query":"x"`, "", 1)
-	resp, ans = send(t, "POST", b.gw.url("/filter"), "application/json", body, nil)
+	resp, ans = send(t, "POST", b.gw.URL("/filter"), "application/json", body, nil)
 	if resp.StatusCode != 200 {
 		t.Fatalf("status %d: %s", resp.StatusCode, ans)
 	}
-	got := b.filter.received()
+	got := received(b.filter)
 	if len(got) != 1 {
 		t.Fatalf("upstream received %d requests", len(got))
 	}
@@ -265,7 +267,7 @@ func TestBoundaryGraphQLResponseType(t *testing.T) {
 		{"allowed, accepting application/json", "/graphql", `{"query":"` + qTop + `"}`, "application/json", "application/json", 200},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			resp, body := send(t, "POST", b.gw.url(c.path), "application/json", c.body, map[string]string{"Accept": c.accept})
+			resp, body := send(t, "POST", b.gw.URL(c.path), "application/json", c.body, map[string]string{"Accept": c.accept})
 			if resp.StatusCode != c.status {
 				t.Fatalf("status %d, want %d: %s", resp.StatusCode, c.status, body)
 			}

@@ -1,4 +1,4 @@
-package test
+package boundary
 
 // End-to-end work bounds, introspection at any depth and interface
 // inheritance through the gateway binary: validation bombs refused before
@@ -15,13 +15,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/portcullis-gw/portcullis/internal/testkit/gatewaytest"
 	"github.com/portcullis-gw/portcullis/test/upstreams"
 )
 
-// bwSchema is a monolith behind the /boundary route: Viewer.query returns
+// workSchema is a monolith behind the /boundary route: Viewer.query returns
 // the query type (the introspection fields are reachable through it), and
 // Node.email carries a requirement User.email inherits.
-const bwSchema = `type Query {
+const workSchema = `type Query {
   viewer: Viewer
   node(id: ID!): Node
   user(id: ID!): User
@@ -46,11 +47,11 @@ type User implements Node {
 `
 
 const (
-	bwIntrospectKey = "bw-introspect-key"
-	bwMailKey       = "bw-mail-key"
+	introspectKey = "bw-introspect-key"
+	mailKey       = "bw-mail-key"
 )
 
-func bwStart(t *testing.T, set *upstreams.Set) *proc {
+func startWork(t *testing.T, set *upstreams.Set) *gatewaytest.Gateway {
 	t.Helper()
 	cfg := fmt.Sprintf(`
 identity:
@@ -84,17 +85,17 @@ rate_limit:
   tiers:
     anonymous: {rate: 1, per: 1h, burst: 40}
     default: {rate: 1, per: 1h, burst: 1000}
-`, sha256Hex(bwIntrospectKey), sha256Hex(bwMailKey), set.Products.Endpoint, set.Accounts.Endpoint)
-	path := writeConfig(t, cfg)
-	if err := os.WriteFile(filepath.Join(filepath.Dir(path), "schemas", "boundary.graphql"), []byte(bwSchema), 0o600); err != nil {
+`, gatewaytest.KeyHash(introspectKey), gatewaytest.KeyHash(mailKey), set.Products.Endpoint, set.Accounts.Endpoint)
+	path := gatewaytest.WriteConfig(t, cfg)
+	if err := os.WriteFile(filepath.Join(filepath.Dir(path), "schemas", "boundary.graphql"), []byte(workSchema), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return startFresh(t, set, path)
+	return gatewaytest.StartFresh(t, path, set.ResetAll)
 }
 
 func TestBoundaryWork(t *testing.T) {
 	set := upstreams.StartAll(t)
-	gw := bwStart(t, set)
+	gw := startWork(t, set)
 	ip := 0
 	nextIP := func() string { ip++; return fmt.Sprintf("198.51.100.%d", ip) }
 
@@ -132,9 +133,9 @@ func TestBoundaryWork(t *testing.T) {
 		for _, bm := range bombs {
 			t.Run(bm.name, func(t *testing.T) {
 				set.ResetAll()
-				rp := rlGQL(t, gw, nextIP(), bm.query)
-				rlWantGQLError(t, rp, http.StatusBadRequest, "MAX_SELECTIONS_LIMIT")
-				rlWantUntouched(t, set)
+				rp := gatewaytest.GraphQLFrom(t, gw.URL("/graphql"), nextIP(), bm.query)
+				gatewaytest.WantGQLError(t, rp, http.StatusBadRequest, "MAX_SELECTIONS_LIMIT")
+				set.WantUntouched(t)
 			})
 		}
 	})
@@ -143,13 +144,13 @@ func TestBoundaryWork(t *testing.T) {
 		set.ResetAll()
 		client := nextIP()
 		for i := range 40 {
-			rp := rlGQL(t, gw, client, `{ __typename }`)
-			rlWantOK(t, rp)
-			rlWantLimit(t, rp, "anonymous", 40, 39-i, 0)
+			rp := gatewaytest.GraphQLFrom(t, gw.URL("/graphql"), client, `{ __typename }`)
+			gatewaytest.WantOK(t, rp)
+			gatewaytest.WantLimit(t, rp, "anonymous", 40, 39-i, 0)
 		}
-		rp := rlGQL(t, gw, client, `{ __typename }`)
-		rlWantGQLError(t, rp, http.StatusTooManyRequests, "RATE_LIMITED")
-		rlWantForwarded(t, set.Products, 40, "__typename")
+		rp := gatewaytest.GraphQLFrom(t, gw.URL("/graphql"), client, `{ __typename }`)
+		gatewaytest.WantGQLError(t, rp, http.StatusTooManyRequests, "RATE_LIMITED")
+		set.Products.WantForwarded(t, 40, "__typename")
 	})
 
 	t.Run("a null or negative slicing argument is costed by its default", func(t *testing.T) {
@@ -161,19 +162,19 @@ func TestBoundaryWork(t *testing.T) {
 			`{ topProducts(first: -1) { upc price } }`:   10,
 		} {
 			set.ResetAll()
-			rp := rlGQL(t, gw, nextIP(), q)
+			rp := gatewaytest.GraphQLFrom(t, gw.URL("/graphql"), nextIP(), q)
 			// Forwarded (the subgraph may refuse -1 itself) and charged 15.
-			if rp.status != http.StatusOK {
+			if rp.Status != http.StatusOK {
 				t.Fatalf("want 200, got %v", rp)
 			}
-			rlWantLimit(t, rp, "anonymous", 40, left, 0)
-			rlWantForwarded(t, set.Products, 1, "topProducts")
+			gatewaytest.WantLimit(t, rp, "anonymous", 40, left, 0)
+			set.Products.WantForwarded(t, 1, "topProducts")
 		}
 		set.ResetAll()
 		b := `{"query":"query($n: Int) { topProducts(first: $n) { upc price } }","variables":{"n":null}}`
-		rp := rlSend(t, http.MethodPost, gw.url("/graphql"), nextIP(), b)
-		rlWantOK(t, rp)
-		rlWantLimit(t, rp, "anonymous", 40, 25, 0)
+		rp := gatewaytest.SendFrom(t, http.MethodPost, gw.URL("/graphql"), nextIP(), b, nil)
+		gatewaytest.WantOK(t, rp)
+		gatewaytest.WantLimit(t, rp, "anonymous", 40, 25, 0)
 	})
 
 	t.Run("introspection through a field returning Query needs the scope", func(t *testing.T) {
@@ -185,16 +186,16 @@ func TestBoundaryWork(t *testing.T) {
 		}
 		for _, q := range queries {
 			set.ResetAll()
-			rp := rlSend(t, http.MethodPost, gw.url("/boundary"), nextIP(), gqlBody(q))
-			rlWantGQLError(t, rp, http.StatusForbidden, "INTROSPECTION_DISABLED")
-			rlWantUntouched(t, set)
+			rp := gatewaytest.SendFrom(t, http.MethodPost, gw.URL("/boundary"), nextIP(), gatewaytest.GraphQLBody(q, nil), nil)
+			gatewaytest.WantGQLError(t, rp, http.StatusForbidden, "INTROSPECTION_DISABLED")
+			set.WantUntouched(t)
 		}
 		// With the scope the same operation passes the gateway.
 		set.ResetAll()
 		// (The upstream behind this route is another schema: what it answers
 		// does not matter, only that the gateway let the operation through.)
-		rlSendWith(t, http.MethodPost, gw.url("/boundary"), nextIP(), gqlBody(queries[0]), map[string]string{"X-API-Key": bwIntrospectKey})
-		rlWantForwarded(t, set.Accounts, 1, "__schema")
+		gatewaytest.SendFrom(t, http.MethodPost, gw.URL("/boundary"), nextIP(), gatewaytest.GraphQLBody(queries[0], nil), map[string]string{"X-API-Key": introspectKey})
+		set.Accounts.WantForwarded(t, 1, "__schema")
 	})
 
 	t.Run("an interface field's requirement holds on the object type", func(t *testing.T) {
@@ -204,12 +205,12 @@ func TestBoundaryWork(t *testing.T) {
 			`{ node(id: "1") { ...U } } fragment U on User { mail: email }`,
 		} {
 			set.ResetAll()
-			rp := rlSend(t, http.MethodPost, gw.url("/boundary"), nextIP(), gqlBody(q))
-			rlWantGQLError(t, rp, http.StatusForbidden, "UNAUTHORIZED_FIELD_OR_TYPE")
-			rlWantUntouched(t, set)
+			rp := gatewaytest.SendFrom(t, http.MethodPost, gw.URL("/boundary"), nextIP(), gatewaytest.GraphQLBody(q, nil), nil)
+			gatewaytest.WantGQLError(t, rp, http.StatusForbidden, "UNAUTHORIZED_FIELD_OR_TYPE")
+			set.WantUntouched(t)
 		}
 		set.ResetAll()
-		rlSendWith(t, http.MethodPost, gw.url("/boundary"), nextIP(), gqlBody(`{ user(id: "1") { id email } }`), map[string]string{"X-API-Key": bwMailKey})
-		rlWantForwarded(t, set.Accounts, 1, "email")
+		gatewaytest.SendFrom(t, http.MethodPost, gw.URL("/boundary"), nextIP(), gatewaytest.GraphQLBody(`{ user(id: "1") { id email } }`, nil), map[string]string{"X-API-Key": mailKey})
+		set.Accounts.WantForwarded(t, 1, "email")
 	})
 }

@@ -1,4 +1,4 @@
-package test
+package boundary
 
 // Credential kinds and subject names, and claims read exactly
 // (docs/security.md), through the gateway binary with real OIDC issuers
@@ -17,24 +17,26 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portcullis-gw/portcullis/internal/testkit/gatewaytest"
+	"github.com/portcullis-gw/portcullis/internal/testkit/upstreamtest"
 	"github.com/portcullis-gw/portcullis/policy/authn"
 	"github.com/portcullis-gw/portcullis/policy/authn/oidctest"
 	"github.com/portcullis-gw/portcullis/upstream/tlstest"
 )
 
 const (
-	bdKey     = "boundary-key-3c1f9a"
-	bdKeyName = "x"
+	keyHeader = "boundary-key-3c1f9a"
+	keyName   = "x"
 )
 
-// bdOps are the operations of testdata/boundary/schemes.yaml: one per
+// ops are the operations of testdata/boundary/schemes.yaml: one per
 // security scheme type, and one that needs a token and a client
 // certificate together.
-var bdOps = []string{"/bearer", "/oauth2", "/oidc", "/apikey", "/mtls", "/basic", "/token-and-cert"}
+var ops = []string{"/bearer", "/oauth2", "/oidc", "/apikey", "/mtls", "/basic", "/token-and-cert"}
 
-// bdIdentityConfig is a gateway with two issuers, the API key "x" and the
+// identityConfig is a gateway with two issuers, the API key "x" and the
 // schemes document at /s; tlsBlock is an optional server.tls section.
-func bdIdentityConfig(idpA, idpB *oidctest.Issuer, upURL, tlsBlock string) string {
+func identityConfig(idpA, idpB *oidctest.Issuer, upURL, tlsBlock string) string {
 	return fmt.Sprintf(`
 server:
   listen: 127.0.0.1:0
@@ -58,30 +60,30 @@ rest:
     openapi: boundary/schemes.yaml
     upstream: {url: %q, timeout: 5s}
     strip_prefix: true
-`, tlsBlock, idpA.URL(), idpB.URL(), bdKeyName, sha256Hex(bdKey), upURL)
+`, tlsBlock, idpA.URL(), idpB.URL(), keyName, gatewaytest.KeyHash(keyHeader), upURL)
 }
 
-func bdStartIdentity(t *testing.T, idpA, idpB *oidctest.Issuer, tlsBlock string) (*proc, *rsUpstream) {
+func startIdentity(t *testing.T, idpA, idpB *oidctest.Issuer, tlsBlock string) (*gatewaytest.Gateway, *upstreamtest.Server) {
 	t.Helper()
-	up := rsStartUpstream(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	up := upstreamtest.Start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 	}))
-	cfg := writeConfig(t, bdIdentityConfig(idpA, idpB, up.srv.URL, tlsBlock))
-	if err := os.CopyFS(filepath.Join(filepath.Dir(cfg), "boundary"), os.DirFS(filepath.Join("testdata", "boundary"))); err != nil {
+	cfg := gatewaytest.WriteConfig(t, identityConfig(idpA, idpB, up.URL, tlsBlock))
+	if err := os.CopyFS(filepath.Join(filepath.Dir(cfg), "boundary"), os.DirFS(filepath.Join("..", "testdata", "boundary"))); err != nil {
 		t.Fatal(err)
 	}
-	gw := startGateway(t, cfg)
-	up.reset()
+	gw := gatewaytest.Start(t, cfg)
+	up.Reset()
 	return gw, up
 }
 
-// bdToken is a valid token of idp for sub with scope r.
-func bdToken(idp *oidctest.Issuer, sub string) map[string]string {
+// bearerFor is a valid token of idp for sub with scope r.
+func bearerFor(idp *oidctest.Issuer, sub string) map[string]string {
 	return map[string]string{"Authorization": "Bearer " + idp.Sign(map[string]any{"sub": sub, "aud": "shop-api", "scope": "r"})}
 }
 
-// bdGet sends GET url with hdr through c and reads the answer.
-func bdGet(t *testing.T, c *http.Client, url string, hdr map[string]string) rlReply {
+// getWith sends GET url with hdr through c and reads the answer.
+func getWith(t *testing.T, c *http.Client, url string, hdr map[string]string) gatewaytest.Reply {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodGet, url, nil)
 	if err != nil {
@@ -90,35 +92,35 @@ func bdGet(t *testing.T, c *http.Client, url string, hdr map[string]string) rlRe
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
-	rp, err := rlDo(c, req)
+	rp, err := gatewaytest.Do(c, req)
 	if err != nil {
 		t.Fatalf("GET %s: %v", url, err)
 	}
 	return rp
 }
 
-// bdMatrix sends each caller to each operation: the ones in allowed reach
+// matrix sends each caller to each operation: the ones in allowed reach
 // the upstream with the caller's principal in the subject header; every
 // other one is refused with 403 FORBIDDEN (the caller is authenticated) and
 // reaches nothing.
-func bdMatrix(t *testing.T, c *http.Client, base string, up *rsUpstream, caller string, hdr map[string]string, principal string, allowed ...string) {
+func matrix(t *testing.T, c *http.Client, base string, up *upstreamtest.Server, caller string, hdr map[string]string, principal string, allowed ...string) {
 	t.Helper()
-	for _, op := range bdOps {
+	for _, op := range ops {
 		t.Run(caller+" "+op, func(t *testing.T) {
-			up.reset()
-			rp := bdGet(t, c, base+"/s"+op, hdr)
-			got := up.got()
+			up.Reset()
+			rp := getWith(t, c, base+"/s"+op, hdr)
+			got := up.Lines()
 			if !contains(allowed, op) {
-				rsWantProblem(t, rsReply(rp), http.StatusForbidden, "FORBIDDEN", nil)
+				gatewaytest.WantProblem(t, gatewaytest.Reply(rp), http.StatusForbidden, "FORBIDDEN", nil)
 				if len(got) != 0 {
 					t.Fatalf("a refused request reached the upstream: %q", got)
 				}
 				return
 			}
-			if rp.status != http.StatusNoContent || len(got) != 1 || got[0] != "GET "+op {
+			if rp.Status != http.StatusNoContent || len(got) != 1 || got[0] != "GET "+op {
 				t.Fatalf("want the upstream to get GET %s, got %q and %v", op, got, rp)
 			}
-			if v := up.rec.Requests()[0].Header.Values("X-Portcullis-Subject"); len(v) != 1 || v[0] != principal {
+			if v := up.Requests()[0].Header.Values("X-Portcullis-Subject"); len(v) != 1 || v[0] != principal {
 				t.Fatalf("upstream subject %q, want %q", v, principal)
 			}
 		})
@@ -140,18 +142,18 @@ func TestBoundaryCredentialKinds(t *testing.T) {
 	idpA, idpB := oidctest.NewIssuer(t), oidctest.NewIssuer(t)
 
 	t.Run("without TLS", func(t *testing.T) {
-		gw, up := bdStartIdentity(t, idpA, idpB, "")
-		c := rlClient
-		base := "http://" + gw.addr
-		bdMatrix(t, c, base, up, "token", bdToken(idpA, "u1"), authn.JWTPrincipal(idpA.URL(), "u1"), "/bearer", "/oauth2", "/oidc")
-		bdMatrix(t, c, base, up, "api key", map[string]string{"X-API-Key": bdKey}, "apikey:"+bdKeyName, "/apikey")
+		gw, up := startIdentity(t, idpA, idpB, "")
+		c := gatewaytest.StoreClient
+		base := "http://" + gw.Addr()
+		matrix(t, c, base, up, "token", bearerFor(idpA, "u1"), authn.JWTPrincipal(idpA.URL(), "u1"), "/bearer", "/oauth2", "/oidc")
+		matrix(t, c, base, up, "api key", map[string]string{"X-API-Key": keyHeader}, "apikey:"+keyName, "/apikey")
 		// A token whose sub is the API key's principal is still a token.
-		bdMatrix(t, c, base, up, "token posing as a key", bdToken(idpA, "apikey:"+bdKeyName), authn.JWTPrincipal(idpA.URL(), "apikey:"+bdKeyName), "/bearer", "/oauth2", "/oidc")
-		for _, op := range bdOps {
-			up.reset()
-			rp := bdGet(t, c, base+"/s"+op, nil)
-			rsWantProblem(t, rsReply(rp), http.StatusUnauthorized, "UNAUTHENTICATED", nil)
-			if up.rec.Count() != 0 {
+		matrix(t, c, base, up, "token posing as a key", bearerFor(idpA, "apikey:"+keyName), authn.JWTPrincipal(idpA.URL(), "apikey:"+keyName), "/bearer", "/oauth2", "/oidc")
+		for _, op := range ops {
+			up.Reset()
+			rp := getWith(t, c, base+"/s"+op, nil)
+			gatewaytest.WantProblem(t, gatewaytest.Reply(rp), http.StatusUnauthorized, "UNAUTHENTICATED", nil)
+			if up.Count() != 0 {
 				t.Fatalf("anonymous %s reached the upstream", op)
 			}
 		}
@@ -160,7 +162,7 @@ func TestBoundaryCredentialKinds(t *testing.T) {
 	t.Run("with client certificates", func(t *testing.T) {
 		serverCA, clientCA := tlstest.NewCA(t), tlstest.NewCA(t)
 		certFile, keyFile := serverCA.Issue(t, "127.0.0.1")
-		gw, up := bdStartIdentity(t, idpA, idpB, fmt.Sprintf("  tls: {cert_file: %q, key_file: %q, client_ca_file: %q}", certFile, keyFile, clientCA.CertFile))
+		gw, up := startIdentity(t, idpA, idpB, fmt.Sprintf("  tls: {cert_file: %q, key_file: %q, client_ca_file: %q}", certFile, keyFile, clientCA.CertFile))
 		cc, ck := clientCA.IssueClient(t, "alice")
 		pair, err := tls.LoadX509KeyPair(cc, ck)
 		if err != nil {
@@ -171,11 +173,11 @@ func TestBoundaryCredentialKinds(t *testing.T) {
 		c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
 			TLSClientConfig: &tls.Config{RootCAs: roots, Certificates: []tls.Certificate{pair}},
 		}}
-		base := "https://" + gw.addr
-		bdMatrix(t, c, base, up, "client cert", nil, "mtls:CN=alice", "/mtls")
-		bdMatrix(t, c, base, up, "client cert and token", bdToken(idpB, "u1"), authn.JWTPrincipal(idpB.URL(), "u1"),
+		base := "https://" + gw.Addr()
+		matrix(t, c, base, up, "client cert", nil, "mtls:CN=alice", "/mtls")
+		matrix(t, c, base, up, "client cert and token", bearerFor(idpB, "u1"), authn.JWTPrincipal(idpB.URL(), "u1"),
 			"/bearer", "/oauth2", "/oidc", "/mtls", "/token-and-cert")
-		bdMatrix(t, c, base, up, "client cert and api key", map[string]string{"X-API-Key": bdKey}, "apikey:"+bdKeyName, "/apikey", "/mtls")
+		matrix(t, c, base, up, "client cert and api key", map[string]string{"X-API-Key": keyHeader}, "apikey:"+keyName, "/apikey", "/mtls")
 	})
 }
 
@@ -183,31 +185,31 @@ func TestBoundaryCredentialKinds(t *testing.T) {
 // spelled like the API key's subject, are four callers with four budgets.
 func TestBoundaryCollidingSubjects(t *testing.T) {
 	idpA, idpB := oidctest.NewIssuer(t), oidctest.NewIssuer(t)
-	gw, up := bdStartIdentity(t, idpA, idpB, "")
+	gw, up := startIdentity(t, idpA, idpB, "")
 	callers := []struct {
 		name, op  string
 		hdr       map[string]string
 		principal string
 	}{
-		{"issuer A sub u1", "/bearer", bdToken(idpA, "u1"), authn.JWTPrincipal(idpA.URL(), "u1")},
-		{"issuer B sub u1", "/bearer", bdToken(idpB, "u1"), authn.JWTPrincipal(idpB.URL(), "u1")},
-		{"api key x", "/apikey", map[string]string{"X-API-Key": bdKey}, "apikey:x"},
-		{"issuer A sub apikey:x", "/bearer", bdToken(idpA, "apikey:x"), authn.JWTPrincipal(idpA.URL(), "apikey:x")},
-		{"issuer B sub with a separator", "/bearer", bdToken(idpB, "u1#"+idpA.URL()), authn.JWTPrincipal(idpB.URL(), "u1#"+idpA.URL())},
+		{"issuer A sub u1", "/bearer", bearerFor(idpA, "u1"), authn.JWTPrincipal(idpA.URL(), "u1")},
+		{"issuer B sub u1", "/bearer", bearerFor(idpB, "u1"), authn.JWTPrincipal(idpB.URL(), "u1")},
+		{"api key x", "/apikey", map[string]string{"X-API-Key": keyHeader}, "apikey:x"},
+		{"issuer A sub apikey:x", "/bearer", bearerFor(idpA, "apikey:x"), authn.JWTPrincipal(idpA.URL(), "apikey:x")},
+		{"issuer B sub with a separator", "/bearer", bearerFor(idpB, "u1#"+idpA.URL()), authn.JWTPrincipal(idpB.URL(), "u1#"+idpA.URL())},
 	}
 	// Each caller's first request finds a full bucket of its own: 10 - 1.
 	for round, left := range []int{9, 8} {
 		for _, c := range callers {
 			t.Run(fmt.Sprintf("%s round %d", c.name, round), func(t *testing.T) {
-				up.reset()
-				rp := bdGet(t, rlClient, gw.url("/s"+c.op), c.hdr)
-				if rp.status != http.StatusNoContent {
+				up.Reset()
+				rp := getWith(t, gatewaytest.StoreClient, gw.URL("/s"+c.op), c.hdr)
+				if rp.Status != http.StatusNoContent {
 					t.Fatalf("%v", rp)
 				}
-				if h := rlParse(t, rp); h.tier != "default" || h.r != left {
-					t.Fatalf("RateLimit r=%d in %q, want %d in default: the bucket is shared with another caller (%v)", h.r, h.tier, left, rp)
+				if h := gatewaytest.ParseRateLimit(t, rp); h.Tier != "default" || h.R != left {
+					t.Fatalf("RateLimit r=%d in %q, want %d in default: the bucket is shared with another caller (%v)", h.R, h.Tier, left, rp)
 				}
-				if v := up.rec.Requests()[0].Header.Get("X-Portcullis-Subject"); v != c.principal {
+				if v := up.Requests()[0].Header.Get("X-Portcullis-Subject"); v != c.principal {
 					t.Fatalf("upstream subject %q, want %q", v, c.principal)
 				}
 			})
@@ -219,9 +221,7 @@ func TestBoundaryCollidingSubjects(t *testing.T) {
 		want, _ := json.Marshal(c.principal)
 		deadline := time.Now().Add(20 * time.Second)
 		for {
-			gw.mu.Lock()
-			access := gw.stdout.String()
-			gw.mu.Unlock()
+			access := gw.AccessLog()
 			n := strings.Count(access, `"subject":`+string(want))
 			if n == 2 {
 				break
@@ -239,7 +239,7 @@ func TestBoundaryCollidingSubjects(t *testing.T) {
 // nothing.
 func TestBoundaryClaimsReadExactly(t *testing.T) {
 	idpA, idpB := oidctest.NewIssuer(t), oidctest.NewIssuer(t)
-	gw, up := bdStartIdentity(t, idpA, idpB, "")
+	gw, up := startIdentity(t, idpA, idpB, "")
 	now := time.Now().Unix()
 	payload := func(members string) string {
 		return fmt.Sprintf(`{"iss":%q,"aud":"shop-api","scope":"r","iat":%d,%s}`, idpA.URL(), now, members)
@@ -257,26 +257,26 @@ func TestBoundaryClaimsReadExactly(t *testing.T) {
 		{"case-colliding scope claims", payload(exp + `,"sub":"u1","Scope":"admin"`)},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			up.reset()
+			up.Reset()
 			hdr := map[string]string{"Authorization": "Bearer " + idpA.Sign(nil, oidctest.RawPayload(c.payload))}
-			rp := bdGet(t, rlClient, gw.url("/s/bearer"), hdr)
-			rsWantProblem(t, rsReply(rp), http.StatusUnauthorized, "UNAUTHENTICATED", nil)
-			if !strings.Contains(rp.header.Get("WWW-Authenticate"), `error="invalid_token"`) {
-				t.Errorf("WWW-Authenticate %q lacks invalid_token", rp.header.Get("WWW-Authenticate"))
+			rp := getWith(t, gatewaytest.StoreClient, gw.URL("/s/bearer"), hdr)
+			gatewaytest.WantProblem(t, gatewaytest.Reply(rp), http.StatusUnauthorized, "UNAUTHENTICATED", nil)
+			if !strings.Contains(rp.Header.Get("WWW-Authenticate"), `error="invalid_token"`) {
+				t.Errorf("WWW-Authenticate %q lacks invalid_token", rp.Header.Get("WWW-Authenticate"))
 			}
-			if up.rec.Count() != 0 {
+			if up.Count() != 0 {
 				t.Fatal("a refused token reached the upstream")
 			}
 		})
 	}
 	t.Run("the exact token passes", func(t *testing.T) {
-		up.reset()
+		up.Reset()
 		hdr := map[string]string{"Authorization": "Bearer " + idpA.Sign(nil, oidctest.RawPayload(payload(exp+`,"sub":"u1"`)))}
-		rp := bdGet(t, rlClient, gw.url("/s/bearer"), hdr)
-		if rp.status != http.StatusNoContent || up.rec.Count() != 1 {
+		rp := getWith(t, gatewaytest.StoreClient, gw.URL("/s/bearer"), hdr)
+		if rp.Status != http.StatusNoContent || up.Count() != 1 {
 			t.Fatalf("%v", rp)
 		}
 	})
 	// The refusals are logged with their reason (the client sees only 401).
-	gw.waitLog(t, `invalid_claims`)
+	gw.WaitLog(t, `invalid_claims`)
 }

@@ -1,4 +1,4 @@
-package test
+package authz
 
 import (
 	"encoding/json"
@@ -10,13 +10,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/portcullis-gw/portcullis/internal/testkit/gatewaytest"
 	"github.com/portcullis-gw/portcullis/policy/authn/oidctest"
 	"github.com/portcullis-gw/portcullis/test/upstreams"
 )
 
-// azCase is one GraphQL request through the gateway and what the client and
+// reqCase is one GraphQL request through the gateway and what the client and
 // the accounts subgraph must see.
-type azCase struct {
+type reqCase struct {
 	name   string
 	hdr    map[string]string
 	query  string
@@ -45,23 +46,23 @@ type azCase struct {
 	get bool
 }
 
-func azRun(t *testing.T, gw *proc, set *upstreams.Set, cases []azCase) {
+func runCases(t *testing.T, gw *gatewaytest.Gateway, set *upstreams.Set, cases []reqCase) {
 	t.Helper()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			set.ResetAll()
-			body := azGQL(c.query, c.vars)
-			var r azReply
+			body := gatewaytest.GraphQLBody(c.query, c.vars)
+			var r gatewaytest.Reply
 			if c.get {
 				q := url.Values{"query": {c.query}}
 				if c.vars != nil {
-					q.Set("variables", string(azMustJSON(t, c.vars)))
+					q.Set("variables", string(mustJSON(t, c.vars)))
 				}
-				r = azSend(t, "GET", gw.url("/graphql?"+q.Encode()), c.hdr, "")
+				r = gatewaytest.Send(t, "GET", gw.URL("/graphql?"+q.Encode()), c.hdr, "")
 			} else {
-				r = azSend(t, "POST", gw.url("/graphql"), c.hdr, body)
+				r = gatewaytest.Send(t, "POST", gw.URL("/graphql"), c.hdr, body)
 			}
-			if r.status != c.status {
+			if r.Status != c.status {
 				t.Fatalf("status: want %d, got %s", c.status, r)
 			}
 			var ans struct {
@@ -71,42 +72,42 @@ func azRun(t *testing.T, gw *proc, set *upstreams.Set, cases []azCase) {
 					Extensions map[string]any `json:"extensions"`
 				} `json:"errors"`
 			}
-			if err := json.Unmarshal(r.body, &ans); err != nil {
+			if err := json.Unmarshal(r.Body, &ans); err != nil {
 				t.Fatalf("answer is not JSON: %s", r)
 			}
 			if c.code != "" {
-				if got := firstCode(t, r.body); got != c.code {
+				if got := gatewaytest.FirstCode(t, r.Body); got != c.code {
 					t.Errorf("code %q, want %q", got, c.code)
 				}
-				azWantNothingForwarded(t, set)
+				wantNothingForwarded(t, set)
 				return
 			}
 			var paths []string
 			for _, e := range ans.Errors {
 				if code := e.Extensions["code"]; code != "UNAUTHORIZED_FIELD_OR_TYPE" {
-					t.Errorf("error code %v in %s", code, r.body)
+					t.Errorf("error code %v in %s", code, r.Body)
 				}
 				var parts []string
 				for _, p := range e.Path {
-					parts = append(parts, strings.Trim(string(azMustJSON(t, p)), `"`))
+					parts = append(parts, strings.Trim(string(mustJSON(t, p)), `"`))
 				}
 				paths = append(paths, strings.Join(parts, "."))
 			}
 			slices.Sort(paths)
 			want := slices.Sorted(slices.Values(c.paths))
 			if !slices.Equal(paths, want) {
-				t.Errorf("error paths %q, want %q: %s", paths, want, r.body)
+				t.Errorf("error paths %q, want %q: %s", paths, want, r.Body)
 			}
-			if r.status == 403 && len(ans.Data) != 0 && string(ans.Data) != "null" {
-				t.Errorf("refusal carries data: %s", r.body)
+			if r.Status == 403 && len(ans.Data) != 0 && string(ans.Data) != "null" {
+				t.Errorf("refusal carries data: %s", r.Body)
 			}
-			if c.data != "" && !azJSONEqual(t, ans.Data, c.data) {
+			if c.data != "" && !jsonEqual(t, ans.Data, c.data) {
 				t.Errorf("data: want %s, got %s", c.data, ans.Data)
 			}
 
 			reqs := set.Accounts.Recorder.Requests()
 			if !c.forwarded {
-				azWantNothingForwarded(t, set)
+				wantNothingForwarded(t, set)
 				return
 			}
 			if len(reqs) != 1 {
@@ -139,7 +140,7 @@ func azRun(t *testing.T, gw *proc, set *upstreams.Set, cases []azCase) {
 	}
 }
 
-func azMustJSON(t *testing.T, v any) []byte {
+func mustJSON(t *testing.T, v any) []byte {
 	t.Helper()
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -148,7 +149,7 @@ func azMustJSON(t *testing.T, v any) []byte {
 	return b
 }
 
-func azJSONEqual(t *testing.T, got json.RawMessage, want string) bool {
+func jsonEqual(t *testing.T, got json.RawMessage, want string) bool {
 	t.Helper()
 	if len(got) == 0 {
 		got = json.RawMessage("null")
@@ -163,26 +164,26 @@ func azJSONEqual(t *testing.T, got json.RawMessage, want string) bool {
 	return reflect.DeepEqual(g, w)
 }
 
-// azTokens are the callers the authorization tests use.
-type azTokens struct {
+// tokenSet are the callers the authorization tests use.
+type tokenSet struct {
 	anon, bob, bobEmail, bobAdminRead, bobOnlyAdminRead, bobOnlyUsersRead, admin map[string]string
 }
 
-func azNewTokens(idp *oidctest.Issuer) azTokens {
-	return azTokens{
-		bob:              azBearer(idp.Sign(azClaims("2", ""))),
-		bobEmail:         azBearer(idp.Sign(azClaims("2", "users:email"))),
-		bobAdminRead:     azBearer(idp.Sign(azClaims("2", "admin:read users:read"))),
-		bobOnlyAdminRead: azBearer(idp.Sign(azClaims("2", "admin:read"))),
-		bobOnlyUsersRead: azBearer(idp.Sign(azClaims("2", "users:read"))),
-		admin:            azBearer(idp.Sign(azClaims("1", "", "realm_access", map[string]any{"roles": []string{"admin"}}))),
+func newTokenSet(idp *oidctest.Issuer) tokenSet {
+	return tokenSet{
+		bob:              bearer(idp.Sign(tokenClaims("2", ""))),
+		bobEmail:         bearer(idp.Sign(tokenClaims("2", "users:email"))),
+		bobAdminRead:     bearer(idp.Sign(tokenClaims("2", "admin:read users:read"))),
+		bobOnlyAdminRead: bearer(idp.Sign(tokenClaims("2", "admin:read"))),
+		bobOnlyUsersRead: bearer(idp.Sign(tokenClaims("2", "users:read"))),
+		admin:            bearer(idp.Sign(tokenClaims("1", "", "realm_access", map[string]any{"roles": []string{"admin"}}))),
 	}
 }
 
-// azEditSchema rewrites the gateway's copy of a subgraph schema, so a test can
+// editSchema rewrites the gateway's copy of a subgraph schema, so a test can
 // put an annotation on it the demo's SDL does not carry. The subgraph itself
 // is unchanged: what the gateway enforces comes from its own config.
-func azEditSchema(t *testing.T, cfgPath, file, old, repl string) {
+func editSchema(t *testing.T, cfgPath, file, old, repl string) {
 	t.Helper()
 	p := filepath.Join(filepath.Dir(cfgPath), "schemas", file)
 	b, err := os.ReadFile(p)
@@ -197,21 +198,21 @@ func azEditSchema(t *testing.T, cfgPath, file, old, repl string) {
 	}
 }
 
-const azRules = `[{coordinate: "Query.user", policy: self}, {coordinate: "Mutation.updateUser(input.role)", policy: admin}]`
+const selfAdminRules = `[{coordinate: "Query.user", policy: self}, {coordinate: "Mutation.updateUser(input.role)", policy: admin}]`
 
 func TestAuthzReject(t *testing.T) {
 	set := upstreams.StartAll(t)
 	idp := oidctest.NewIssuer(t)
-	cfg := writeConfig(t, azGateway{
-		issuer: idp.URL(), anonymous: true, authorization: "{mode: reject, rules: " + azRules + "}",
+	cfg := gatewaytest.WriteConfig(t, gatewayConfig{
+		issuer: idp.URL(), anonymous: true, authorization: "{mode: reject, rules: " + selfAdminRules + "}",
 	}.config(set))
 	// OR of AND: users:email alone, or admin:read together with users:read.
-	azEditSchema(t, cfg, "accounts.graphql", `@requiresScopes(scopes: [["users:email"]])`,
+	editSchema(t, cfg, "accounts.graphql", `@requiresScopes(scopes: [["users:email"]])`,
 		`@requiresScopes(scopes: [["users:email"], ["admin:read", "users:read"]])`)
-	gw := startFresh(t, set, cfg)
-	tk := azNewTokens(idp)
+	gw := gatewaytest.StartFresh(t, cfg, set.ResetAll)
+	tk := newTokenSet(idp)
 
-	azRun(t, gw, set, []azCase{
+	runCases(t, gw, set, []reqCase{
 		// @authenticated
 		{name: "anonymous me", hdr: tk.anon, query: `{ me { id } }`, status: 403, paths: []string{"me"}},
 		{name: "authenticated me", hdr: tk.bob, query: `{ me { id username } }`, status: 200,
@@ -277,11 +278,11 @@ func TestAuthzReject(t *testing.T) {
 func TestAuthzFilter(t *testing.T) {
 	set := upstreams.StartAll(t)
 	idp := oidctest.NewIssuer(t)
-	gw := azStart(t, set, azGateway{issuer: idp.URL(), anonymous: true,
+	gw := start(t, set, gatewayConfig{issuer: idp.URL(), anonymous: true,
 		authorization: `{mode: filter, rules: [{coordinate: "Mutation.updateUser(input.role)", policy: admin}]}`}.config(set))
-	tk := azNewTokens(idp)
+	tk := newTokenSet(idp)
 
-	azRun(t, gw, set, []azCase{
+	runCases(t, gw, set, []reqCase{
 		// email is String!: its null propagates to the nullable user
 		// (the docs/ pages 5, "with normal null propagation").
 		{name: "email removed", hdr: tk.bob, query: `{ user(id: "1") { id username email } }`, status: 200,
@@ -324,11 +325,11 @@ func TestAuthzFilter(t *testing.T) {
 func TestAuthzDryRun(t *testing.T) {
 	set := upstreams.StartAll(t)
 	idp := oidctest.NewIssuer(t)
-	gw := azStart(t, set, azGateway{issuer: idp.URL(), anonymous: true,
-		authorization: "{mode: filter, dry_run: true, rules: " + azRules + "}"}.config(set))
-	tk := azNewTokens(idp)
+	gw := start(t, set, gatewayConfig{issuer: idp.URL(), anonymous: true,
+		authorization: "{mode: filter, dry_run: true, rules: " + selfAdminRules + "}"}.config(set))
+	tk := newTokenSet(idp)
 
-	azRun(t, gw, set, []azCase{
+	runCases(t, gw, set, []reqCase{
 		{name: "email without scope reaches the client", hdr: tk.bob, query: `{ user(id: "2") { id email } }`, status: 200,
 			data: `{"user":{"id":"2","email":"bob@example.com"}}`, forwarded: true, unchanged: true},
 		{name: "other user is answered", hdr: tk.bob, query: `{ user(id: "3") { username } }`, status: 200,

@@ -1,4 +1,4 @@
-package test
+package rest
 
 // REST bodies: one reading for every back end (docs/security.md). The back
 // end here is a Go service that decodes bodies into structs, the way
@@ -15,10 +15,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/portcullis-gw/portcullis/internal/testkit/gatewaytest"
+	"github.com/portcullis-gw/portcullis/internal/testkit/upstreamtest"
 )
 
-// bdGoStructService answers with what a Go struct decoder read.
-func bdGoStructService() http.Handler {
+// goStructService answers with what a Go struct decoder read.
+func goStructService() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
 			UserID string `json:"userId"`
@@ -42,10 +45,10 @@ func bdGoStructService() http.Handler {
 	})
 }
 
-func bdStartREST(t *testing.T) (*proc, *rsUpstream) {
+func startREST(t *testing.T) (*gatewaytest.Gateway, *upstreamtest.Server) {
 	t.Helper()
-	up := rsStartUpstream(t, bdGoStructService())
-	cfg := writeConfig(t, fmt.Sprintf(`
+	up := upstreamtest.Start(t, goStructService())
+	cfg := gatewaytest.WriteConfig(t, fmt.Sprintf(`
 server:
   listen: 127.0.0.1:0
   admin_listen: 127.0.0.1:0
@@ -67,17 +70,17 @@ rest:
     upstream: {url: %[1]q, timeout: 5s}
     strip_prefix: true
     allow_case_colliding_keys: true
-`, up.srv.URL))
-	if err := os.CopyFS(filepath.Join(filepath.Dir(cfg), "boundary"), os.DirFS(filepath.Join("testdata", "boundary"))); err != nil {
+`, up.URL))
+	if err := os.CopyFS(filepath.Join(filepath.Dir(cfg), "boundary"), os.DirFS(filepath.Join("..", "testdata", "boundary"))); err != nil {
 		t.Fatal(err)
 	}
-	gw := startGateway(t, cfg)
-	up.reset()
+	gw := gatewaytest.Start(t, cfg)
+	up.Reset()
 	return gw, up
 }
 
 func TestBoundaryRESTCaseCollidingKeys(t *testing.T) {
-	gw, up := bdStartREST(t)
+	gw, up := startREST(t)
 	for _, c := range []struct {
 		name, body string
 		// read is what the Go service reads when the body reaches it: the
@@ -92,22 +95,22 @@ func TestBoundaryRESTCaseCollidingKeys(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			// Without the check the Go service acts on the unchecked member.
-			up.reset()
-			rp := rsRaw(t, gw.addr, "POST", "/lax/v1/transfers", nil, "application/json", c.body)
-			if rp.status != http.StatusOK || !strings.Contains(string(rp.body), c.read) {
+			up.Reset()
+			rp := gatewaytest.Raw(t, gw.Addr(), "POST", "/lax/v1/transfers", nil, "application/json", c.body)
+			if rp.Status != http.StatusOK || !strings.Contains(string(rp.Body), c.read) {
 				t.Fatalf("through the lax route the service should read %s: %v", c.read, rp)
 			}
-			if recs := up.rec.Requests(); len(recs) != 1 || string(recs[0].Body) != c.body {
+			if recs := up.Requests(); len(recs) != 1 || string(recs[0].Body) != c.body {
 				t.Fatalf("lax route forwarded %+v, want the body as sent", recs)
 			}
 			// With it (the default) the body never reaches the service.
-			up.reset()
-			rp = rsRaw(t, gw.addr, "POST", "/strict/v1/transfers", nil, "application/json", c.body)
-			p := rsWantProblem(t, rp, http.StatusBadRequest, "VALIDATION_FAILED", []string{"/body"})
+			up.Reset()
+			rp = gatewaytest.Raw(t, gw.Addr(), "POST", "/strict/v1/transfers", nil, "application/json", c.body)
+			p := gatewaytest.WantProblem(t, rp, http.StatusBadRequest, "VALIDATION_FAILED", []string{"/body"})
 			if !strings.Contains(p.Errors[0].Detail, "differ only in case") {
 				t.Errorf("detail %q does not name the collision", p.Errors[0].Detail)
 			}
-			if got := up.got(); len(got) != 0 || up.rec.Count() != 0 {
+			if got := up.Lines(); len(got) != 0 || up.Count() != 0 {
 				t.Fatalf("a refused body reached the upstream: %q", got)
 			}
 		})
@@ -118,13 +121,13 @@ func TestBoundaryRESTCaseCollidingKeys(t *testing.T) {
 // refused (status, code, pointer) and reaches nothing; an accepted body
 // reaches the back end byte for byte.
 func TestBoundaryRESTReaderDisagreements(t *testing.T) {
-	gw, up := bdStartREST(t)
+	gw, up := startREST(t)
 	const ok = `{"userId":"alice","amount":9007199254740991,"meta":{"role":"user"}}`
-	body := func(name, b string, pointers ...string) rsCase {
-		return rsCase{name: name, method: "POST", target: "/strict/v1/transfers", ctype: "application/json", body: b,
+	body := func(name, b string, pointers ...string) reqCase {
+		return reqCase{name: name, method: "POST", target: "/strict/v1/transfers", ctype: "application/json", body: b,
 			status: http.StatusBadRequest, code: "VALIDATION_FAILED", pointers: pointers}
 	}
-	cases := []rsCase{
+	cases := []reqCase{
 		{name: "accepted body forwarded as sent", method: "POST", target: "/strict/v1/transfers", ctype: "application/json", body: ok,
 			status: http.StatusOK, forward: "POST /v1/transfers", contains: `"userId":"alice"`},
 		body("duplicate key, last one unchecked", `{"userId":"bob","userId":"alice"}`, "/body"),
@@ -142,20 +145,20 @@ func TestBoundaryRESTReaderDisagreements(t *testing.T) {
 		{name: "repeated query parameter", method: "POST", target: "/strict/v1/transfers?dryRun=true&dryRun=false", ctype: "application/json", body: ok,
 			status: http.StatusBadRequest, code: "VALIDATION_FAILED", pointers: []string{"/query/dryRun"}},
 	}
-	rsRun(t, &rsEnv{gw: gw}, up, cases)
+	runCases(t, &restEnv{gw: gw}, up, cases)
 
 	t.Run("repeated single-value header", func(t *testing.T) {
-		up.reset()
-		req, _ := http.NewRequest("POST", gw.url("/strict/v1/transfers"), strings.NewReader(ok))
+		up.Reset()
+		req, _ := http.NewRequest("POST", gw.URL("/strict/v1/transfers"), strings.NewReader(ok))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Add("X-Tenant", "acme")
 		req.Header.Add("X-Tenant", "evil")
-		rp, err := rlDo(rlClient, req)
+		rp, err := gatewaytest.Do(gatewaytest.StoreClient, req)
 		if err != nil {
 			t.Fatal(err)
 		}
-		rsWantProblem(t, rsReply(rp), http.StatusBadRequest, "VALIDATION_FAILED", []string{"/header/X-Tenant"})
-		if up.rec.Count() != 0 {
+		gatewaytest.WantProblem(t, gatewaytest.Reply(rp), http.StatusBadRequest, "VALIDATION_FAILED", []string{"/header/X-Tenant"})
+		if up.Count() != 0 {
 			t.Fatal("a refused request reached the upstream")
 		}
 	})

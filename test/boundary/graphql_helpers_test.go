@@ -1,4 +1,4 @@
-package test
+package boundary
 
 import (
 	"bytes"
@@ -7,29 +7,39 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/portcullis-gw/portcullis/internal/testkit/gatewaytest"
+	"github.com/portcullis-gw/portcullis/internal/testkit/upstreamtest"
 	"github.com/portcullis-gw/portcullis/test/upstreams"
 	"github.com/portcullis-gw/portcullis/test/upstreams/accounts"
 	"github.com/portcullis-gw/portcullis/test/upstreams/products"
 )
 
 // jsUpstream is a GraphQL back end that reads its request as graphql-js
-// does (JSON.parse: names case-sensitive, the last duplicate wins), records
-// the raw bytes and what it would run, then lets a real subgraph answer.
-// Had the gateway forwarded a client's {"query":A,"Query":B} as is, this
-// upstream would run A while Go's encoding/json (the gateway's old reader)
-// took B.
-type jsUpstream struct {
-	next http.Handler
-	srv  *httptest.Server
-	mu   sync.Mutex
-	got  []jsReceived
+// does (JSON.parse: names case-sensitive, the last duplicate wins): a
+// recording upstream whose handler refuses what JSON.parse refuses, then
+// lets a real subgraph answer. Had the gateway forwarded a client's
+// {"query":A,"Query":B} as is, this upstream would run A while Go's
+// encoding/json (the gateway's old reader) took B.
+type jsUpstream = upstreamtest.Server
+
+func newJSUpstream(t *testing.T, next http.Handler) *jsUpstream {
+	t.Helper()
+	return upstreamtest.Start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			body, _ := io.ReadAll(r.Body)
+			if _, err := jsonParse(body); err != nil {
+				http.Error(w, "JSON.parse: "+err.Error(), http.StatusBadRequest)
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		next.ServeHTTP(w, r)
+	}))
 }
 
 type jsReceived struct {
@@ -41,54 +51,25 @@ type jsReceived struct {
 	ran []map[string]any
 }
 
-func newJSUpstream(t *testing.T, next http.Handler) *jsUpstream {
-	t.Helper()
-	u := &jsUpstream{next: next}
-	u.srv = httptest.NewServer(u)
-	t.Cleanup(u.srv.Close)
-	return u
-}
-
-func (u *jsUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		http.Error(w, "reading body", http.StatusBadRequest)
-		return
-	}
-	rec := jsReceived{method: r.Method, header: r.Header.Clone(), body: body}
-	if r.Method == http.MethodPost {
-		v, err := jsonParse(body)
-		if err != nil {
-			http.Error(w, "JSON.parse: "+err.Error(), http.StatusBadRequest)
-			return
-		}
-		switch v := v.(type) {
-		case map[string]any:
-			rec.ran = []map[string]any{v}
-		case []any:
-			for _, e := range v {
-				m, _ := e.(map[string]any)
-				rec.ran = append(rec.ran, m)
+// received is what u got, each body read as JSON.parse would.
+func received(u *jsUpstream) []jsReceived {
+	var out []jsReceived
+	for _, r := range u.Requests() {
+		rec := jsReceived{method: r.Method, header: r.Header, body: r.Body}
+		if v, err := jsonParse(r.Body); err == nil && r.Method == http.MethodPost {
+			switch v := v.(type) {
+			case map[string]any:
+				rec.ran = []map[string]any{v}
+			case []any:
+				for _, e := range v {
+					m, _ := e.(map[string]any)
+					rec.ran = append(rec.ran, m)
+				}
 			}
 		}
+		out = append(out, rec)
 	}
-	u.mu.Lock()
-	u.got = append(u.got, rec)
-	u.mu.Unlock()
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	u.next.ServeHTTP(w, r)
-}
-
-func (u *jsUpstream) reset() {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	u.got = nil
-}
-
-func (u *jsUpstream) received() []jsReceived {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return append([]jsReceived(nil), u.got...)
+	return out
 }
 
 // jsonParse reads JSON as ECMAScript's JSON.parse does: exact names, the
@@ -146,17 +127,20 @@ func jsonParse(b []byte) (any, error) {
 // boundary is the gateway of the GraphQL boundary tests, with one route
 // per reading mode, each in front of its own jsUpstream.
 type boundary struct {
-	gw                                *proc
+	gw                                *gatewaytest.Gateway
 	shop, drop, apq, safe, filter     *jsUpstream
 	set                               *upstreams.Set
 	safeHelloID, safeHello, helloHash string
 }
 
-const boundaryHello = "query Hello { topProducts(first: 1) { upc } }"
+// ordersKey is the API key the boundary config gives orders:read.
+const ordersKey = "e2e-orders-key"
+
+const helloQuery = "query Hello { topProducts(first: 1) { upc } }"
 
 func startBoundary(t *testing.T) *boundary {
 	t.Helper()
-	b := &boundary{set: upstreams.StartAll(t), safeHelloID: "hello-v1", safeHello: boundaryHello, helloHash: sha256Hex(boundaryHello)}
+	b := &boundary{set: upstreams.StartAll(t), safeHelloID: "hello-v1", safeHello: helloQuery, helloHash: gatewaytest.KeyHash(helloQuery)}
 	b.shop = newJSUpstream(t, products.NewHandler())
 	b.drop = newJSUpstream(t, products.NewHandler())
 	b.apq = newJSUpstream(t, products.NewHandler())
@@ -209,21 +193,21 @@ rest:
     openapi: specs/orders.yaml
     upstream: {url: %q, timeout: 5s}
     strip_prefix: true
-`, sha256Hex(ordersKey), azGenerousBudget, azGenerousBudget, azGenerousBudget,
-		b.shop.srv.URL+"/query", schema, b.drop.srv.URL+"/query", schema, b.apq.srv.URL+"/query", schema,
-		b.safe.srv.URL+"/query", schema, b.filter.srv.URL+"/query", schema, b.set.Orders.URL)
-	path := writeConfig(t, cfg)
+`, gatewaytest.KeyHash(ordersKey), gatewaytest.GenerousTier, gatewaytest.GenerousTier, gatewaytest.GenerousTier,
+		b.shop.URL+"/query", schema, b.drop.URL+"/query", schema, b.apq.URL+"/query", schema,
+		b.safe.URL+"/query", schema, b.filter.URL+"/query", schema, b.set.Orders.URL)
+	path := gatewaytest.WriteConfig(t, cfg)
 	manifest, _ := json.Marshal(map[string]string{b.safeHelloID: b.safeHello})
 	if err := os.WriteFile(filepath.Join(filepath.Dir(path), "manifest.json"), manifest, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	b.gw = startGateway(t, path)
+	b.gw = gatewaytest.Start(t, path)
 	return b
 }
 
 func (b *boundary) resetAll() {
 	for _, u := range []*jsUpstream{b.shop, b.drop, b.apq, b.safe, b.filter} {
-		u.reset()
+		u.Reset()
 	}
 	b.set.ResetAll()
 }

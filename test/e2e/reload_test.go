@@ -1,4 +1,4 @@
-package test
+package e2e
 
 import (
 	"net/http"
@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/portcullis-gw/portcullis/internal/testkit/gatewaytest"
 	"github.com/portcullis-gw/portcullis/test/upstreams"
 )
 
@@ -17,9 +18,9 @@ import (
 func TestReload(t *testing.T) {
 	set := upstreams.StartAll(t)
 	// No refill during the test, so budgets are exact.
-	cfg := e2eConfig(set, "") + "rate_limit:\n  tiers:\n    anonymous: {rate: 1, per: 1h, burst: 1000}\n"
-	path := writeConfig(t, cfg)
-	gw := startGateway(t, path)
+	cfg := baseConfig(set, "") + "rate_limit:\n  tiers:\n    anonymous: {rate: 1, per: 1h, burst: 1000}\n"
+	path := gatewaytest.WriteConfig(t, cfg)
+	gw := gatewaytest.Start(t, path)
 
 	remaining := func(resp *http.Response) int {
 		t.Helper()
@@ -35,12 +36,12 @@ func TestReload(t *testing.T) {
 		}
 		return n
 	}
-	resp, _ := post(t, gw.url("/graphql"), "application/json", `{"query":"{ topProducts { upc } }"}`)
+	resp, _ := post(t, gw.URL("/graphql"), "application/json", `{"query":"{ topProducts { upc } }"}`)
 	if resp.StatusCode != 200 {
 		t.Fatalf("before reload: %d", resp.StatusCode)
 	}
 	r1 := remaining(resp)
-	resp, _ = post(t, gw.url("/graphql"), "application/json", `{"query":"{ topProducts { upc } }"}`)
+	resp, _ = post(t, gw.URL("/graphql"), "application/json", `{"query":"{ topProducts { upc } }"}`)
 	r2 := remaining(resp)
 	cost := r1 - r2
 	if cost <= 0 {
@@ -51,9 +52,9 @@ func TestReload(t *testing.T) {
 	if err := os.WriteFile(path, []byte(cfg+"\nbogus_key: 1\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	gw.cmd.Process.Signal(syscall.SIGHUP)
-	gw.waitLog(t, "reload failed; keeping the running config")
-	if resp, _ := post(t, gw.url("/graphql"), "application/json", `{"query":"{ topProducts { upc } }"}`); resp.StatusCode != 200 {
+	gw.Signal(t, syscall.SIGHUP)
+	gw.WaitLog(t, "reload failed; keeping the running config")
+	if resp, _ := post(t, gw.URL("/graphql"), "application/json", `{"query":"{ topProducts { upc } }"}`); resp.StatusCode != 200 {
 		t.Fatalf("after a bad reload: %d", resp.StatusCode)
 	}
 
@@ -62,9 +63,9 @@ func TestReload(t *testing.T) {
 	if err := os.WriteFile(path, []byte(moved), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	gw.cmd.Process.Signal(syscall.SIGHUP)
-	gw.waitLog(t, "config reloaded")
-	resp, _ = post(t, gw.url("/v2/graphql"), "application/json", `{"query":"{ topProducts { upc } }"}`)
+	gw.Signal(t, syscall.SIGHUP)
+	gw.WaitLog(t, "config reloaded")
+	resp, _ = post(t, gw.URL("/v2/graphql"), "application/json", `{"query":"{ topProducts { upc } }"}`)
 	if resp.StatusCode != 200 {
 		t.Fatalf("new path after reload: %d", resp.StatusCode)
 	}
@@ -73,7 +74,7 @@ func TestReload(t *testing.T) {
 	if r := remaining(resp); r != r2-2*cost {
 		t.Fatalf("after reload r=%d, want %d: the budget was reset", r, r2-2*cost)
 	}
-	if resp, _ := post(t, gw.url("/graphql"), "application/json", `{"query":"{ topProducts { upc } }"}`); resp.StatusCode != 404 {
+	if resp, _ := post(t, gw.URL("/graphql"), "application/json", `{"query":"{ topProducts { upc } }"}`); resp.StatusCode != 404 {
 		t.Fatalf("old path after reload: %d, want 404", resp.StatusCode)
 	}
 }

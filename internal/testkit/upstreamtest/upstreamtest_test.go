@@ -1,20 +1,19 @@
-package upstreams_test
+package upstreamtest
 
 import (
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
-
-	"github.com/portcullis-gw/portcullis/test/upstreams"
 )
 
 func TestRecorderRecordsAndForwardsTheBody(t *testing.T) {
 	var seen string
-	rec := upstreams.NewRecorder(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	rec := NewRecorder(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		seen = string(b)
 		w.WriteHeader(http.StatusTeapot)
@@ -43,7 +42,7 @@ func TestRecorderRecordsAndForwardsTheBody(t *testing.T) {
 		t.Fatalf("Count() = %d, want 1", rec.Count())
 	}
 	got := rec.Requests()[0]
-	if got.Method != http.MethodPut || got.Path != "/a/b" || got.RawQuery != "x=1&y=%20" ||
+	if got.Method != http.MethodPut || got.Path != "/a/b" || got.RawQuery != "x=1&y=%20" || got.Line() != "PUT /a/b?x=1&y=%20" ||
 		got.Header.Get("X-Test") != "yes" || string(got.Body) != "payload" {
 		t.Errorf("recorded %+v", got)
 	}
@@ -63,7 +62,7 @@ func TestRecorderRecordsAndForwardsTheBody(t *testing.T) {
 }
 
 func TestRecorderIsSafeForConcurrentUse(t *testing.T) {
-	rec := upstreams.NewRecorder(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	rec := NewRecorder(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	const n = 50
 	var wg sync.WaitGroup
 	for i := range n {
@@ -88,41 +87,25 @@ func TestRecorderIsSafeForConcurrentUse(t *testing.T) {
 	}
 }
 
-func TestStartAllRecordsPerService(t *testing.T) {
-	set := upstreams.StartAll(t)
-	for _, svc := range set.All() {
-		if !strings.HasPrefix(svc.URL, "http://127.0.0.1:") {
-			t.Errorf("%s URL %q is not on 127.0.0.1", svc.Name, svc.URL)
-		}
-	}
-	postGraphQL(t, set.Products.Endpoint, `{ topProducts(first: 1) { upc } }`, nil, http.Header{"X-Trace": {"t1"}})
-	resp, err := http.Get(set.Orders.Endpoint + "/orders?limit=1")
+// TestServerKeepsTheRequestLine: the request-target is kept as sent, which
+// the decoded Path cannot show (an encoded slash, a dot segment).
+func TestServerKeepsTheRequestLine(t *testing.T) {
+	up := Start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	conn, err := net.Dial("tcp", strings.TrimPrefix(up.URL, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_ = resp.Body.Close()
-
-	counts := map[string]int{}
-	for _, svc := range set.All() {
-		counts[svc.Name] = svc.Recorder.Count()
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "GET /a%2Fb/./c?q=%41 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); err != nil {
+		t.Fatal(err)
 	}
-	want := map[string]int{"accounts": 0, "products": 1, "reviews": 0, "orders": 1}
-	if fmt.Sprint(counts) != fmt.Sprint(want) {
-		t.Errorf("counts %v, want %v", counts, want)
+	if _, err := io.ReadAll(conn); err != nil {
+		t.Fatal(err)
 	}
-	p := set.Products.Recorder.Requests()[0]
-	if p.Method != http.MethodPost || p.Path != "/query" || p.Header.Get("X-Trace") != "t1" || !strings.Contains(string(p.Body), "topProducts") {
-		t.Errorf("products recorded %+v", p)
+	if got := up.Lines(); len(got) != 1 || got[0] != "GET /a%2Fb/./c?q=%41" {
+		t.Errorf("Lines() = %q", got)
 	}
-	o := set.Orders.Recorder.Requests()[0]
-	if o.Method != http.MethodGet || o.Path != "/v1/orders" || o.RawQuery != "limit=1" {
-		t.Errorf("orders recorded %+v", o)
-	}
-
-	set.ResetAll()
-	for _, svc := range set.All() {
-		if svc.Recorder.Count() != 0 {
-			t.Errorf("%s still has %d records after ResetAll", svc.Name, svc.Recorder.Count())
-		}
+	if r := up.Requests()[0]; r.Path != "/a/b/./c" || r.RawQuery != "q=%41" {
+		t.Errorf("decoded %q %q", r.Path, r.RawQuery)
 	}
 }
