@@ -2,14 +2,12 @@ package main
 
 import (
 	"bytes"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/check")
+	"github.com/portcullis-gw/portcullis/internal/testkit/golden"
+)
 
 // TestCheckGolden pins what `portcullis check` prints for broken configs,
 // line for line: every problem with its key path, message and line.
@@ -26,21 +24,7 @@ func TestCheckGolden(t *testing.T) {
 			if code := run([]string{"check", "-c", f}, &out, &errOut); code != 1 {
 				t.Fatalf("exit %d, want 1\nstdout: %s\nstderr: %s", code, out.String(), errOut.String())
 			}
-			got := out.String() + errOut.String()
-			golden := filepath.Join("testdata", "check", name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -run TestCheckGolden -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("check output differs from %s:\ngot:\n%s\nwant:\n%s", golden, got, want)
-			}
+			golden.Check(t, filepath.Join("testdata", "check", name+".golden"), []byte(out.String()+errOut.String()))
 		})
 	}
 }

@@ -91,21 +91,13 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path keypath.Path) {
 			v.SetBool(b)
 		}
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		if s, ok := d.scalar(n, path, "an integer"); ok {
-			var i int64
-			if s.ShortTag() != "!!int" || s.Decode(&i) != nil || v.OverflowInt(i) {
-				d.addf(path, n.Line, "expected an integer, got %q", s.Value)
-				return
-			}
+		var i int64
+		if d.integer(n, path, "an integer", &i, func() bool { return v.OverflowInt(i) }) {
 			v.SetInt(i)
 		}
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		if s, ok := d.scalar(n, path, "a non-negative integer"); ok {
-			var u uint64
-			if s.ShortTag() != "!!int" || s.Decode(&u) != nil || v.OverflowUint(u) {
-				d.addf(path, n.Line, "expected a non-negative integer, got %q", s.Value)
-				return
-			}
+		var u uint64
+		if d.integer(n, path, "a non-negative integer", &u, func() bool { return v.OverflowUint(u) }) {
 			v.SetUint(u)
 		}
 	case reflect.Float32, reflect.Float64:
@@ -122,6 +114,20 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path keypath.Path) {
 		// does not know; report it rather than panic.
 		d.addf(path, n.Line, "cannot decode into %s", v.Type())
 	}
+}
+
+// integer decodes an !!int scalar into out (*int64 or *uint64), reporting
+// a value that is not one or that overflows the field.
+func (d *decoder) integer(n *yaml.Node, path keypath.Path, want string, out any, overflows func() bool) bool {
+	s, ok := d.scalar(n, path, want)
+	if !ok {
+		return false
+	}
+	if s.ShortTag() != "!!int" || s.Decode(out) != nil || overflows() {
+		d.addf(path, n.Line, "expected %s, got %q", want, s.Value)
+		return false
+	}
+	return true
 }
 
 func isNull(n *yaml.Node) bool {

@@ -45,11 +45,7 @@ func (a gatewayConfig) config(set *upstreams.Set) string {
 		authz = "{mode: reject}"
 	}
 	return fmt.Sprintf(`
-server:
-  listen: 127.0.0.1:0
-  admin_listen: 127.0.0.1:0
-  shutdown_grace: 5s
-identity:
+`+gatewaytest.Server("shutdown_grace: 5s")+`identity:
   anonymous: %t
   oidc:
     - issuer: %q
@@ -64,16 +60,7 @@ rate_limit:
     default: %s
   auth_failures: %s
 graphql:
-  - name: shop
-    path: /graphql
-    upstream: {url: %q, timeout: 5s}
-    schema:
-      subgraphs:
-        - {name: accounts, file: schemas/accounts.graphql}
-        - {name: products, file: schemas/products.graphql}
-        - {name: reviews, file: schemas/reviews.graphql}
-    authorization: %s
-rest:
+`+gatewaytest.ShopRoute("%q", "authorization: %s")+`rest:
   - name: orders
     prefix: /api
     openapi: specs/orders.yaml

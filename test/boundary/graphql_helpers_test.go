@@ -157,11 +157,7 @@ identity:
   anonymous: true
   api_keys:
     - {name: e2e, sha256: %s, scopes: [orders:read]}
-server:
-  listen: 127.0.0.1:0
-  admin_listen: 127.0.0.1:0
-  shutdown_grace: 5s
-rate_limit:
+`+gatewaytest.Server("shutdown_grace: 5s")+`rate_limit:
   tiers:
     anonymous: %s
     default: %s

@@ -59,22 +59,8 @@ identity:
   api_keys:
     - {name: bw-introspect, sha256: %s, scopes: [schema:read]}
     - {name: bw-mail, sha256: %s, scopes: [users:email]}
-server:
-  listen: 127.0.0.1:0
-  admin_listen: 127.0.0.1:0
-  max_body_bytes: 1048576
-  shutdown_grace: 5s
-  trusted_proxies: [127.0.0.1/32]
-graphql:
-  - name: shop
-    path: /graphql
-    upstream: {url: %q, timeout: 5s}
-    schema:
-      subgraphs:
-        - {name: accounts, file: schemas/accounts.graphql}
-        - {name: products, file: schemas/products.graphql}
-        - {name: reviews, file: schemas/reviews.graphql}
-  - name: boundary
+`+gatewaytest.Server("max_body_bytes: 1048576", "shutdown_grace: 5s", "trusted_proxies: [127.0.0.1/32]")+`graphql:
+`+gatewaytest.ShopRoute("%q")+`  - name: boundary
     path: /boundary
     upstream: {url: %q, timeout: 5s}
     schema: {supergraph: schemas/boundary.graphql}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/portcullis-gw/portcullis/internal/testkit/gatewaytest"
+	"github.com/portcullis-gw/portcullis/internal/testkit/upstreamtest"
 	"github.com/portcullis-gw/portcullis/test/upstreams"
 )
 
@@ -58,21 +59,8 @@ identity:
   api_keys:
     # the orders document requires a bearer token or an API key
     - {name: e2e, sha256: 3b1f563a950ee31fc9352103710f37389fbdf24ad4eaf5c362c91e6f3288bc4e, scopes: [orders:read]}
-server:
-  listen: 127.0.0.1:0
-  admin_listen: 127.0.0.1:0
-  max_body_bytes: 65536
-  shutdown_grace: 20s
-graphql:
-  - name: shop
-    path: /graphql
-    upstream: {url: %q, timeout: 5s}
-    schema:
-      subgraphs:
-        - {name: accounts, file: schemas/accounts.graphql}
-        - {name: products, file: schemas/products.graphql}
-        - {name: reviews, file: schemas/reviews.graphql}
-rest:
+`+gatewaytest.Server("max_body_bytes: 65536", "shutdown_grace: 20s")+`graphql:
+`+gatewaytest.ShopRoute("%q")+`rest:
   - name: orders
     prefix: /api
     openapi: specs/orders.yaml
@@ -176,27 +164,12 @@ func TestEndToEnd(t *testing.T) {
 // with 200, new connections are refused, and the process exits 0.
 func TestGracefulShutdown(t *testing.T) {
 	set := upstreams.StartAll(t)
-	arrived := make(chan struct{}, 1)
-	release := make(chan struct{})
-	slow := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodHead {
-			// The gateway's readiness probe, not the request under test.
-			return
-		}
-		arrived <- struct{}{}
-		<-release
-		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"slow":true}`)
-	})}
-	ln := gatewaytest.Listen(t)
-	go slow.Serve(ln)
-	t.Cleanup(func() { slow.Close() })
-
+	slow := upstreamtest.StartHeld(t, `{"slow":true}`)
 	cfg := baseConfig(set, fmt.Sprintf(`  - name: slow
     prefix: /slow
     openapi: specs/orders.yaml
-    upstream: {url: "http://%s", timeout: 30s}
-`, ln.Addr()))
+    upstream: {url: %q, timeout: 30s}
+`, slow.URL))
 	gw := gatewaytest.Start(t, gatewaytest.WriteConfig(t, cfg))
 
 	type result struct {
@@ -218,7 +191,7 @@ func TestGracefulShutdown(t *testing.T) {
 		res <- result{status: resp.StatusCode, body: string(b)}
 	}()
 	select {
-	case <-arrived:
+	case <-slow.Arrived:
 	case <-time.After(20 * time.Second):
 		t.Fatal("request never reached the slow upstream")
 	}
@@ -226,7 +199,7 @@ func TestGracefulShutdown(t *testing.T) {
 	// Wait until the gateway has stopped accepting before releasing the
 	// in-flight request, so the test proves the drain, not a race.
 	gw.WaitLog(t, "shutting down")
-	close(release)
+	slow.Release()
 	r := <-res
 	if r.err != nil || r.status != 200 || r.body != `{"slow":true}` {
 		t.Fatalf("in-flight request: %+v", r)

@@ -6,7 +6,6 @@ package ratelimit
 // then guess credentials.
 
 import (
-	"fmt"
 	"net/http"
 	"testing"
 
@@ -19,18 +18,7 @@ import (
 // budget of burst 3.
 func startIdentityOnChildRedis(t *testing.T, onError string) (*redistest.Child, *upstreams.Set, *gatewaytest.Gateway) {
 	t.Helper()
-	rs := redistest.StartChild(t)
-	set := upstreams.StartAll(t)
-	gw := startGateway(t, set, gatewayConfig(set, fmt.Sprintf(`
-store: redis
-redis: {address: %q, db: 0}
-on_store_error: %s
-timeout: 300ms
-auth_failures: {rate: 1, per: 1h, burst: 3}
-tiers:
-  anonymous: {rate: 1, per: 1h, burst: 100}
-`, rs.Addr(), onError), ""))
-	return rs, set, gw
+	return startOnChildRedisWith(t, onError, 100, "auth_failures: {rate: 1, per: 1h, burst: 3}")
 }
 
 func TestBoundaryStoreOutageWithBadCredentials(t *testing.T) {

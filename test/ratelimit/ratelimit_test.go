@@ -14,7 +14,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -26,6 +25,7 @@ import (
 
 	"github.com/portcullis-gw/portcullis/internal/testkit/gatewaytest"
 	"github.com/portcullis-gw/portcullis/internal/testkit/redistest"
+	"github.com/portcullis-gw/portcullis/internal/testkit/upstreamtest"
 	"github.com/portcullis-gw/portcullis/test/upstreams"
 )
 
@@ -85,23 +85,8 @@ identity:
   anonymous: true
   api_keys:
     - {name: rl-partner, sha256: %s}
-server:
-  listen: 127.0.0.1:0
-  admin_listen: 127.0.0.1:0
-  max_body_bytes: 65536
-  shutdown_grace: 5s
-  trusted_proxies: [127.0.0.1/32]
-graphql:
-  - name: shop
-    path: /graphql
-    upstream: {url: %q, timeout: 5s}
-    schema:
-      subgraphs:
-        - {name: accounts, file: schemas/accounts.graphql}
-        - {name: products, file: schemas/products.graphql}
-        - {name: reviews, file: schemas/reviews.graphql}
-    limits: {max_batch: 3}
-rest:
+`+gatewaytest.Server("max_body_bytes: 65536", "shutdown_grace: 5s", "trusted_proxies: [127.0.0.1/32]")+`graphql:
+`+gatewaytest.ShopRoute("%q", "limits: {max_batch: 3}")+`rest:
   - name: orders
     prefix: /api
     openapi: specs/rl-orders.yaml
@@ -135,6 +120,12 @@ func writeConfig(t *testing.T, yaml string) string {
 // store timeout, on_store_error onError and the anonymous tier's burst.
 func startOnChildRedis(t *testing.T, onError string, burst int) (*redistest.Child, *upstreams.Set, *gatewaytest.Gateway) {
 	t.Helper()
+	return startOnChildRedisWith(t, onError, burst, "")
+}
+
+// startOnChildRedisWith is startOnChildRedis with more rate_limit lines.
+func startOnChildRedisWith(t *testing.T, onError string, burst int, more string) (*redistest.Child, *upstreams.Set, *gatewaytest.Gateway) {
+	t.Helper()
 	rs := redistest.StartChild(t)
 	set := upstreams.StartAll(t)
 	gw := startGateway(t, set, gatewayConfig(set, fmt.Sprintf(`
@@ -142,9 +133,10 @@ store: redis
 redis: {address: %q, db: 0}
 on_store_error: %s
 timeout: 300ms
+%s
 tiers:
   anonymous: {rate: 1, per: 1h, burst: %d}
-`, rs.Addr(), onError, burst), ""))
+`, rs.Addr(), onError, more, burst), ""))
 	return rs, set, gw
 }
 
@@ -625,34 +617,19 @@ tiers:
 // slot frees when the first request ends.
 func TestRateLimitConcurrency(t *testing.T) {
 	set := upstreams.StartAll(t)
-	arrived := make(chan struct{}, 1)
-	release := make(chan struct{})
-	slow := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodHead {
-			return // the gateway's readiness check
-		}
-		arrived <- struct{}{}
-		<-release
-		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"slow":true}`)
-	})}
-	ln := gatewaytest.Listen(t)
-	go slow.Serve(ln)
-	t.Cleanup(func() { slow.Close() })
+	slow := upstreamtest.StartHeld(t, `{"slow":true}`)
 	gw := startGateway(t, set, gatewayConfig(set, `
 tiers:
   anonymous: {rate: 1, per: 1h, burst: 100, max_in_flight: 1}
 `, fmt.Sprintf(`  - name: slow
     prefix: /slow
     openapi: specs/rl-orders.yaml
-    upstream: {url: "http://%s", timeout: 30s}
+    upstream: {url: %q, timeout: 30s}
     strip_prefix: true
-`, ln.Addr())))
+`, slow.URL)))
 	// Registered after the gateway's cleanup so it runs first: a failed
 	// test must not leave the gateway draining a request that never ends.
-	var once sync.Once
-	free := func() { once.Do(func() { close(release) }) }
-	t.Cleanup(free)
+	t.Cleanup(slow.Release)
 	const ip = "10.8.0.1"
 
 	set.ResetAll()
@@ -667,7 +644,7 @@ tiers:
 		first <- rp
 	}()
 	select {
-	case <-arrived:
+	case <-slow.Arrived:
 	case rp := <-first:
 		t.Fatalf("first request ended before reaching the slow upstream: %v", rp)
 	case <-time.After(20 * time.Second):
@@ -693,7 +670,7 @@ tiers:
 	gatewaytest.WantOK(t, gatewaytest.GraphQLFrom(t, gw.URL("/graphql"), "10.8.0.2", q1))
 	set.Products.WantForwarded(t, 1, "product(upc")
 
-	free()
+	slow.Release()
 	rp = <-first
 	if rp.Status != http.StatusOK || string(rp.Body) != `{"slow":true}` {
 		t.Fatalf("first request: %v", rp)

@@ -49,11 +49,7 @@ func startREST(t *testing.T) (*gatewaytest.Gateway, *upstreamtest.Server) {
 	t.Helper()
 	up := upstreamtest.Start(t, goStructService())
 	cfg := gatewaytest.WriteConfig(t, fmt.Sprintf(`
-server:
-  listen: 127.0.0.1:0
-  admin_listen: 127.0.0.1:0
-  max_body_bytes: 65536
-identity:
+`+gatewaytest.Server("max_body_bytes: 65536")+`identity:
   anonymous: true
 rate_limit:
   tiers:

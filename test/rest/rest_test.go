@@ -78,12 +78,7 @@ type restEnv struct {
 // each charge exactly.
 func restConfig(e *restEnv) string {
 	return fmt.Sprintf(`
-server:
-  listen: 127.0.0.1:0
-  admin_listen: 127.0.0.1:0
-  max_body_bytes: 65536
-  shutdown_grace: 5s
-identity:
+`+gatewaytest.Server("max_body_bytes: 65536", "shutdown_grace: 5s")+`identity:
   anonymous: true
   oidc:
     - issuer: %[1]q

@@ -7,13 +7,11 @@ package gatewaytest
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -23,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/portcullis-gw/portcullis/internal/testkit/syncbuf"
 )
 
 // The module's command; built by import path, so Main works from any
@@ -109,9 +109,9 @@ type Gateway struct {
 	addr      string
 	adminAddr string
 
-	mu     sync.Mutex
-	stderr bytes.Buffer // the JSON log
-	stdout bytes.Buffer // the access log
+	mu     sync.Mutex     // guards addr and adminAddr
+	stderr syncbuf.Buffer // the JSON log
+	stdout syncbuf.Buffer // the access log
 
 	exited  chan struct{}
 	exitErr error
@@ -127,7 +127,7 @@ func Start(t testing.TB, cfgPath string) *Gateway {
 	}
 	g := &Gateway{exited: make(chan struct{})}
 	g.cmd = exec.Command(binPath, "serve", "-c", cfgPath)
-	g.cmd.Stdout = lockedWriter{&g.mu, &g.stdout}
+	g.cmd.Stdout = &g.stdout
 	pr, pw := io.Pipe()
 	g.cmd.Stderr = pw
 	if err := g.cmd.Start(); err != nil {
@@ -165,9 +165,7 @@ func (g *Gateway) readLog(r io.Reader, ready chan struct{}) {
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		line := sc.Text()
-		g.mu.Lock()
-		g.stderr.WriteString(line + "\n")
-		g.mu.Unlock()
+		_, _ = g.stderr.Write([]byte(line + "\n"))
 		var m map[string]any
 		if json.Unmarshal([]byte(line), &m) == nil && m["msg"] == "listening" {
 			g.mu.Lock()
@@ -219,18 +217,10 @@ func (g *Gateway) URL(path string) string { return "http://" + g.Addr() + path }
 func (g *Gateway) AdminURL(path string) string { return "http://" + g.AdminAddr() + path }
 
 // Logs is the JSON log so far.
-func (g *Gateway) Logs() string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.stderr.String()
-}
+func (g *Gateway) Logs() string { return g.stderr.String() }
 
 // AccessLog is the access log (stdout) so far.
-func (g *Gateway) AccessLog() string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.stdout.String()
-}
+func (g *Gateway) AccessLog() string { return g.stdout.String() }
 
 // WaitLog waits for the JSON log, which is read asynchronously, to contain substr.
 func (g *Gateway) WaitLog(t testing.TB, substr string) {
@@ -264,17 +254,6 @@ func (g *Gateway) Wait(t testing.TB) error {
 	}
 }
 
-type lockedWriter struct {
-	mu  *sync.Mutex
-	buf *bytes.Buffer
-}
-
-func (w lockedWriter) Write(b []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(b)
-}
-
 // GenerousTier is a rate-limit tier (YAML flow map) that keeps budgets out
 // of the way of tests that send many requests, or many refused ones, from
 // one client.
@@ -290,13 +269,28 @@ func StartFresh(t testing.TB, cfgPath string, reset func()) *Gateway {
 	return g
 }
 
-// Listen is a listener on a free 127.0.0.1 port, closed when the test ends.
-func Listen(t testing.TB) net.Listener {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+// ShopSchema is the schema key of a GraphQL route over the three demo
+// subgraphs (configs/schemas, copied by WriteConfig), as one YAML line.
+const ShopSchema = "schema: {subgraphs: [{name: accounts, file: schemas/accounts.graphql}, " +
+	"{name: products, file: schemas/products.graphql}, {name: reviews, file: schemas/reviews.graphql}]}"
+
+// Server is a config's server section on OS-chosen ports, with more keys
+// (YAML lines such as "shutdown_grace: 5s").
+func Server(more ...string) string {
+	s := "server:\n  listen: 127.0.0.1:0\n  admin_listen: 127.0.0.1:0\n"
+	for _, l := range more {
+		s += "  " + l + "\n"
 	}
-	t.Cleanup(func() { _ = ln.Close() })
-	return ln
+	return s
+}
+
+// ShopRoute is a graphql list item: the route shop at /graphql in front of
+// upstream (a YAML scalar, or a format verb such as %q for the caller's
+// Sprintf) over ShopSchema, with more keys.
+func ShopRoute(upstream string, more ...string) string {
+	s := "  - name: shop\n    path: /graphql\n    upstream: {url: " + upstream + ", timeout: 5s}\n    " + ShopSchema + "\n"
+	for _, l := range more {
+		s += "    " + l + "\n"
+	}
+	return s
 }

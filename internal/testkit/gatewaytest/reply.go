@@ -44,6 +44,13 @@ func Do(c *http.Client, req *http.Request) (Reply, error) {
 // request with a body is JSON unless hdr sets Content-Type.
 func Send(t testing.TB, method, url string, hdr map[string]string, body string) Reply {
 	t.Helper()
+	return send(t, Client, newRequest(t, method, url, body, hdr))
+}
+
+// newRequest is a request with a JSON body (when not empty) and the
+// headers in hdr, which may replace the content type.
+func newRequest(t testing.TB, method, url, body string, hdr map[string]string) *http.Request {
+	t.Helper()
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
@@ -58,9 +65,14 @@ func Send(t testing.TB, method, url string, hdr map[string]string, body string) 
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
-	r, err := Do(Client, req)
+	return req
+}
+
+func send(t testing.TB, c *http.Client, req *http.Request) Reply {
+	t.Helper()
+	r, err := Do(c, req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
 	}
 	return r
 }
@@ -134,26 +146,12 @@ var StoreClient = &http.Client{Timeout: 5 * time.Second}
 // tests' configs trust from 127.0.0.1), with extra headers; a body is JSON.
 func SendFrom(t testing.TB, method, url, ip, body string, hdr map[string]string) Reply {
 	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, url, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
+	req := newRequest(t, method, url, body, nil)
 	req.Header.Set("X-Forwarded-For", ip)
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
-	rp, err := Do(StoreClient, req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	return rp
+	return send(t, StoreClient, req)
 }
 
 // GraphQLFrom posts query to the GraphQL endpoint at url as the client at ip.

@@ -6,7 +6,6 @@
 package redistest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -20,6 +19,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/portcullis-gw/portcullis/internal/testkit/syncbuf"
 )
 
 // DefaultURL is the shared Redis when REDIS_URL is not set: the database
@@ -127,7 +128,7 @@ type Child struct {
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
-	out  *bytes.Buffer
+	out  *syncbuf.Buffer
 	done chan struct{}
 }
 
@@ -160,9 +161,9 @@ func (rc *Child) Start() {
 	rc.mu.Lock()
 	cmd := exec.Command(rc.bin, "--port", strconv.Itoa(rc.port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no", "--dir", rc.dir)
-	out := &bytes.Buffer{}
-	cmd.Stdout = lockedWriter{&rc.mu, out}
-	cmd.Stderr = lockedWriter{&rc.mu, out}
+	out := &syncbuf.Buffer{}
+	cmd.Stdout = out
+	cmd.Stderr = out
 	rc.mu.Unlock()
 	if err := cmd.Start(); err != nil {
 		rc.t.Fatalf("starting redis-server: %v", err)
@@ -211,11 +212,12 @@ func (rc *Child) Kill() {
 
 func (rc *Child) output() string {
 	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	if rc.out == nil {
+	out := rc.out
+	rc.mu.Unlock()
+	if out == nil {
 		return ""
 	}
-	return rc.out.String()
+	return out.String()
 }
 
 // Client is a connection to the child for assertions on its keys.
@@ -223,15 +225,4 @@ func (rc *Child) Client() *redis.Client {
 	c := redis.NewClient(&redis.Options{Addr: rc.Addr(), DialTimeout: time.Second, MaxRetries: -1})
 	rc.t.Cleanup(func() { _ = c.Close() })
 	return c
-}
-
-type lockedWriter struct {
-	mu  *sync.Mutex
-	buf *bytes.Buffer
-}
-
-func (w lockedWriter) Write(b []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(b)
 }

@@ -122,3 +122,40 @@ func Start(t testing.TB, h http.Handler) *Server {
 	t.Cleanup(srv.Close)
 	return &Server{Recorder: rec, URL: srv.URL, Server: srv}
 }
+
+// Held is an upstream that holds every request until Release, so a test
+// can act while a request is in flight (a drain, a concurrency cap). The
+// gateway's HEAD readiness probes are answered at once and not held.
+type Held struct {
+	// URL is the server's root.
+	URL string
+	// Arrived receives once per held request, when it reaches the upstream.
+	Arrived chan struct{}
+
+	release chan struct{}
+	once    sync.Once
+}
+
+// StartHeld runs a Held upstream that answers each released request with
+// the JSON body. Its requests are released when the test ends at the
+// latest, so a failed test never leaves the gateway draining forever.
+func StartHeld(t testing.TB, body string) *Held {
+	t.Helper()
+	h := &Held{Arrived: make(chan struct{}, 1), release: make(chan struct{})}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodHead {
+			return
+		}
+		h.Arrived <- struct{}{}
+		<-h.release
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, body)
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(h.Release) // runs first: the server's Close waits for held requests
+	h.URL = srv.URL
+	return h
+}
+
+// Release lets every held request, and every later one, through.
+func (h *Held) Release() { h.once.Do(func() { close(h.release) }) }
