@@ -80,7 +80,7 @@ func New(c *config.RESTRoute, cfg *config.Config, sh *pipeline.Shared) (*Route, 
 		policies:  pol,
 		policyOps: map[string]bool{},
 		// Only the policies these operations use matter here.
-		policyHeaders: pipeline.PoliciesReadHeaders(cfg.Policies),
+		policyHeaders: pol.Inputs().Has(authz.InputRequestHeaders),
 		validate:      c.ValidateResponses,
 	}
 	for id := range c.OperationPolicies {

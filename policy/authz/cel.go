@@ -45,6 +45,8 @@ type policy struct {
 	// usesArgs: the expression reads args, so its result can differ from
 	// field to field; otherwise it is evaluated once per request.
 	usesArgs bool
+	// inputs is everything the expression reads.
+	inputs Inputs
 }
 
 // newEnv declares every variable for every policy: the policies section
@@ -89,10 +91,10 @@ func compilePolicy(env *cel.Env, name, expr string) (*policy, error) {
 	if !checked.OutputType().IsExactType(types.BoolType) {
 		return nil, fmt.Errorf("expression must be bool, is %s (compare dynamic values explicitly, e.g. args.flag == true)", checked.OutputType())
 	}
-	usesArgs, err := checkSelections(checked.NativeRep())
-	if err != nil {
+	if err := checkSelections(checked.NativeRep()); err != nil {
 		return nil, err
 	}
+	inputs := inputsOf(checked.NativeRep())
 	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
 	// Without a comprehension an expression costs at most linear time in
 	// its inputs; with one (all, exists, map, filter), nested over client
@@ -104,18 +106,12 @@ func compilePolicy(env *cel.Env, name, expr string) (*policy, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &policy{name: name, prg: prg, usesArgs: usesArgs}, nil
+	return &policy{name: name, prg: prg, usesArgs: inputs.Has(InputArgs), inputs: inputs}, nil
 }
 
-// checkSelections rejects unknown fields of identity and request and tells
-// whether the expression reads args.
-func checkSelections(a *celast.AST) (usesArgs bool, err error) {
+// checkSelections rejects unknown fields of identity and request.
+func checkSelections(a *celast.AST) error {
 	root := celast.NavigateAST(a)
-	for _, id := range celast.MatchDescendants(root, celast.KindMatcher(celast.IdentKind)) {
-		if id.AsIdent() == "args" {
-			usesArgs = true
-		}
-	}
 	var bad []string
 	for _, sel := range celast.MatchDescendants(root, celast.KindMatcher(celast.SelectKind)) {
 		s := sel.AsSelect()
@@ -135,9 +131,9 @@ func checkSelections(a *celast.AST) (usesArgs bool, err error) {
 		}
 	}
 	if len(bad) > 0 {
-		return false, errors.New(strings.Join(bad, "; "))
+		return errors.New(strings.Join(bad, "; "))
 	}
-	return usesArgs, nil
+	return nil
 }
 
 func identityValue(id authn.Identity) map[string]any {

@@ -66,8 +66,8 @@ type Options struct {
 // contact the decision point.
 func New(cfg Config, opts Options) (*Client, error) {
 	cfg = cfg.WithDefaults()
-	if errs := cfg.Validate(); len(errs) > 0 {
-		return nil, fmt.Errorf("building external authorization: %w", errors.Join(errs...))
+	if err := cfg.Validate().Err(); err != nil {
+		return nil, fmt.Errorf("building external authorization: %w", err)
 	}
 	tr := opts.Transport
 	if tr == nil {

@@ -5,11 +5,11 @@
 package external
 
 import (
-	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/portcullis-gw/portcullis/keypath"
 )
 
 // Config is authorization.external on a GraphQL or REST route.
@@ -57,38 +57,38 @@ var credentialHeaders = map[string]bool{"authorization": true, "cookie": true, "
 
 // Validate reports every problem without I/O; each message starts with the
 // key path relative to the section.
-func (c Config) Validate() []error {
-	var errs []error
+func (c Config) Validate() keypath.Problems {
+	var ps keypath.Problems
 	u, err := url.Parse(c.URL)
 	switch {
 	case c.URL == "":
-		errs = append(errs, errors.New("url: is required"))
+		ps.Addf(keypath.Key("url"), "is required")
 	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-		errs = append(errs, fmt.Errorf("url: must be an absolute http or https URL, got %q", c.URL))
+		ps.Addf(keypath.Key("url"), "must be an absolute http or https URL, got %q", c.URL)
 	case u.User != nil:
-		errs = append(errs, errors.New("url: must not contain credentials"))
+		ps.Addf(keypath.Key("url"), "must not contain credentials")
 	}
 	if c.Timeout < 0 {
-		errs = append(errs, errors.New("timeout: must be > 0 (0 means the default 50ms)"))
+		ps.Addf(keypath.Key("timeout"), "must be > 0 (0 means the default 50ms)")
 	}
 	if c.OnError != "deny" && c.OnError != "allow" {
-		errs = append(errs, fmt.Errorf("on_error: must be deny or allow, got %q", c.OnError))
+		ps.Addf(keypath.Key("on_error"), "must be deny or allow, got %q", c.OnError)
 	}
 	if c.CacheTTL < 0 {
-		errs = append(errs, errors.New("cache_ttl: must be >= 0"))
+		ps.Addf(keypath.Key("cache_ttl"), "must be >= 0")
 	}
 	if c.CacheSize < 0 {
-		errs = append(errs, errors.New("cache_size: must be > 0 (0 means the default 10000)"))
+		ps.Addf(keypath.Key("cache_size"), "must be > 0 (0 means the default 10000)")
 	}
 	for i, h := range c.Headers {
 		switch {
 		case h == "" || http.CanonicalHeaderKey(h) == "":
-			errs = append(errs, fmt.Errorf("headers[%d]: must be a header name", i))
+			ps.Addf(keypath.Key("headers").Index(i), "must be a header name")
 		case credentialHeaders[lower(h)]:
-			errs = append(errs, fmt.Errorf("headers[%d]: %s carries credentials and is never sent to the decision point", i, h))
+			ps.Addf(keypath.Key("headers").Index(i), "%s carries credentials and is never sent to the decision point", h)
 		}
 	}
-	return errs
+	return ps
 }
 
 func lower(s string) string {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"regexp"
 	"time"
+
+	"github.com/portcullis-gw/portcullis/keypath"
 )
 
 // CoordinateLimit is one entry of rate_limit.coordinates: a budget of uses
@@ -36,47 +38,47 @@ var (
 	operationRE  = regexp.MustCompile(`^[A-Za-z0-9_-]+\.[^\s"\\]+$`)
 )
 
-func (c CoordinateLimit) validate(p string) []error {
-	var errs []error
+func (c CoordinateLimit) validate(p keypath.Path) keypath.Problems {
+	var ps keypath.Problems
 	switch {
 	case (c.Coordinate == "") == (c.Operation == ""):
-		errs = append(errs, fmt.Errorf("%s: set exactly one of coordinate (GraphQL Type.field) and operation (REST route.operationId)", p))
+		ps.Addf(p, "set exactly one of coordinate (GraphQL Type.field) and operation (REST route.operationId)")
 	case c.Coordinate != "" && !coordinateRE.MatchString(c.Coordinate):
-		errs = append(errs, fmt.Errorf("%s.coordinate: must be a GraphQL field coordinate Type.field, got %q", p, c.Coordinate))
+		ps.Addf(p.Key("coordinate"), "must be a GraphQL field coordinate Type.field, got %q", c.Coordinate)
 	case c.Operation != "" && !operationRE.MatchString(c.Operation):
-		errs = append(errs, fmt.Errorf("%s.operation: must be route.operationId, got %q", p, c.Operation))
+		ps.Addf(p.Key("operation"), "must be route.operationId, got %q", c.Operation)
 	}
 	if c.Rate <= 0 {
-		errs = append(errs, fmt.Errorf("%s.rate: must be > 0", p))
+		ps.Addf(p.Key("rate"), "must be > 0")
 	}
 	if c.Per <= 0 {
-		errs = append(errs, fmt.Errorf("%s.per: must be > 0", p))
+		ps.Addf(p.Key("per"), "must be > 0")
 	}
 	if c.Burst <= 0 {
-		errs = append(errs, fmt.Errorf("%s.burst: must be > 0", p))
+		ps.Addf(p.Key("burst"), "must be > 0")
 	}
 	switch c.Key {
 	case "", "subject", "api_key", "ip":
 	default:
-		errs = append(errs, fmt.Errorf("%s.key: must be subject, api_key or ip, got %q", p, c.Key))
+		ps.Addf(p.Key("key"), "must be subject, api_key or ip, got %q", c.Key)
 	}
-	return errs
+	return ps
 }
 
-func validateCoordinates(cs []CoordinateLimit) []error {
-	var errs []error
+func validateCoordinates(cs []CoordinateLimit) keypath.Problems {
+	var ps keypath.Problems
 	seen := map[string]bool{}
 	for i, c := range cs {
-		p := fmt.Sprintf("coordinates[%d]", i)
-		errs = append(errs, c.validate(p)...)
+		p := keypath.Key("coordinates").Index(i)
+		ps = append(ps, c.validate(p)...)
 		if n := c.Name(); n != "" {
 			if seen[n] {
-				errs = append(errs, fmt.Errorf("%s: %s already has a limit", p, n))
+				ps.Addf(p, "%s already has a limit", n)
 			}
 			seen[n] = true
 		}
 	}
-	return errs
+	return ps
 }
 
 // coordinateRule is a compiled CoordinateLimit.

@@ -6,9 +6,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portcullis-gw/portcullis/internal/testkit/fakeclock"
 )
 
-func coordinateLimiter(t *testing.T, store string, clock *fakeClock) *Limiter {
+func coordinateLimiter(t *testing.T, store string, clock *fakeclock.Clock) *Limiter {
 	t.Helper()
 	cfg := Config{Store: store, OnStoreError: "fail_closed", Key: "subject",
 		Tiers: map[string]Tier{"default": {Rate: 100, Per: time.Second, Burst: 100}, "anonymous": {Rate: 100, Per: time.Second, Burst: 100}},
@@ -34,7 +36,7 @@ func coordinateLimiter(t *testing.T, store string, clock *fakeClock) *Limiter {
 func TestCoordinateLimits(t *testing.T) {
 	for _, store := range []string{"memory", "redis"} {
 		t.Run(store, func(t *testing.T) {
-			clock := newFakeClock()
+			clock := fakeclock.New(epoch)
 			l := coordinateLimiter(t, store, clock)
 			ctx := context.Background()
 			ip := netip.MustParseAddr("192.0.2.7")

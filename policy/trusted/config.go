@@ -6,12 +6,12 @@
 package trusted
 
 import (
-	"errors"
-	"fmt"
 	"maps"
 	"regexp"
 	"slices"
 	"time"
+
+	"github.com/portcullis-gw/portcullis/keypath"
 )
 
 // Modes of a route's persisted_operations section.
@@ -96,51 +96,51 @@ var clientNameRE = regexp.MustCompile(`^[A-Za-z0-9 ._@/-]{1,64}$`)
 
 // Validate reports every problem without I/O; each message starts with the
 // key path relative to the section.
-func (c Config) Validate() []error {
-	var errs []error
+func (c Config) Validate() keypath.Problems {
+	var ps keypath.Problems
 	lists := c.Manifest != "" || len(c.Manifests) > 0 || len(c.Clients) > 0
 	switch c.Mode {
 	case ModeOff, ModeAPQ:
 		if lists {
-			errs = append(errs, fmt.Errorf("manifest: only used with mode audit or safelist"))
+			ps.Addf(keypath.Key("manifest"), "only used with mode audit or safelist")
 		}
 	case ModeAudit:
 	case ModeSafelist:
 		if !lists {
-			errs = append(errs, errors.New("manifest: is required when mode is safelist (or manifests, or clients)"))
+			ps.Addf(keypath.Key("manifest"), "is required when mode is safelist (or manifests, or clients)")
 		}
 	default:
-		errs = append(errs, fmt.Errorf("mode: must be off, allow_apq, audit or safelist, got %q", c.Mode))
+		ps.Addf(keypath.Key("mode"), "must be off, allow_apq, audit or safelist, got %q", c.Mode)
 	}
 	for i, f := range c.Manifests {
 		if f == "" {
-			errs = append(errs, fmt.Errorf("manifests[%d]: must not be empty", i))
+			ps.Addf(keypath.Key("manifests").Index(i), "must not be empty")
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.Clients)) {
 		if !clientNameRE.MatchString(name) {
-			errs = append(errs, fmt.Errorf("clients[%q]: client name must match %s", name, clientNameRE))
+			ps.Addf(keypath.Key("clients").Key(name), "client name must match %s", clientNameRE)
 		}
 		if c.Clients[name] == "" {
-			errs = append(errs, fmt.Errorf("clients.%s: must name a manifest file", name))
+			ps.Addf(keypath.Key("clients").Key(name), "must name a manifest file")
 		}
 	}
 	if r := c.Record; r != nil {
 		if c.Mode == ModeOff || c.Mode == ModeAPQ {
-			errs = append(errs, errors.New("record: only used with mode audit or safelist"))
+			ps.Addf(keypath.Key("record"), "only used with mode audit or safelist")
 		}
 		if r.File == "" {
-			errs = append(errs, errors.New("record.file: is required"))
+			ps.Addf(keypath.Key("record").Key("file"), "is required")
 		}
 		if r.MaxOperations < 0 {
-			errs = append(errs, errors.New("record.max_operations: must be > 0 (0 means the default 10000)"))
+			ps.Addf(keypath.Key("record").Key("max_operations"), "must be > 0 (0 means the default 10000)")
 		}
 		if r.MaxBytes < 0 {
-			errs = append(errs, errors.New("record.max_bytes: must be > 0 (0 means the default 16 MiB)"))
+			ps.Addf(keypath.Key("record").Key("max_bytes"), "must be > 0 (0 means the default 16 MiB)")
 		}
 		if r.FlushInterval < 0 {
-			errs = append(errs, errors.New("record.flush_interval: must be > 0 (0 means the default 10s)"))
+			ps.Addf(keypath.Key("record").Key("flush_interval"), "must be > 0 (0 means the default 10s)")
 		}
 	}
-	return errs
+	return ps
 }
