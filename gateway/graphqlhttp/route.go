@@ -61,9 +61,9 @@ type gqlSchema struct {
 // error when requireSchemas is set or no subgraph is fetched over HTTP;
 // otherwise the route answers GATEWAY_NOT_READY until readiness loads it.
 func New(ctx context.Context, c *config.GraphQLRoute, cfg *config.Config, sh *pipeline.Shared, requireSchemas bool) (*Route, error) {
-	p, err := upstream.New(c.Upstream)
+	p, err := pipeline.NewProxy(c.Upstream)
 	if err != nil {
-		return nil, fmt.Errorf("building upstream proxy: %w", err)
+		return nil, err
 	}
 	rt := &Route{
 		cfg:           c,

@@ -65,9 +65,9 @@ func New(c *config.RESTRoute, cfg *config.Config, sh *pipeline.Shared) (*Route, 
 	if err != nil {
 		return nil, fmt.Errorf("compiling operation policies: %w", err)
 	}
-	p, err := upstream.New(c.Upstream)
+	p, err := pipeline.NewProxy(c.Upstream)
 	if err != nil {
-		return nil, fmt.Errorf("building upstream proxy: %w", err)
+		return nil, err
 	}
 	rt := &Route{
 		cfg:       c,
