@@ -20,7 +20,7 @@ import (
 // inProcessBench is a bench whose targets are in this process: the same
 // issuer, upstream, fixture config and workloads as a run, behind
 // httptest servers instead of pinned children.
-func inProcessBench(t *testing.T, withRedis bool) *bench {
+func inProcessBench(t testing.TB, withRedis bool) *bench {
 	t.Helper()
 	b := &bench{stderr: io.Discard, replies: newReplies()}
 	var err error
@@ -60,7 +60,7 @@ func inProcessBench(t *testing.T, withRedis bool) *bench {
 	return b
 }
 
-func startInProcessGateway(t *testing.T, b *bench, name, store string) (*child, string) {
+func startInProcessGateway(t testing.TB, b *bench, name, store string) (*child, string) {
 	t.Helper()
 	file, err := writeGatewayConfig(t.TempDir(), map[string]string{
 		"listen": "127.0.0.1:0", "admin": "127.0.0.1:0", "issuer": b.issuer.url, "upstream": b.upURL, "store": store,

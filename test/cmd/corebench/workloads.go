@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"embed"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -175,5 +174,3 @@ func (w workload) describe() string {
 	return s + fmt.Sprintf(", %d B answer", len(w.Want))
 }
 
-// isJSON reports whether b parses as JSON; the check uses it on refusals.
-func isJSON(b []byte) bool { return json.Valid(b) }
