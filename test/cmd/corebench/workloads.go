@@ -173,4 +173,3 @@ func (w workload) describe() string {
 	}
 	return s + fmt.Sprintf(", %d B answer", len(w.Want))
 }
-
