@@ -95,7 +95,7 @@ func (a *GraphQLAuthorizer) Authorize(rep *analysis.Report, id authn.Identity, r
 		if known && r == nil {
 			continue
 		}
-		if known && ev.satisfies(r, u.Field, u.Arguments) {
+		if known && ev.satisfies(r, u.Field, rep.Arguments(i)) {
 			continue
 		}
 		if denied == nil {
