@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
@@ -248,7 +249,8 @@ func TestSelectWorkloads(t *testing.T) {
 // row says so and is not met.
 func TestReport(t *testing.T) {
 	run := func(rps int, p99 time.Duration) sample {
-		return sample{run: wrkRun{requests: rps, elapsed: time.Second, p50: p99 / 2, p99: p99}, cpu: 1}
+		return sample{run: wrkRun{requests: rps, elapsed: time.Second, p50: p99 / 2, p99: p99}, cpu: 1,
+			cpuPerReq: time.Second / time.Duration(rps)}
 	}
 	b := &bench{
 		o:         options{rounds: 3, duration: time.Second, connections: 16, loadCore: 1},
@@ -264,7 +266,7 @@ func TestReport(t *testing.T) {
 	rep := b.newReport(samples)
 	r := rep.rows[0]
 	// per round: 0.95, 0.50, 0.90 -> median 0.90; a ratio of medians would be 0.95.
-	if r.ratio != 0.90 || r.rps != 950 || r.bareRPS != 1000 || r.p99Ratio != 1 {
+	if r.ratio != 0.90 || r.rps != 950 || r.bareRPS != 1000 || r.p99Ratio != 1 || math.Abs(r.cpuRatio-0.90) > 0.001 {
 		t.Fatalf("row %+v", r)
 	}
 	var out bytes.Buffer

@@ -11,6 +11,10 @@ import (
 type sample struct {
 	run wrkRun
 	cpu float64
+	// cpuPerReq is the target's CPU time per answered request: on a
+	// shared machine, where the target may wait for its core, the
+	// steadiest measure of the work it does.
+	cpuPerReq time.Duration
 }
 
 // measure runs the rounds: in each, every workload against each of its
@@ -34,8 +38,8 @@ func (b *bench) measure(ctx context.Context) (*report, error) {
 					return nil, err
 				}
 				samples[wi][ti] = append(samples[wi][ti], s)
-				fmt.Fprintf(b.stderr, "  round %d  %-36s %-17s %8.0f req/s  p50 %-8s p99 %-8s cpu %3.0f%%  errors %d\n",
-					round+1, w.Name, ts[ti].name, s.run.rps(), s.run.p50, s.run.p99, 100*s.cpu, s.run.errors)
+				fmt.Fprintf(b.stderr, "  round %d  %-36s %-17s %8.0f req/s  p50 %-8s p99 %-8s cpu %3.0f%% %4.0f us/req  errors %d\n",
+					round+1, w.Name, ts[ti].name, s.run.rps(), s.run.p50, s.run.p99, 100*s.cpu, us(s.cpuPerReq), s.run.errors)
 			}
 		}
 	}
@@ -62,5 +66,9 @@ func (b *bench) measureOne(ctx context.Context, w workload, t *child) (sample, e
 	if err != nil {
 		return sample{}, fmt.Errorf("%s: %w", t.name, err)
 	}
-	return sample{run: r, cpu: float64(cpu1-cpu0) / float64(wall)}, nil
+	s := sample{run: r, cpu: float64(cpu1-cpu0) / float64(wall)}
+	if r.requests > 0 {
+		s.cpuPerReq = (cpu1 - cpu0) / time.Duration(r.requests)
+	}
+	return s, nil
 }

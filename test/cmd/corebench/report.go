@@ -27,7 +27,12 @@ type row struct {
 	bareP99, p99               time.Duration
 	p99Ratio                   float64
 	cpu, bareCPU               float64
-	errors                     int
+	// cpuPerReq and bareCPUPerReq are CPU time per request; cpuRatio is
+	// bare/gateway per round, then the median: the throughput ratio at
+	// equal CPU, whatever share of its core each got.
+	cpuPerReq, bareCPUPerReq time.Duration
+	cpuRatio                 float64
+	errors                   int
 }
 
 func (b *bench) newReport(samples [][][]sample) *report {
@@ -39,24 +44,29 @@ func (b *bench) newReport(samples [][][]sample) *report {
 			ss := samples[wi][ti]
 			r := row{
 				workload: w.Name, target: ts[ti].name, describe: w.describe(), goal: w.Goal,
-				bareRPS: median(bare, func(s sample) float64 { return s.run.rps() }),
-				rps:     median(ss, func(s sample) float64 { return s.run.rps() }),
-				bareP99: time.Duration(median(bare, func(s sample) float64 { return float64(s.run.p99) })),
-				p99:     time.Duration(median(ss, func(s sample) float64 { return float64(s.run.p99) })),
-				cpu:     median(ss, func(s sample) float64 { return s.cpu }),
-				bareCPU: median(bare, func(s sample) float64 { return s.cpu }),
+				bareRPS:       median(bare, func(s sample) float64 { return s.run.rps() }),
+				rps:           median(ss, func(s sample) float64 { return s.run.rps() }),
+				bareP99:       time.Duration(median(bare, func(s sample) float64 { return float64(s.run.p99) })),
+				p99:           time.Duration(median(ss, func(s sample) float64 { return float64(s.run.p99) })),
+				cpu:           median(ss, func(s sample) float64 { return s.cpu }),
+				bareCPU:       median(bare, func(s sample) float64 { return s.cpu }),
+				cpuPerReq:     time.Duration(median(ss, func(s sample) float64 { return float64(s.cpuPerReq) })),
+				bareCPUPerReq: time.Duration(median(bare, func(s sample) float64 { return float64(s.cpuPerReq) })),
 			}
 			if ts[ti] == b.redisGW {
 				r.goal = w.RedisGoal
 			}
-			var ratios, p99s []float64
+			var ratios, p99s, cpus []float64
 			for k := range ss {
 				if k < len(bare) && bare[k].run.rps() > 0 && bare[k].run.p99 > 0 {
 					ratios = append(ratios, ss[k].run.rps()/bare[k].run.rps())
 					p99s = append(p99s, float64(ss[k].run.p99)/float64(bare[k].run.p99))
 				}
+				if k < len(bare) && ss[k].cpuPerReq > 0 {
+					cpus = append(cpus, float64(bare[k].cpuPerReq)/float64(ss[k].cpuPerReq))
+				}
 			}
-			r.ratio, r.p99Ratio = medianOf(ratios), medianOf(p99s)
+			r.ratio, r.p99Ratio, r.cpuRatio = medianOf(ratios), medianOf(p99s), medianOf(cpus)
 			for _, s := range ss {
 				r.errors += s.run.errors
 			}
@@ -100,6 +110,8 @@ func verdict(ok bool) string {
 	return "NOT met"
 }
 
+func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d)/float64(time.Millisecond)) }
 
 func (rep *report) write(w io.Writer) {
@@ -118,18 +130,21 @@ func (rep *report) write(w io.Writer) {
 	for _, r := range rep.rows {
 		width = max(width, len(name(r)))
 	}
-	fmt.Fprintf(w, "%-*s %10s %10s %6s %13s %9s %9s %6s %13s %6s %6s\n", width, "workload",
-		"bare r/s", "gw r/s", "ratio", "goal", "bare p99", "gw p99", "p99x", "goal", "gw cpu", "errors")
+	fmt.Fprintf(w, "%-*s %10s %10s %6s %13s %9s %9s %6s %13s %6s %8s %8s %6s %6s\n", width, "workload",
+		"bare r/s", "gw r/s", "ratio", "goal", "bare p99", "gw p99", "p99x", "goal", "gw cpu",
+		"bare us", "gw us", "cpu x", "errors")
 	for _, r := range rep.rows {
-		fmt.Fprintf(w, "%-*s %10.0f %10.0f %6.2f %13s %9s %9s %6.2f %13s %5.0f%% %6d\n", width, name(r),
+		fmt.Fprintf(w, "%-*s %10.0f %10.0f %6.2f %13s %9s %9s %6.2f %13s %5.0f%% %8.0f %8.0f %6.2f %6d\n", width, name(r),
 			r.bareRPS, r.rps, r.ratio, fmt.Sprintf(">=%.2f %s", r.goal, verdict(r.ratio >= r.goal)),
 			ms(r.bareP99), ms(r.p99), r.p99Ratio, fmt.Sprintf("<=%.1f %s", p99Goal, verdict(r.p99Ratio <= p99Goal)),
-			100*r.cpu, r.errors)
+			100*r.cpu, us(r.bareCPUPerReq), us(r.cpuPerReq), r.cpuRatio, r.errors)
 	}
 	if rep.skip != "" {
 		fmt.Fprintf(w, "%-*s not measured: %s (goal NOT met)\n", width, "medium query (redis store)", rep.skip)
 	}
-	fmt.Fprintf(w, "\n(p99 in ms; gw cpu: the share of its core the gateway used; below ~95%% the load side, not the gateway, set the pace)\n")
+	fmt.Fprintf(w, "\n(p99 in ms. gw cpu: the share of its core the gateway used; well below 100%% the load side or other tenants of\n"+
+		"the machine, not the gateway, set the pace. bare us, gw us: CPU time per request; cpu x = bare us / gw us, per round\n"+
+		"then the median, is the throughput ratio at equal CPU, the steadier figure when the machine is shared)\n")
 	for _, r := range rep.rows {
 		if r.target == "portcullis" {
 			fmt.Fprintf(w, "  %-*s %s\n", width, r.workload, r.describe)
