@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"unsafe"
@@ -171,7 +172,7 @@ func (a *Analyzer) Analyze(req Request, lim Limits, access Access) *Report {
 		r.Errors = validationErrors(e.validation, access)
 		return r
 	}
-	r.Document = e.doc
+	r.Document, r.TypeConditions = e.doc, e.conditions
 	op, err := selectOperation(e.doc, req.OperationName)
 	if err != nil {
 		r.Errors = []Error{*err}
@@ -253,7 +254,7 @@ func (a *Analyzer) load(q string, tokens, maxSelections int) (e *docEntry) {
 	}
 	list := validator.ValidateWithRules(a.graph.Schema(), doc, a.rules)
 	if len(list) == 0 {
-		e.doc = doc
+		e.doc, e.conditions = doc, typeConditions(doc)
 		return e
 	}
 	if len(list) > MaxValidationErrors {
@@ -268,6 +269,39 @@ func (a *Analyzer) load(q string, tokens, maxSelections int) (e *docEntry) {
 		e.names[i] = opName{name: strings.Clone(op.Name), typ: operationType(op)}
 	}
 	return e
+}
+
+// typeConditions lists the distinct type conditions of doc's inline
+// fragments and fragment definitions, in every operation and fragment (the
+// document, not one operation: authorization removes a fragment on a type
+// its caller may not see wherever it is), never nil.
+func typeConditions(doc *ast.QueryDocument) []string {
+	out := []string{}
+	add := func(c string) {
+		if c != "" && !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	var walk func(set ast.SelectionSet)
+	walk = func(set ast.SelectionSet) {
+		for _, sel := range set {
+			switch s := sel.(type) {
+			case *ast.Field:
+				walk(s.SelectionSet)
+			case *ast.InlineFragment:
+				add(s.TypeCondition)
+				walk(s.SelectionSet)
+			}
+		}
+	}
+	for _, op := range doc.Operations {
+		walk(op.SelectionSet)
+	}
+	for _, f := range doc.Fragments {
+		add(f.TypeCondition)
+		walk(f.SelectionSet)
+	}
+	return out
 }
 
 // selectName is selectOperation for a document kept without its AST.

@@ -84,3 +84,30 @@ func TestCacheHitAllocationsDoNotGrowWithTheOperation(t *testing.T) {
 		t.Errorf("a cache hit allocates %.1f times, %.0f bytes with 6 fields; %.1f times, %.0f bytes with 62", smallA, smallB, largeA, largeB)
 	}
 }
+
+// TestTypeConditions: every distinct type condition of the document, in
+// all operations and fragment definitions, nested ones too, is listed once
+// per document and shared by the reports of its requests.
+func TestTypeConditions(t *testing.T) {
+	a := NewAnalyzer(books(t), CostConfig{ListSize: 10})
+	q := `query A { thing { ... on Book { id author { ... on Author { name } } } ...Au } }
+query B { node(id: "1") { ... on Book { title } ... { id } } }
+fragment Au on Author { id ... on Author { name } }`
+	r1 := a.Analyze(Request{Query: q, OperationName: "A"}, Limits{}, Access{})
+	r2 := a.Analyze(Request{Query: q, OperationName: "B"}, Limits{}, Access{})
+	if !r1.OK() || !r2.OK() {
+		t.Fatal(r1.Errors, r2.Errors)
+	}
+	if got := strings.Join(r1.TypeConditions, ","); got != "Book,Author" {
+		t.Errorf("type conditions %q, want Book,Author", got)
+	}
+	if &r1.TypeConditions[0] != &r2.TypeConditions[0] {
+		t.Error("the list is not shared through the cache")
+	}
+	if r := a.Analyze(Request{Query: `{ book { id } }`}, Limits{}, Access{}); r.TypeConditions == nil || len(r.TypeConditions) != 0 {
+		t.Errorf("a document without fragments: %#v, want an empty list", r.TypeConditions)
+	}
+	if r := a.Analyze(Request{Query: `{ bok }`}, Limits{}, Access{}); r.TypeConditions != nil {
+		t.Errorf("an invalid document: %#v, want nil", r.TypeConditions)
+	}
+}

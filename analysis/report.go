@@ -102,6 +102,10 @@ type Report struct {
 	// through the cache: copy before rewriting.
 	Document  *ast.QueryDocument       `json:"-"`
 	Operation *ast.OperationDefinition `json:"-"`
+	// TypeConditions are the distinct type conditions of Document's inline
+	// fragments and fragment definitions (all operations), found once per
+	// document; nil when there is no Document. Shared: never modify.
+	TypeConditions []string `json:"-"`
 	// Variables are the coerced variable values.
 	Variables map[string]any `json:"-"`
 
