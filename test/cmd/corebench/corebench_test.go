@@ -269,6 +269,13 @@ func TestReport(t *testing.T) {
 	if r.ratio != 0.90 || r.rps != 950 || r.bareRPS != 1000 || r.p99Ratio != 1 || math.Abs(r.cpuRatio-0.90) > 0.001 {
 		t.Fatalf("row %+v", r)
 	}
+	if rep.requests != 6850 || rep.failed() {
+		t.Errorf("requests %d, failed %v", rep.requests, rep.failed())
+	}
+	rep.errors = 7
+	if !rep.failed() {
+		t.Error("7 failures in 6850 requests tolerated")
+	}
 	var out bytes.Buffer
 	rep.write(&out)
 	for _, want := range []string{"small query", ">=0.90 met", "<=1.5 met", "not measured: no Redis (goal NOT met)"} {

@@ -17,7 +17,8 @@ type report struct {
 	rows   []row
 	allocs []allocRow
 	skip   string
-	errors int
+	// errors and requests are totals over every measured run.
+	errors, requests int
 }
 
 type row struct {
@@ -69,17 +70,29 @@ func (b *bench) newReport(samples [][][]sample) *report {
 			r.ratio, r.p99Ratio, r.cpuRatio = medianOf(ratios), medianOf(p99s), medianOf(cpus)
 			for _, s := range ss {
 				r.errors += s.run.errors
+				rep.requests += s.run.requests
 			}
 			rep.rows = append(rep.rows, r)
 		}
 		for _, s := range bare {
 			rep.errors += s.run.errors
+			rep.requests += s.run.requests
 		}
 	}
 	for _, r := range rep.rows {
 		rep.errors += r.errors
 	}
 	return rep
+}
+
+// maxErrorShare is the share of failed requests a run tolerates: on a
+// loaded machine a proxy may now and then drop one answer when wrk stops;
+// more means a target is refusing or broken, and its figures mean nothing.
+const maxErrorShare = 0.001
+
+// failed reports whether more requests failed than the run tolerates.
+func (rep *report) failed() bool {
+	return float64(rep.errors) > maxErrorShare*float64(rep.requests)
 }
 
 func median(s []sample, f func(sample) float64) float64 {

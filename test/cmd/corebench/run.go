@@ -125,8 +125,12 @@ func run(args []string, stdout, stderr io.Writer) (int, error) {
 		return 1, err
 	}
 	rep.write(stdout)
+	if rep.failed() {
+		return 1, fmt.Errorf("%d of %d requests failed under load", rep.errors, rep.requests)
+	}
 	if rep.errors > 0 {
-		return 1, fmt.Errorf("%d requests failed under load", rep.errors)
+		fmt.Fprintf(stderr, "corebench: %d of %d requests failed under load (tolerated: at most %.1f%%)\n",
+			rep.errors, rep.requests, 100*maxErrorShare)
 	}
 	return 0, nil
 }
