@@ -125,7 +125,7 @@ type tierInfo struct {
 	// its capacity is its length, so an append copies.
 	policyValue []string
 	cap         int
-	results [numResults]prometheus.Counter
+	results     [numResults]prometheus.Counter
 }
 
 const (
