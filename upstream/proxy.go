@@ -338,7 +338,7 @@ func cleanQuery(raw string) string {
 	if raw == "" {
 		return ""
 	}
-	if _, err := url.ParseQuery(raw); err == nil {
+	if queryParses(raw) {
 		return raw
 	}
 	var b strings.Builder
@@ -359,6 +359,39 @@ func cleanQuery(raw string) string {
 		b.WriteString(pair)
 	}
 	return b.String()
+}
+
+// queryParses reports whether url.ParseQuery accepts raw, without building
+// its map: no pair holds ';', and every '%' starts a two-digit hex escape
+// (the only errors url.QueryUnescape reports in query mode). Past
+// urlMaxPairs pairs it defers to url.ParseQuery, which caps their number.
+func queryParses(raw string) bool {
+	pairs := 1
+	for i := 0; i < len(raw); i++ {
+		switch raw[i] {
+		case ';':
+			return false
+		case '&':
+			if pairs++; pairs > urlMaxPairs {
+				_, err := url.ParseQuery(raw)
+				return err == nil
+			}
+		case '%':
+			if i+2 >= len(raw) || !isHex(raw[i+1]) || !isHex(raw[i+2]) {
+				return false
+			}
+			i += 2
+		}
+	}
+	return true
+}
+
+// urlMaxPairs is below the number of pairs url.ParseQuery accepts by
+// default (the urlmaxqueryparams setting of the net/url documentation).
+const urlMaxPairs = 1000
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 var errUpgradeRefused = errors.New("upstream switched protocols; upgrades are not forwarded")

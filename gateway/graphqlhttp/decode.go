@@ -54,7 +54,12 @@ func (rt *Route) decode(r *http.Request, maxBatch int) (params []analysis.Reques
 // checkContentType admits JSON bodies, and the content types a browser
 // form can send only with proof that the request is no forged form post.
 func (rt *Route) checkContentType(r *http.Request) *pipeline.Refusal {
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	ct := r.Header.Get("Content-Type")
+	if ct != MediaJSON {
+		// The exact, parameterless JSON type needs no parsing (nor the
+		// parameter map ParseMediaType allocates).
+		ct, _, _ = mime.ParseMediaType(ct)
+	}
 	switch {
 	case ct == MediaJSON || ct == MediaGraphQLResponse:
 	case isSimpleContentType(ct):

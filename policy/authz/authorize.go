@@ -110,7 +110,7 @@ func (a *GraphQLAuthorizer) AuthorizeRemoving(rep *analysis.Report, id authn.Ide
 		if known && r == nil {
 			continue
 		}
-		if known && ev.satisfies(r, u.Field, u.Arguments) {
+		if known && ev.satisfies(r, u.Field, rep.Arguments(i)) {
 			continue
 		}
 		if denied == nil {
@@ -120,7 +120,7 @@ func (a *GraphQLAuthorizer) AuthorizeRemoving(rep *analysis.Report, id authn.Ide
 	}
 	var deniedTypes map[string]bool
 	if len(a.types) > 0 {
-		deniedTypes = a.deniedConditions(rep.Document, &ev)
+		deniedTypes = a.deniedConditions(rep, &ev)
 	}
 	d.Cause = ev.err
 	if len(denied) == 0 && len(deniedTypes) == 0 {
@@ -142,9 +142,10 @@ func (a *GraphQLAuthorizer) AuthorizeRemoving(rep *analysis.Report, id authn.Ide
 
 // deniedConditions evaluates the type conditions of the document's
 // fragments: a fragment on a type the identity may not see is removed.
-// Every inline fragment and fragment definition is looked at once, with no
-// expansion.
-func (a *GraphQLAuthorizer) deniedConditions(doc *ast.QueryDocument, ev *evaluator) map[string]bool {
+// Every inline fragment and fragment definition counts, with no expansion;
+// the analysis lists their distinct conditions once per document, and a
+// report without that list (not from an Analyzer) is walked here.
+func (a *GraphQLAuthorizer) deniedConditions(rep *analysis.Report, ev *evaluator) map[string]bool {
 	var out map[string]bool
 	check := func(cond string) {
 		if cond == "" || out[cond] {
@@ -159,6 +160,12 @@ func (a *GraphQLAuthorizer) deniedConditions(doc *ast.QueryDocument, ev *evaluat
 		}
 		out[cond] = true
 	}
+	if rep.TypeConditions != nil {
+		for _, c := range rep.TypeConditions {
+			check(c)
+		}
+		return out
+	}
 	var walk func(set ast.SelectionSet)
 	walk = func(set ast.SelectionSet) {
 		for _, sel := range set {
@@ -171,10 +178,10 @@ func (a *GraphQLAuthorizer) deniedConditions(doc *ast.QueryDocument, ev *evaluat
 			}
 		}
 	}
-	for _, op := range doc.Operations {
+	for _, op := range rep.Document.Operations {
 		walk(op.SelectionSet)
 	}
-	for _, f := range doc.Fragments {
+	for _, f := range rep.Document.Fragments {
 		check(f.TypeCondition)
 		walk(f.SelectionSet)
 	}

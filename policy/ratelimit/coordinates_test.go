@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/portcullis-gw/portcullis/internal/testkit/fakeclock"
+	"github.com/portcullis-gw/portcullis/internal/testkit/redistest"
 )
 
 func coordinateLimiter(t *testing.T, store string, clock *fakeclock.Clock) *Limiter {
@@ -20,9 +21,9 @@ func coordinateLimiter(t *testing.T, store string, clock *fakeclock.Clock) *Limi
 		}}
 	opts := Options{Now: clock.Now}
 	if store == "redis" {
-		c := newRedisClient(t)
+		c := redistest.Client(t, -1)
 		opts.RedisClient = c
-		opts.RedisStore = RedisOptions{Prefix: testPrefix(t, c), Now: clock.Now}
+		opts.RedisStore = RedisOptions{Prefix: redistest.Prefix(t, c, "portcullis:rl:"), Now: clock.Now}
 		cfg.Redis.Address = "127.0.0.1:6379"
 	}
 	l, err := New(cfg, opts)
