@@ -26,6 +26,7 @@ func (s *Shared) Identify(r *http.Request, ex *Exchange) (authn.Identity, *Refus
 		id = authn.MTLSIdentity(ex.PeerSubject)
 	}
 	ex.Subject = id.Principal
+	ex.noteIdentity(id)
 	return id, nil
 }
 
