@@ -157,8 +157,8 @@ func TestTrustedDocumentsRollout(t *testing.T) {
 	if status, _, _ := govPost(t, gw.URL("/graphql"), gatewaytest.GraphQLBody("query Refused { nope }", nil), web); status != 400 {
 		t.Fatalf("invalid operation: %d", status)
 	}
-	gw.WaitLog(t, `"msg":"passed","audit":true`)
-	gw.WaitLog(t, `"reason":"unknown_operation"`)
+	// Audit mode's unknown operations are allowed requests: their audit
+	// event goes to the sinks with audit.include_allowed; the counter always.
 	metrics := string(gatewaytest.Send(t, http.MethodGet, gw.AdminURL("/metrics"), nil, "").Body)
 	if !strings.Contains(metrics, `portcullis_unknown_operations_total{client="web",route="shop"} 1`) {
 		t.Errorf("unknown operations not counted:\n%s", grepLines(metrics, "unknown_operations"))
@@ -578,8 +578,8 @@ rest:
 			}
 		})
 	}
-	// The policy's reason reaches the log, in the denial's detail.
-	gw.WaitLog(t, `reason=only user administrators may update users`)
+	// The policy's reason reaches the log.
+	gw.WaitLog(t, `only user administrators may update users`)
 
 	t.Run("filter mode removes what OPA lists", func(t *testing.T) {
 		status, _, body := govPost(t, gw.URL("/graphql"), users, key(userKey))
