@@ -20,6 +20,7 @@ var allowed = map[string][]string{
 	"schema":   {},
 	"upstream": {},
 	"configs":  {},
+	"tools":    {},
 	"test":     {"cmd", "gateway", "policy", "analysis", "schema", "upstream", "configs"},
 }
 
