@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -55,6 +56,8 @@ func (c Config) Validate() []error {
 			errs = append(errs, fmt.Errorf("%s.url: set either file or url, not both", p))
 		case sg.File == "" && sg.URL == "":
 			errs = append(errs, fmt.Errorf("%s.file: one of file or url is required", p))
+		case sg.URL != "" && !strings.Contains(sg.URL, "://") && !strings.HasPrefix(sg.URL, "/"):
+			errs = append(errs, fmt.Errorf("%s.url: must be an absolute http or https URL, got %q: the scheme is missing (did you mean \"http://%s\"?)", p, sg.URL, sg.URL))
 		case sg.URL != "":
 			if u, err := url.Parse(sg.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 				errs = append(errs, fmt.Errorf("%s.url: must be an absolute http or https URL, got %q", p, sg.URL))

@@ -2,7 +2,9 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -210,7 +212,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		p := joinKey(path, key)
 		idx, ok := fields[key]
 		if !ok {
-			d.addf(p, k.Line, "unknown key")
+			d.addf(p, k.Line, "unknown key%s", didYouMean(key, slices.Collect(maps.Keys(fields))))
 			return
 		}
 		d.lines[p] = k.Line
