@@ -247,7 +247,7 @@ func (m *Manifests) WriteConfig(pod *Pod, dir string) (env []string, ok bool, er
 		for k, v := range mapOf(get(s, "data")) {
 			b, err := base64.StdEncoding.DecodeString(str(v))
 			if err != nil {
-				return nil, true, fmt.Errorf("Secret %s key %s: %w", name, k, err)
+				return nil, true, fmt.Errorf("secret %s key %s: %w", name, k, err)
 			}
 			env = append(env, k+"="+string(b))
 		}
