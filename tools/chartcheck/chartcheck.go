@@ -31,7 +31,7 @@ import (
 // ConfigPath is where the image reads its config (tools/image.ConfigPath).
 const ConfigPath = "/etc/portcullis/portcullis.yaml"
 
-type object map[string]any
+type object = map[string]any
 
 // Manifests are the rendered objects, by kind.
 type Manifests struct {
@@ -83,11 +83,7 @@ func get(o any, keys ...string) any {
 	for _, k := range keys {
 		m, ok := o.(object)
 		if !ok {
-			mm, ok2 := o.(map[string]any)
-			if !ok2 {
-				return nil
-			}
-			m = mm
+			return nil
 		}
 		o = m[k]
 	}
