@@ -90,7 +90,9 @@ func TestWriteConfigLaysOutThePod(t *testing.T) {
 }
 
 func TestWriteConfigExistingConfigMap(t *testing.T) {
-	m := readFixture(t, func(s string) string { return strings.Replace(s, "name: ci-portcullis\n    items:", "name: mine\n    items:", 1) })
+	m := readFixture(t, func(s string) string {
+		return strings.Replace(s, "name: ci-portcullis\n    items:", "name: mine\n    items:", 1)
+	})
 	pod, _ := m.CheckDeployment()
 	pod.ConfigMap = "mine"
 	_, rendered, err := m.WriteConfig(pod, t.TempDir())
