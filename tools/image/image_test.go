@@ -5,6 +5,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -21,22 +22,33 @@ import (
 
 const testVersion = "v0.0.0-imagetest"
 
-// buildBinary builds the real portcullis command as make build does: static
-// (CGO_ENABLED=0), for linux on this machine's architecture so the test can
-// run it. Without make release's -trimpath, it shares make build's compiled
-// packages in the build cache.
-func buildBinary(t *testing.T) string {
-	t.Helper()
+// binary is the real portcullis command, built once in TestMain as make
+// build does: static (CGO_ENABLED=0), for linux on this machine's
+// architecture so the test can run it. Building before m.Run keeps a slow
+// compile on a busy machine outside the test timeout.
+var binary string
+
+func TestMain(m *testing.M) {
 	if runtime.GOOS != "linux" {
-		t.Fatalf("the image test runs the image's linux binary; it needs a linux machine, not %s", runtime.GOOS)
+		fmt.Fprintf(os.Stderr, "the image test runs the image's linux binary; it needs a linux machine, not %s\n", runtime.GOOS)
+		os.Exit(1)
 	}
-	out := filepath.Join(t.TempDir(), "portcullis")
-	cmd := exec.Command("go", "build", "-ldflags", "-X main.version="+testVersion, "-o", out, "../../cmd/portcullis")
+	dir, err := os.MkdirTemp("", "portcullis-image-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "portcullis")
+	cmd := exec.Command("go", "build", "-ldflags", "-X main.version="+testVersion, "-o", binary, "../../cmd/portcullis")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building portcullis:", err)
+		os.Exit(1)
 	}
-	return out
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 // untar unpacks an archive into dir, refusing names that leave it.
@@ -87,7 +99,7 @@ func untar(t *testing.T, r io.Reader, dir string) []*tar.Header {
 // runtime would: the layout's index, the platform's manifest and config, the
 // layer's files; and runs the binary it carries.
 func TestImage(t *testing.T) {
-	bin := buildBinary(t)
+	bin := binary
 	platform := "linux/" + runtime.GOARCH
 	opts := Options{Version: testVersion, Binaries: map[string]string{platform: bin},
 		CABundle: "testdata/ca.pem", License: "../../LICENSE", Notice: "../../NOTICE"}
