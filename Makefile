@@ -15,9 +15,10 @@ IMAGE_PLATFORMS   ?= linux/amd64 linux/arm64
 
 all: build
 
+## build: bin/portcullis and bin/example-upstreams, in one go build (one package graph, compiled in parallel)
 build:
-	$(STATIC) $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/portcullis ./cmd/portcullis
-	$(STATIC) $(GO) build -o $(BIN)/example-upstreams ./test/cmd/upstreams
+	@mkdir -p $(BIN)
+	$(STATIC) $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/portcullis ./test/cmd/example-upstreams
 
 ## release: static binaries for RELEASE_PLATFORMS in dist/, with SHA256SUMS
 release:
@@ -44,9 +45,10 @@ image:
 notice:
 	$(GO) run ./tools/cmd/notice -o NOTICE
 
-## demo: the gateway in front of the bundled example upstreams (in-memory limiter, no external services)
-demo: build
-	bash test/demo.sh
+## demo: the gateway in front of the bundled example upstreams (in-memory limiter, no external services);
+## DEMO_EXIT=1 stops after the first served request (to time a first run)
+demo:
+	@start=$$(date +%s%N); $(MAKE) --no-print-directory build && DEMO_START=$$start bash test/demo.sh
 
 ## lint: gofmt, go vet, staticcheck (a tool directive in go.mod) and a tidy go.mod
 lint:
