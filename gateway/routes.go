@@ -45,7 +45,7 @@ func (g *Gateway) buildRoutes(ctx context.Context, cfg *config.Config, requireSc
 			return nil, fmt.Errorf("building rate limiter: %w", err)
 		}
 	}
-	sh := &pipeline.Shared{Auth: auth, Limiter: limiter, Forward: pipeline.NewForwardHeaders(cfg.Identity.Forward), Log: g.log, Counters: g.metrics.counters()}
+	sh := &pipeline.Shared{Auth: auth, Limiter: limiter, Forward: pipeline.NewForwardHeaders(cfg.Identity.Forward), Log: g.log, Counters: g.metrics.counters(), Tracer: g.mon.tracer}
 	rt := &routeTable{shared: sh, ownsLimiter: keep == nil, rateCfg: cfg.RateLimit, graphql: map[string]*graphqlhttp.Route{}}
 	var errs []error
 	for i := range cfg.GraphQL {
@@ -63,6 +63,12 @@ func (g *Gateway) buildRoutes(ctx context.Context, cfg *config.Config, requireSc
 			continue
 		}
 		rt.rest = append(rt.rest, r)
+	}
+	// Every GraphQL route built: only then can a coordinate be on none.
+	if len(rt.graphql) == len(cfg.GraphQL) {
+		if err := rt.checkCoordinateLimits(cfg); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if len(errs) > 0 {
 		rt.close()

@@ -28,14 +28,20 @@ func runVersion(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// buildVersion is the -ldflags version, else the module's from the build
+// info (a `go install` build has no -X flag), else "dev".
+func buildVersion() string {
+	v := version
+	if bi, ok := debug.ReadBuildInfo(); ok && v == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		v = bi.Main.Version
+	}
+	return v
+}
+
 // versionLine is "portcullis VERSION (commit REV[, modified]) GOVERSION OS/ARCH".
-// A `go install` build has no -X flag: its module version stands in.
 func versionLine() string {
-	v, rev, modified := version, "", false
+	v, rev, modified := buildVersion(), "", false
 	if bi, ok := debug.ReadBuildInfo(); ok {
-		if v == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-			v = bi.Main.Version
-		}
 		for _, s := range bi.Settings {
 			switch s.Key {
 			case "vcs.revision":

@@ -50,6 +50,10 @@ func applyDefaults(c *Config) {
 	setDuration(&s.IdleTimeout, DefaultIdleTimeout)
 	setDuration(&s.ShutdownGrace, DefaultShutdownGrace)
 
+	c.Telemetry = c.Telemetry.WithDefaults()
+	c.Audit = c.Audit.WithDefaults()
+	c.LiveView = c.LiveView.WithDefaults()
+
 	for i := range c.Identity.OIDC {
 		setString(&c.Identity.OIDC[i].ScopesClaim, DefaultScopesClaim)
 	}
@@ -81,7 +85,11 @@ func applyDefaults(c *Config) {
 			r.Cost.ListSize = DefaultListSize
 		}
 		setString(&r.Authorization.Mode, DefaultAuthorizationMode)
-		setString(&r.PersistedOperations.Mode, "off")
+		r.PersistedOperations = r.PersistedOperations.WithDefaults()
+		if e := r.Authorization.External; e != nil {
+			d := e.WithDefaults()
+			r.Authorization.External = &d
+		}
 		setString(&r.UnknownMembers, "refuse")
 		if r.CSRFPrevention == nil {
 			on := true
@@ -92,6 +100,10 @@ func applyDefaults(c *Config) {
 		r := &c.REST[i]
 		setDuration(&r.Upstream.Timeout, DefaultUpstreamTimeout)
 		setString(&r.ValidateResponses, "off")
+		if a := r.Authorization; a != nil && a.External != nil {
+			d := a.External.WithDefaults()
+			r.Authorization = &RESTAuthorization{External: &d}
+		}
 		if r.DefaultCost == 0 {
 			r.DefaultCost = 1
 		}

@@ -110,10 +110,10 @@ func TestSchemaMatchesGoTypes(t *testing.T) {
 				if p, ok := props[k].(map[string]any); ok {
 					if _, ok := resolve(p)["description"]; !ok {
 						if _, ok := p["description"]; !ok {
-							t.Errorf("%s: no description", joinKey(path, k))
+							t.Errorf("%s: no description", path+"."+k)
 						}
 					}
-					walk(joinKey(path, k), typ.Field(fields[k]).Type, p)
+					walk(path+"."+k, typ.Field(fields[k]).Type, p)
 				}
 			}
 		case typ.Kind() == reflect.Slice:
@@ -138,6 +138,8 @@ func TestSchemaMatchesGoTypes(t *testing.T) {
 			want = "boolean"
 		case typ.Kind() >= reflect.Int && typ.Kind() <= reflect.Int64:
 			want = "integer"
+		case typ.Kind() == reflect.Float64:
+			want = "number"
 		default:
 			t.Errorf("%s: Go type %s not handled by this test", path, typ)
 			return

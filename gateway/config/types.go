@@ -8,11 +8,17 @@ import (
 	"time"
 
 	"github.com/portcullis-gw/portcullis/analysis"
+	"github.com/portcullis-gw/portcullis/gateway/audit"
+	"github.com/portcullis-gw/portcullis/gateway/liveview"
+	"github.com/portcullis-gw/portcullis/gateway/telemetry"
 	"github.com/portcullis-gw/portcullis/policy/authn"
 	"github.com/portcullis-gw/portcullis/policy/authz"
+	"github.com/portcullis-gw/portcullis/policy/external"
 	"github.com/portcullis-gw/portcullis/policy/ratelimit"
+	"github.com/portcullis-gw/portcullis/policy/trusted"
 	"github.com/portcullis-gw/portcullis/schema"
 	"github.com/portcullis-gw/portcullis/upstream"
+	"github.com/portcullis-gw/portcullis/upstream/mask"
 )
 
 // Config is the whole file.
@@ -23,6 +29,9 @@ type Config struct {
 	RateLimit ratelimit.Config `yaml:"rate_limit"`
 	GraphQL   []GraphQLRoute   `yaml:"graphql"`
 	REST      []RESTRoute      `yaml:"rest"`
+	Telemetry telemetry.Config `yaml:"telemetry"`
+	Audit     audit.Config     `yaml:"audit"`
+	LiveView  liveview.Config  `yaml:"live_view"`
 
 	// Path is the file the config was loaded from; relative paths inside it
 	// have already been resolved against its folder.
@@ -42,6 +51,9 @@ type Server struct {
 	TLS               *TLS          `yaml:"tls"`
 	// TrustedProxies are CIDRs whose X-Forwarded-For and X-Request-Id are believed.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// AdminToken, when set, is required as "Authorization: Bearer" on the
+	// admin port except /healthz and /readyz (docs/monitoring.md).
+	AdminToken string `yaml:"admin_token"`
 }
 
 // TLS terminates HTTPS; with ClientCAFile, client certificates are required.
@@ -62,6 +74,8 @@ type GraphQLRoute struct {
 	Authorization       authz.GraphQLConfig `yaml:"authorization"`
 	Introspection       *Introspection      `yaml:"introspection"`
 	PersistedOperations PersistedOperations `yaml:"persisted_operations"`
+	// Errors is how errors from the upstream are masked.
+	Errors mask.GraphQL `yaml:"errors"`
 	// CSRFPrevention is on unless explicitly false.
 	CSRFPrevention *bool `yaml:"csrf_prevention"`
 	// ForwardAuthorization passes the client's Authorization header on;
@@ -91,11 +105,9 @@ type Introspection struct {
 	AllowScopes []string `yaml:"allow_scopes"`
 }
 
-// PersistedOperations configures APQ or a safelist.
-type PersistedOperations struct {
-	Mode     string `yaml:"mode"` // off | allow_apq | safelist
-	Manifest string `yaml:"manifest"`
-}
+// PersistedOperations configures APQ or trusted documents (audit or
+// safelist), their manifests and the operation record.
+type PersistedOperations = trusted.Config
 
 // RESTRoute is one REST prefix guarded by an OpenAPI document.
 type RESTRoute struct {
@@ -117,4 +129,14 @@ type RESTRoute struct {
 	// OperationPolicies attach named CEL policies to operations by
 	// operationId; the expression sees identity, request, path, query, body.
 	OperationPolicies map[string]string `yaml:"operation_policies"`
+	// Authorization holds the external decision point of the route.
+	Authorization *RESTAuthorization `yaml:"authorization"`
+	// PassUpstreamErrors relays upstream 5xx bodies as they are; by
+	// default they become a problem document of the same status.
+	PassUpstreamErrors bool `yaml:"pass_upstream_errors"`
+}
+
+// RESTAuthorization is a REST route's authorization section.
+type RESTAuthorization struct {
+	External *external.Config `yaml:"external"`
 }

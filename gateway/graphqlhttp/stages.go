@@ -1,9 +1,11 @@
 package graphqlhttp
 
 import (
+	"fmt"
 	"math"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 
@@ -37,6 +39,20 @@ type request struct {
 	// rate limit: the estimate, what was charged and the slot to release
 	estimate float64
 	charged  pipeline.Charged
+	gov      governed // the governance stages
+}
+
+// requests recycles request values: one per request would be the front
+// door's largest allocation (make bench).
+var requests = sync.Pool{New: func() any { return new(request) }}
+
+// done ends the request: the concurrency slot goes back, and the request
+// value, cleared so it holds nothing of this request, to the pool. Nothing
+// keeps q past Serve: the answer plan has run by the time Send returns.
+func (q *request) done() {
+	q.charged.Done()
+	*q = request{}
+	requests.Put(q)
 }
 
 // stages are the GraphQL door's checks in request order, cheapest first
@@ -44,24 +60,50 @@ type request struct {
 // finds goes into request, and a refusal is returned, never written.
 var stages = []pipeline.Stage[*request]{
 	{Name: "schema", Run: (*request).stageSchema},
-	{Name: "identity", Run: (*request).stageIdentity},
+	{Name: "identity", Run: (*request).stageIdentity, Span: "portcullis.identity"},
 	{Name: "decode", Run: (*request).stageDecode},
 	{Name: "persisted operations", Run: (*request).stagePersisted},
-	{Name: "analysis", Run: (*request).stageAnalysis},
-	{Name: "authorization", Run: (*request).stageAuthorization},
-	{Name: "rate limit", Run: (*request).stageRateLimit},
+	{Name: "analysis", Run: (*request).stageAnalysis, Span: "portcullis.analysis"},
+	{Name: "trusted documents", Run: (*request).stageTrusted},
+	{Name: "external authorization", Run: (*request).stageExternal, Span: "portcullis.external_authorization"},
+	{Name: "authorization", Run: (*request).stageAuthorization, Span: "portcullis.authorization"},
+	{Name: "coordinate limits", Run: (*request).stageCoordinates},
+	{Name: "rate limit", Run: (*request).stageRateLimit, Span: "portcullis.rate_limit"},
 }
 
 // Serve runs the stages, then forwards the checked request and applies the
 // answer plan to what comes back. ex is the request's Exchange.
 func (rt *Route) Serve(w http.ResponseWriter, r *http.Request, ex *pipeline.Exchange) {
-	q := &request{rt: rt, w: w, r: r, ex: ex}
-	defer q.charged.Done()
-	if ref := pipeline.Run(stages, q); ref != nil {
+	q := requests.Get().(*request)
+	*q = request{rt: rt, w: w, r: r, ex: ex}
+	defer q.done()
+	ex.Facts.RouteTemplate = rt.cfg.Path
+	if ref := pipeline.RunTraced(rt.shared.Tracer, r.Context(), stages, q); ref != nil {
+		q.noteFields()
 		Render(w, r, rt.shared.Settle(r, ex, q.subj, ref, "graphql_refused"))
 		return
 	}
 	rt.forward(q)
+}
+
+// maxCoordinates bounds the field coordinates an audit event carries.
+const maxCoordinates = 64
+
+// noteFields records the fields a refused or flagged request touches, for
+// its audit event.
+func (q *request) noteFields() {
+	seen := map[string]bool{}
+	for _, rep := range q.reports {
+		for _, f := range rep.Fields {
+			if len(seen) == maxCoordinates {
+				return
+			}
+			if !seen[f.Coordinate] {
+				seen[f.Coordinate] = true
+				q.ex.Facts.Coordinates = append(q.ex.Facts.Coordinates, f.Coordinate)
+			}
+		}
+	}
 }
 
 func (q *request) stageSchema() *pipeline.Refusal {
@@ -85,15 +127,6 @@ func (q *request) stageDecode() (ref *pipeline.Refusal) {
 	return ref
 }
 
-func (q *request) stagePersisted() *pipeline.Refusal {
-	for i := range q.params {
-		if ref := q.rt.persisted.resolveEntry(&q.params[i], &q.reqs[i]); ref != nil {
-			return ref
-		}
-	}
-	return nil
-}
-
 // stageAnalysis analyses each entry against the route's schema and limits
 // (analysis does tokens, parse, validation and the rules, in that order,
 // cheapest first).
@@ -105,6 +138,9 @@ func (q *request) stageAnalysis() *pipeline.Refusal {
 			return pipeline.Refuse(errcode.BadRequest, "missing query")
 		}
 		rep := q.sch.analyzer.Analyze(p, q.lim, access)
+		if len(q.reports) == 0 {
+			q.ex.Facts.OperationType, q.ex.Facts.OperationName = rep.OperationType, rep.OperationName
+		}
 		if !rep.OK() {
 			return fromReport(rep)
 		}
@@ -123,12 +159,13 @@ func (q *request) stageAnalysis() *pipeline.Refusal {
 func (q *request) stageAuthorization() *pipeline.Refusal {
 	req := pipeline.PolicyRequest(q.r, q.ex.ClientIP, q.rt.policyHeaders)
 	for i, rep := range q.reports {
-		d := q.sch.authorizer.Authorize(rep, q.id, req)
+		d := q.sch.authorizer.AuthorizeRemoving(rep, q.id, req, q.removeFor(i))
 		if d.Cause != nil {
 			q.rt.logger().Warn("policy evaluation failed; denying", "request_id", q.ex.ID, "error", d.Cause.Error())
 		}
 		if len(d.Errors) > 0 {
 			q.rt.shared.Audit(q.ex, "unauthorized_fields", "mode", d.Mode, "dry_run", d.DryRun, "paths", len(d.Errors))
+			q.ex.Flag("unauthorized_fields", errorPaths(d.Errors))
 		}
 		if d.Allowed {
 			continue
@@ -142,6 +179,23 @@ func (q *request) stageAuthorization() *pipeline.Refusal {
 		q.filter.decisions[i] = d
 	}
 	return nil
+}
+
+// errorPaths are the response paths of authorization errors, dotted
+// (orders.0.total), at most maxCoordinates of them.
+func errorPaths(errs []authz.Error) []string {
+	out := make([]string, 0, min(len(errs), maxCoordinates))
+	for _, e := range errs[:min(len(errs), maxCoordinates)] {
+		var b strings.Builder
+		for i, p := range e.Path {
+			if i > 0 {
+				b.WriteByte('.')
+			}
+			fmt.Fprint(&b, p)
+		}
+		out = append(out, b.String())
+	}
+	return out
 }
 
 func unauthorized(d *authz.Decision) *pipeline.Refusal {
@@ -173,6 +227,7 @@ func (rt *Route) forward(q *request) {
 	for i := range q.params {
 		rt.persisted.remember(q.params[i])
 	}
+	rt.passed(q)
 	plan := rt.planAnswer(q)
 	q.ex.Allowed()
 	if q.filter != nil && q.filter.allEmpty() {
@@ -198,7 +253,10 @@ func (rt *Route) forward(q *request) {
 			out.StripHeaders = append(out.StripHeaders, "Accept-Encoding")
 		}
 	}
-	if f := rt.proxy.Send(q.w, q.r, out); f != nil {
+	if q.ex.Facts.Flagged {
+		q.noteFields()
+	}
+	if f := rt.shared.Send(rt.proxy, rt.upstream, q.w, q.r, out); f != nil {
 		Render(q.w, q.r, rt.shared.UpstreamFailed(q.ex, f))
 	}
 }

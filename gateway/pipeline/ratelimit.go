@@ -26,11 +26,7 @@ func (s *Shared) SubjectOf(id authn.Identity, ip netip.Addr) ratelimit.Subject {
 // setRateHeaders puts the RateLimit-Policy and RateLimit headers (and
 // Retry-After on refusals) of docs/rate-limiting.md on the answer.
 func (s *Shared) setRateHeaders(ex *Exchange, d ratelimit.Decision) {
-	for _, f := range s.Limiter.Headers(d) {
-		// Assigned, not Set: keeps the names as the RateLimit draft spells
-		// them on the wire and skips canonicalising on every request.
-		ex.Header[f.Name] = []string{f.Value}
-	}
+	s.Limiter.SetHeaders(ex.Header, d)
 }
 
 // Charged is a passed rate-limit stage: what was charged, the limiter's
@@ -55,6 +51,7 @@ func (c *Charged) Done() {
 // for concurrency pays the penalty, not its cost. On success the caller
 // must call Release when the exchange is over.
 func (s *Shared) Charge(ctx context.Context, ex *Exchange, subj ratelimit.Subject, cost int) (Charged, *Refusal) {
+	ex.Facts.Cost = int64(cost)
 	release, ok := s.Limiter.Acquire(subj.Key, subj.Tier)
 	if !ok {
 		s.penalize(ctx, ex, subj)

@@ -20,10 +20,12 @@ import (
 
 // Route is one REST prefix guarded by its OpenAPI document, compiled at load.
 type Route struct {
-	cfg      *config.RESTRoute
-	shared   *pipeline.Shared
-	prefix   string
-	proxy    *upstream.Proxy
+	cfg    *config.RESTRoute
+	shared *pipeline.Shared
+	prefix string
+	proxy  *upstream.Proxy
+	// upstream names the upstream in client spans.
+	upstream pipeline.Upstream
 	maxBody  int64
 	api      *rest.Route
 	policies *authz.RESTAuthorizer
@@ -33,6 +35,7 @@ type Route struct {
 	policyHeaders bool
 	// validate is validate_responses: off, report or enforce.
 	validate string
+	gov      governance
 }
 
 // New compiles one REST route.
@@ -62,25 +65,30 @@ func New(c *config.RESTRoute, cfg *config.Config, sh *pipeline.Shared) (*Route, 
 	if err != nil {
 		return nil, fmt.Errorf("compiling operation policies: %w", err)
 	}
-	p, err := upstream.New(c.Upstream)
+	p, err := pipeline.NewProxy(c.Upstream)
 	if err != nil {
-		return nil, fmt.Errorf("building upstream proxy: %w", err)
+		return nil, err
 	}
 	rt := &Route{
 		cfg:       c,
 		shared:    sh,
 		prefix:    strings.TrimSuffix(c.Prefix, "/"),
 		proxy:     p,
+		upstream:  pipeline.UpstreamOf(c.Upstream.URL),
 		maxBody:   cfg.Server.MaxBodyBytes,
 		api:       api,
 		policies:  pol,
 		policyOps: map[string]bool{},
 		// Only the policies these operations use matter here.
-		policyHeaders: pipeline.PoliciesReadHeaders(cfg.Policies),
+		policyHeaders: pol.Inputs().Has(authz.InputRequestHeaders),
 		validate:      c.ValidateResponses,
 	}
 	for id := range c.OperationPolicies {
 		rt.policyOps[id] = true
+	}
+	if err := rt.newGovernance(known); err != nil {
+		p.CloseIdleConnections()
+		return nil, err
 	}
 	return rt, nil
 }
@@ -98,7 +106,12 @@ func (rt *Route) UpstreamURL() string { return rt.cfg.Upstream.URL }
 func (rt *Route) Ping(ctx context.Context) error { return rt.proxy.Ping(ctx) }
 
 // Close drops the route's idle upstream connections.
-func (rt *Route) Close() { rt.proxy.CloseIdleConnections() }
+func (rt *Route) Close() {
+	rt.proxy.CloseIdleConnections()
+	if rt.gov.external != nil {
+		rt.gov.external.Close()
+	}
+}
 
 // Matches reports whether path is the route's prefix or starts with it
 // followed by a slash.
