@@ -1,20 +1,54 @@
 # Portcullis: everything a fresh machine with only Go needs.
 GO              ?= go
 BIN             := bin
+DIST            := dist
 VERSION         ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS         := -X main.version=$(VERSION)
+# Static binaries (CGO_ENABLED=0): no libc to match on the target, and make
+# build and the image test share one build configuration. Not exported: the
+# race detector of make test needs cgo.
+STATIC          := CGO_ENABLED=0
+RELEASE_PLATFORMS ?= linux/amd64 linux/arm64 darwin/arm64
+IMAGE_PLATFORMS   ?= linux/amd64 linux/arm64
 
-.PHONY: all build demo test lint bench bench-go bench-core fuzz clean
+.PHONY: all build demo test lint bench bench-go bench-core fuzz clean release image notice
 
 all: build
 
+## build: bin/portcullis and bin/example-upstreams, in one go build (one package graph, compiled in parallel)
 build:
-	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/portcullis ./cmd/portcullis
-	$(GO) build -o $(BIN)/example-upstreams ./test/cmd/upstreams
+	@mkdir -p $(BIN)
+	$(STATIC) $(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/portcullis ./test/cmd/example-upstreams
 
-## demo: the gateway in front of the bundled example upstreams (in-memory limiter, no external services)
-demo: build
-	bash test/demo.sh
+## release: static binaries for RELEASE_PLATFORMS in dist/, with SHA256SUMS
+release:
+	@rm -rf $(DIST) && mkdir -p $(DIST)
+	@set -e; for p in $(RELEASE_PLATFORMS); do \
+	  os=$${p%/*}; arch=$${p#*/}; out=$(DIST)/portcullis-$(VERSION)-$$os-$$arch; \
+	  echo "release: $$out"; \
+	  $(STATIC) GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o $$out ./cmd/portcullis; \
+	done
+	cd $(DIST) && sha256sum portcullis-* > SHA256SUMS && cat SHA256SUMS
+
+## image: the container image as an OCI archive, built without a container daemon (see Dockerfile for docker build)
+image:
+	@mkdir -p $(DIST)
+	@set -e; bins=; for p in $(IMAGE_PLATFORMS); do \
+	  os=$${p%/*}; arch=$${p#*/}; out=$(DIST)/image/portcullis-$$os-$$arch; \
+	  $(STATIC) GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o $$out ./cmd/portcullis; \
+	  bins="$$bins -bin $$p=$$out"; \
+	done; \
+	$(GO) run ./tools/cmd/image -version $(VERSION) $$bins -o $(DIST)/portcullis-$(VERSION)-oci.tar
+	@ls -l $(DIST)/portcullis-$(VERSION)-oci.tar
+
+## notice: regenerate NOTICE from the modules the binary links (a test fails when it is stale)
+notice:
+	$(GO) run ./tools/cmd/notice -o NOTICE
+
+## demo: the gateway in front of the bundled example upstreams (in-memory limiter, no external services);
+## DEMO_EXIT=1 stops after the first served request (to time a first run)
+demo:
+	@start=$$(date +%s%N); $(MAKE) --no-print-directory build && DEMO_START=$$start bash test/demo.sh
 
 ## lint: gofmt, go vet, staticcheck (a tool directive in go.mod) and a tidy go.mod
 lint:
@@ -57,4 +91,4 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseSDL$$' -fuzztime $(FUZZTIME) ./schema/
 
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) $(DIST)

@@ -4,6 +4,7 @@ package schema
 
 import (
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/portcullis-gw/portcullis/keypath"
@@ -55,6 +56,8 @@ func (c Config) Validate() keypath.Problems {
 			ps.Addf(p.Key("url"), "set either file or url, not both")
 		case sg.File == "" && sg.URL == "":
 			ps.Addf(p.Key("file"), "one of file or url is required")
+		case sg.URL != "" && !strings.Contains(sg.URL, "://") && !strings.HasPrefix(sg.URL, "/"):
+			ps.Addf(p.Key("url"), "must be an absolute http or https URL, got %q: the scheme is missing (did you mean \"http://%s\"?)", sg.URL, sg.URL)
 		case sg.URL != "":
 			if u, err := url.Parse(sg.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 				ps.Addf(p.Key("url"), "must be an absolute http or https URL, got %q", sg.URL)

@@ -24,6 +24,7 @@ var allowed = map[string][]string{
 	"configs":  {},
 	"keypath":  {},
 	"internal": {},
+	"tools":    {},
 	"test":     {"cmd", "gateway", "policy", "analysis", "schema", "upstream", "configs", "keypath"},
 }
 

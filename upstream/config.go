@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/portcullis-gw/portcullis/keypath"
@@ -70,9 +71,14 @@ func checkURL(raw string) error {
 	if raw == "" {
 		return errors.New("is required")
 	}
+	if !strings.Contains(raw, "://") && !strings.HasPrefix(raw, "/") {
+		// url.Parse reads "127.0.0.1:8902/x" as scheme "127.0.0.1" or fails
+		// on the colon: name what is missing instead.
+		return fmt.Errorf("must be an absolute http or https URL, got %q: the scheme is missing (did you mean \"http://%s\"?)", raw, raw)
+	}
 	u, err := url.Parse(raw)
 	if err != nil {
-		return fmt.Errorf("invalid URL %q", raw)
+		return fmt.Errorf("must be an absolute http or https URL, got %q: %v", raw, errors.Unwrap(err))
 	}
 	if u.Scheme != "http" && u.Scheme != "https" || u.Host == "" {
 		return fmt.Errorf("must be an absolute http or https URL, got %q", raw)

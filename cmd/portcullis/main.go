@@ -2,7 +2,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -27,6 +26,11 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 2 && args[0] == "help" {
+		if _, ok := commands[args[1]]; ok {
+			return run([]string{args[1], "--help"}, stdout, stderr)
+		}
+	}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stdout)
 		if len(args) == 0 {
@@ -34,51 +38,37 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
+	if args[0] == "--version" || args[0] == "-version" {
+		return runVersion(args[1:], stdout, stderr)
+	}
 	c, ok := commands[args[0]]
 	if !ok {
-		fmt.Fprintf(stderr, "portcullis: unknown command %q\n\n", args[0])
-		usage(stderr)
+		fmt.Fprintf(stderr, "portcullis: unknown command %q%s\n", args[0], suggestCommand(args[0]))
+		fmt.Fprintln(stderr, "Run 'portcullis --help' for the commands.")
 		return 2
 	}
 	return c.run(args[1:], stdout, stderr)
 }
 
+// usage lists every command with its summary and every flag it takes, so
+// one --help shows the whole CLI.
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "portcullis: an API security gateway for GraphQL federations and REST services")
-	fmt.Fprintln(w, "\nUsage: portcullis <command> [flags]\n\nCommands:")
+	fmt.Fprintln(w, "\nUsage: portcullis <command> [flags]\n       portcullis --version\n\nCommands:")
+	for _, n := range commandNames() {
+		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
+		fmt.Fprintf(w, "  %-10s portcullis %s\n", "", synopsisOf(n))
+	}
+	fmt.Fprintln(w, "\nExit status: 0 success; 1 the command failed (check: the config has problems);")
+	fmt.Fprintln(w, "2 the command line is wrong (unknown command or flag, missing argument).")
+	fmt.Fprintln(w, "Run 'portcullis <command> --help' for what each flag means.")
+}
+
+func commandNames() []string {
 	names := make([]string, 0, len(commands))
 	for n := range commands {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-9s %s\n", n, commands[n].summary)
-	}
-	fmt.Fprintln(w, "\nRun 'portcullis <command> --help' for a command's flags.")
-}
-
-// newFlagSet builds a command's flag set whose errors and --help go to stderr
-// and stdout, without exiting the process (so commands stay testable).
-func newFlagSet(name, usageLine string, stdout, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stdout, "Usage: portcullis %s\n\nFlags:\n", usageLine)
-		fs.SetOutput(stdout)
-		fs.PrintDefaults()
-		fs.SetOutput(stderr)
-	}
-	return fs
-}
-
-// parseFlags parses args; it returns done=true with the exit code when the
-// command must stop (bad flags: 2, --help: 0).
-func parseFlags(fs *flag.FlagSet, args []string) (code int, done bool) {
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return 0, true
-		}
-		return 2, true
-	}
-	return 0, false
+	return names
 }

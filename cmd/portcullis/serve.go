@@ -21,16 +21,19 @@ func init() {
 }
 
 func runServe(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("serve", "serve -c FILE", stdout, stderr)
-	file := fs.String("c", "portcullis.yaml", "config file")
-	level := fs.String("log-level", "info", "operational log level: debug, info, warn, error")
+	fs := newFlagSet("serve", "serve -c FILE [--log-level LEVEL]", stdout, stderr)
+	file := fs.String("c", "portcullis.yaml", "config `file`")
+	level := fs.String("log-level", "info", "operational log `level`: debug, info, warn or error")
 	if code, done := parseFlags(fs, args); done {
 		return code
 	}
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(*level)); err != nil {
-		fmt.Fprintf(stderr, "portcullis serve: bad -log-level %q\n", *level)
+		fmt.Fprintf(stderr, "portcullis serve: --log-level must be debug, info, warn or error, got %q\n", *level)
 		return 2
+	}
+	if !configExists(fs, *file) {
+		return 1
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lv}))
 
@@ -82,13 +85,19 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 }
 
 func runCheck(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("check", "check -c FILE [--coverage] [--json]", stdout, stderr)
-	file := fs.String("c", "portcullis.yaml", "config file")
+	fs := newFlagSet("check", "check -c FILE [--coverage [--json] [--fail-unprotected]]", stdout, stderr)
+	file := fs.String("c", "portcullis.yaml", "config `file`")
 	coverage := fs.Bool("coverage", false, "print every GraphQL field reachable from the root types with its effective authorization requirement")
 	asJSON := fs.Bool("json", false, "with --coverage: print JSON")
 	failUnprotected := fs.Bool("fail-unprotected", false, "with --coverage: exit 1 when an unprotected field returns a type that is protected elsewhere")
 	if code, done := parseFlags(fs, args); done {
 		return code
+	}
+	if !requireWith(fs, map[string]string{"json": "coverage", "fail-unprotected": "coverage"}) {
+		return 2
+	}
+	if !configExists(fs, *file) {
+		return 1
 	}
 	cfg, err := config.Load(*file)
 	if err != nil {

@@ -21,18 +21,20 @@ const trustedUsage = "trusted-documents export -c FILE [-o FILE] [--client NAME]
 // into a manifest a team reviews and then enforces (docs/governance.md,
 // "Rolling out trusted documents").
 func runTrustedDocuments(args []string, stdout, stderr io.Writer) int {
+	// export's flag set carries the command's name, so `trusted-documents
+	// --help`, the top-level help and shell completion list its flags.
+	fs := newFlagSet("trusted-documents", trustedUsage, stdout, stderr)
+	file := fs.String("c", "portcullis.yaml", "config file")
+	out := fs.String("o", "", "write the manifest to this file instead of stdout")
+	client := fs.String("client", "", "only the operations of this client (graphql-client-name), for a per-client manifest")
 	if len(args) == 0 || args[0] != "export" {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprintf(stdout, "Usage: portcullis %s\n", trustedUsage)
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+			fs.Usage()
 			return 0
 		}
 		fmt.Fprintf(stderr, "Usage: portcullis %s\n", trustedUsage)
 		return 2
 	}
-	fs := newFlagSet("trusted-documents export", trustedUsage, stdout, stderr)
-	file := fs.String("c", "portcullis.yaml", "config file")
-	out := fs.String("o", "", "write the manifest to this file instead of stdout")
-	client := fs.String("client", "", "only the operations of this client (graphql-client-name), for a per-client manifest")
 	if code, done := parseFlags(fs, args[1:]); done {
 		return code
 	}

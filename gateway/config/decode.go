@@ -2,7 +2,9 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -220,7 +222,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path keypath.Path)
 		p := path.Key(key)
 		idx, ok := fields[key]
 		if !ok {
-			d.addf(p, k.Line, "unknown key")
+			d.addf(p, k.Line, "unknown key%s", didYouMean(key, slices.Collect(maps.Keys(fields))))
 			return
 		}
 		d.lines[p.String()] = k.Line

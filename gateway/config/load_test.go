@@ -373,7 +373,7 @@ func TestBrokenFiles(t *testing.T) {
 
 func TestProblemsError(t *testing.T) {
 	_, err := Load("testdata/broken/unknown_key.yaml")
-	want := "server.lissten: unknown key (line 2)\ngraphql[0].limtis: unknown key (line 8)"
+	want := "server.lissten: unknown key; did you mean \"listen\"? (line 2)\ngraphql[0].limtis: unknown key; did you mean \"limits\"? (line 8)"
 	if err == nil || err.Error() != want {
 		t.Errorf("Error() =\n%v\nwant\n%s", err, want)
 	}
@@ -428,6 +428,14 @@ func TestValidationRules(t *testing.T) {
 		{"https upstream fine", "graphql:\n  - {name: g, path: /g, upstream: {url: 'https://x:1'}, schema: {supergraph: testdata/good/schemas/supergraph.graphql}}\n", nil},
 		{"upstream without host", strings.Replace(route(""), "http://127.0.0.1:1", "http:///x", 1), []string{
 			`graphql[0].upstream.url: must be an absolute http or https URL, got "http:///x" (line 5)`}},
+		{"upstream without scheme", strings.Replace(route(""), "url: http://127.0.0.1:1}", "url: '127.0.0.1:8902/graphql'}", 1), []string{
+			`graphql[0].upstream.url: must be an absolute http or https URL, got "127.0.0.1:8902/graphql": the scheme is missing (did you mean "http://127.0.0.1:8902/graphql"?) (line 5)`}},
+		{"upstream host without scheme", strings.Replace(route(""), "url: http://127.0.0.1:1}", "url: 'orders.internal'}", 1), []string{
+			`graphql[0].upstream.url: must be an absolute http or https URL, got "orders.internal": the scheme is missing (did you mean "http://orders.internal"?) (line 5)`}},
+		{"subgraph url without scheme", strings.Replace(route(""), "supergraph: testdata/good/schemas/supergraph.graphql", "subgraphs: [{name: a, url: 'localhost:4001/query'}]", 1), []string{
+			`graphql[0].schema.subgraphs[0].url: must be an absolute http or https URL, got "localhost:4001/query": the scheme is missing (did you mean "http://localhost:4001/query"?) (line 6)`}},
+		{"oidc issuer without scheme", route("identity: {oidc: [{issuer: 'idp.test/realms/x', audiences: [a]}]}\n"), []string{
+			`identity.oidc[0].issuer: must be an absolute https URL, got "idp.test/realms/x": the scheme is missing (did you mean "https://idp.test/realms/x"?) (line 7)`}},
 		{"upstream with credentials", strings.Replace(route(""), "http://127.0.0.1:1", "http://u:p@h", 1), []string{
 			`graphql[0].upstream.url: must not contain credentials (line 5)`}},
 		{"relative upstream", strings.Replace(route(""), "http://127.0.0.1:1", "/x", 1), []string{

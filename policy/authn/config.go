@@ -115,6 +115,9 @@ func checkIdPURL(raw string) error {
 	if raw == "" {
 		return errors.New("is required")
 	}
+	if !strings.Contains(raw, "://") && !strings.HasPrefix(raw, "/") {
+		return fmt.Errorf("must be an absolute https URL, got %q: the scheme is missing (did you mean \"https://%s\"?)", raw, raw)
+	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
 		return fmt.Errorf("must be an absolute https URL, got %q", raw)
