@@ -13,18 +13,33 @@ const module = "github.com/portcullis-gw/portcullis"
 // section 2). An area imports itself freely (gateway/config from gateway,
 // policy/authz from policy/authn).
 var allowed = map[string][]string{
-	"cmd":      {"gateway", "policy", "analysis", "schema", "upstream", "configs"},
-	"gateway":  {"analysis", "policy", "upstream", "schema", "configs"},
+	"cmd":      {"gateway", "policy", "analysis", "schema", "upstream", "upstream/federation", "configs"},
+	"gateway":  {"analysis", "policy", "upstream", "upstream/federation", "schema", "configs"},
 	"policy":   {"analysis", "schema"},
 	"analysis": {"schema"},
 	"schema":   {},
 	"upstream": {},
-	"configs":  {},
-	"test":     {"cmd", "gateway", "policy", "analysis", "schema", "upstream", "configs"},
+	// Federated execution builds its planner configuration from the
+	// composition and calls subgraphs over upstream's clients.
+	"upstream/federation": {"schema", "upstream"},
+	"configs":             {},
+	"test":                {"cmd", "gateway", "policy", "analysis", "schema", "upstream", "upstream/federation", "configs"},
 }
+
+// engineModule is the federated execution engine, kept behind one package.
+const engineModule = "github.com/wundergraph/graphql-go-tools/"
+
+// subAreas are folders with import rules of their own, apart from their
+// top-level folder's.
+var subAreas = []string{"upstream/federation"}
 
 func area(pkg string) string {
 	rel := strings.TrimPrefix(strings.TrimPrefix(pkg, module), "/")
+	for _, sub := range subAreas {
+		if rel == sub || strings.HasPrefix(rel, sub+"/") {
+			return sub
+		}
+	}
 	a, _, _ := strings.Cut(rel, "/")
 	return a
 }
@@ -66,6 +81,9 @@ func violations(pkg string, imports []string) []string {
 	}
 	var out []string
 	for _, imp := range imports {
+		if strings.HasPrefix(imp, engineModule) && from != "upstream/federation" {
+			out = append(out, pkg+" imports "+imp+": only upstream/federation imports the execution engine")
+		}
 		if !strings.HasPrefix(imp, module+"/") {
 			continue
 		}
@@ -96,6 +114,11 @@ func TestViolations(t *testing.T) {
 		{"policy may not import gateway", module + "/policy/authz", []string{module + "/gateway"}, 1},
 		{"nothing imports test", module + "/gateway", []string{module + "/test/upstreams"}, 1},
 		{"upstream imports nothing of ours", module + "/upstream", []string{module + "/schema", "net/http"}, 1},
+		{"federation may import schema and upstream", module + "/upstream/federation", []string{module + "/schema", module + "/upstream"}, 0},
+		{"federation may not import analysis", module + "/upstream/federation", []string{module + "/analysis"}, 1},
+		{"only federation imports the engine", module + "/gateway", []string{engineModule + "v2/pkg/engine/plan"}, 1},
+		{"federation imports the engine", module + "/upstream/federation", []string{engineModule + "v2/pkg/engine/plan"}, 0},
+		{"upstream may not import federation", module + "/upstream", []string{module + "/upstream/federation"}, 1},
 		{"unknown folder", module + "/util", nil, 1},
 		{"gateway may import policy and analysis", module + "/gateway", []string{module + "/policy/authn", module + "/analysis", "fmt"}, 0},
 		{"policy siblings", module + "/policy/authz", []string{module + "/policy/authn"}, 0},
@@ -112,10 +135,12 @@ func TestViolations(t *testing.T) {
 // TestAreaOf pins the helper the rule table relies on.
 func TestAreaOf(t *testing.T) {
 	for in, want := range map[string]string{
-		module + "/policy/authn":   "policy",
-		module + "/gateway/config": "gateway",
-		module + "/cmd/portcullis": "cmd",
-		module + "/schema":         "schema",
+		module + "/policy/authn":        "policy",
+		module + "/gateway/config":      "gateway",
+		module + "/cmd/portcullis":      "cmd",
+		module + "/schema":              "schema",
+		module + "/upstream/federation": "upstream/federation",
+		module + "/upstream":            "upstream",
 	} {
 		if got := area(in); got != want {
 			t.Errorf("area(%q) = %q, want %q", in, got, want)
