@@ -5,7 +5,10 @@ package schema
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -23,6 +26,14 @@ type Subgraph struct {
 type Config struct {
 	Subgraphs  []Subgraph `yaml:"subgraphs"`
 	Supergraph string     `yaml:"supergraph"`
+	// SubgraphURLs override a supergraph's routing URLs
+	// (join__graph(url:)), keyed by join__graph(name:); federated
+	// execution only.
+	SubgraphURLs map[string]string `yaml:"subgraph_urls"`
+	// Federated is set by the route's execution mode (not a key of its
+	// own): a subgraph's url is then its routing URL, and may come with a
+	// file holding its SDL.
+	Federated bool `yaml:"-"`
 }
 
 // Validate reports every problem in c without I/O; each message starts with
@@ -51,23 +62,74 @@ func (c Config) Validate() []error {
 			}
 		}
 		switch {
-		case sg.File != "" && sg.URL != "":
-			errs = append(errs, fmt.Errorf("%s.url: set either file or url, not both", p))
+		case sg.File != "" && sg.URL != "" && !c.Federated:
+			errs = append(errs, fmt.Errorf("%s.url: set either file or url, not both (both only with execution: federated, where url is the routing URL)", p))
+		case sg.URL == "" && c.Federated:
+			errs = append(errs, fmt.Errorf("%s.url: federated execution needs the subgraph's routing URL", p))
 		case sg.File == "" && sg.URL == "":
 			errs = append(errs, fmt.Errorf("%s.file: one of file or url is required", p))
-		case sg.URL != "":
-			if u, err := url.Parse(sg.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				errs = append(errs, fmt.Errorf("%s.url: must be an absolute http or https URL, got %q", p, sg.URL))
+		}
+		if sg.URL != "" {
+			if err := checkRoutingURL(sg.URL); err != nil {
+				errs = append(errs, fmt.Errorf("%s.url: %w", p, err))
 			}
 		}
 		if sg.Timeout < 0 {
 			errs = append(errs, fmt.Errorf("%s.timeout: must be >= 0", p))
 		}
-		if sg.Timeout > 0 && sg.URL == "" {
-			errs = append(errs, fmt.Errorf("%s.timeout: only applies to a subgraph fetched by url", p))
+		if sg.Timeout > 0 && (sg.URL == "" || sg.File != "") {
+			errs = append(errs, fmt.Errorf("%s.timeout: only applies to a subgraph whose SDL is fetched by url", p))
+		}
+	}
+	switch {
+	case len(c.SubgraphURLs) > 0 && !c.Federated:
+		errs = append(errs, errors.New("subgraph_urls: only applies with execution: federated"))
+	case len(c.SubgraphURLs) > 0 && c.Supergraph == "":
+		errs = append(errs, errors.New("subgraph_urls: only applies with a supergraph (each subgraph's url is its routing URL)"))
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.SubgraphURLs)) {
+		if err := checkRoutingURL(c.SubgraphURLs[name]); err != nil {
+			errs = append(errs, fmt.Errorf("subgraph_urls.%s: %w", name, err))
 		}
 	}
 	return errs
+}
+
+func checkRoutingURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("must be an absolute http or https URL, got %q", raw)
+	}
+	if u.User != nil {
+		// Credentials in a URL end up in logs and error messages.
+		return errors.New("must not contain credentials")
+	}
+	return nil
+}
+
+// RoutingURLs returns each subgraph's routing URL in g: its join__graph
+// URL, overridden by SubgraphURLs. An override naming no subgraph of g is
+// an error with its key path.
+func (c Config) RoutingURLs(g *Graph) (map[string]string, error) {
+	out := map[string]string{}
+	known := map[string]bool{}
+	for _, s := range g.Subgraphs() {
+		out[s.Name] = s.URL
+		known[s.Name] = true
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.SubgraphURLs)) {
+		if !known[name] {
+			return nil, fmt.Errorf("subgraph_urls.%s: no subgraph %q in the supergraph (join__graph names: %s)",
+				name, name, strings.Join(slices.Sorted(maps.Keys(known)), ", "))
+		}
+		out[name] = c.SubgraphURLs[name]
+	}
+	for _, name := range slices.Sorted(maps.Keys(out)) {
+		if out[name] == "" {
+			return nil, fmt.Errorf("subgraph_urls.%s: subgraph %q has no routing URL (empty join__graph url); set one here", name, name)
+		}
+	}
+	return out, nil
 }
 
 // validName keeps subgraph names usable as identifiers in the composed

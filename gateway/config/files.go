@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/portcullis-gw/portcullis/upstream"
 )
@@ -40,6 +42,14 @@ func fileRefs(c *Config) []fileRef {
 			add(fmt.Sprintf("%s.schema.subgraphs[%d].file", p, j), &r.Schema.Subgraphs[j].File)
 		}
 		add(p+".schema.supergraph", &r.Schema.Supergraph)
+		for _, name := range slices.Sorted(maps.Keys(r.SubgraphUpstreams)) {
+			if u := r.SubgraphUpstreams[name]; u != nil {
+				sp := p + ".subgraph_upstreams." + name
+				add(sp+".ca_file", &u.CAFile)
+				add(sp+".cert_file", &u.CertFile)
+				add(sp+".key_file", &u.KeyFile)
+			}
+		}
 		add(p+".persisted_operations.manifest", &r.PersistedOperations.Manifest)
 	}
 	for i := range c.REST {

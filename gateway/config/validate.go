@@ -2,13 +2,18 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"path"
+	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/portcullis-gw/portcullis/upstream"
 )
 
 // validate reports every problem in a defaulted config. Each package checks
@@ -70,7 +75,7 @@ func validate(c *Config) []Problem {
 		} else {
 			paths[r.Path] = p + ".path"
 		}
-		from(p+".upstream", r.Upstream.Validate())
+		validateExecution(r, p, add, from)
 		from(p+".schema", r.Schema.Validate())
 		from(p+".limits", r.Limits.Validate())
 		from(p+".cost", r.Cost.Validate())
@@ -221,4 +226,56 @@ func tierList(c *Config) string {
 	}
 	sort.Strings(names)
 	return fmt.Sprint(names)
+}
+
+// validateExecution checks a GraphQL route's execution mode and the keys
+// that belong to one mode only.
+func validateExecution(r *GraphQLRoute, p string, add func(string, string, ...any), from func(string, []error)) {
+	switch r.Execution {
+	case ExecutionForward:
+		from(p+".upstream", r.Upstream.Validate())
+		if r.Timeout != 0 {
+			add(p+".timeout", "only applies with execution: federated (forward mode uses upstream.timeout)")
+		}
+		if len(r.SubgraphUpstreams) > 0 {
+			add(p+".subgraph_upstreams", "only applies with execution: federated")
+		}
+		if r.PlanCacheBytes != 0 {
+			add(p+".plan_cache_bytes", "only applies with execution: federated")
+		}
+		return
+	case ExecutionFederated:
+	default:
+		add(p+".execution", "must be forward or federated, got %q", r.Execution)
+		return
+	}
+	if !reflect.DeepEqual(r.Upstream, upstream.Config{}) {
+		add(p+".upstream", "is refused with execution: federated; each subgraph's url (or the supergraph's join__graph url) is where the gateway calls it")
+	}
+	if r.Timeout < 0 {
+		add(p+".timeout", "must be > 0")
+	}
+	if r.PlanCacheBytes < -1 {
+		add(p+".plan_cache_bytes", "must be >= -1 (0: the default 32 MiB, -1: no cache)")
+	}
+	names := map[string]bool{}
+	for _, s := range r.Schema.Subgraphs {
+		names[s.Name] = true
+	}
+	for _, name := range slices.Sorted(maps.Keys(r.SubgraphUpstreams)) {
+		sp := p + ".subgraph_upstreams." + name
+		if len(r.Schema.Subgraphs) > 0 && !names[name] {
+			add(sp, "no subgraph %q in schema.subgraphs", name)
+		}
+		u := r.SubgraphUpstreams[name]
+		if u == nil {
+			continue
+		}
+		if u.Timeout < 0 {
+			add(sp+".timeout", "must be > 0")
+		}
+		if (u.CertFile == "") != (u.KeyFile == "") {
+			add(sp+".cert_file", "cert_file and key_file must be set together")
+		}
+	}
 }
