@@ -68,7 +68,7 @@ type GraphQLRoute struct {
 	SubgraphUpstreams map[string]*SubgraphUpstream `yaml:"subgraph_upstreams"`
 	// PlanCacheBytes bounds the federated query-plan cache by estimated
 	// memory; 0 takes the default (32 MiB), -1 disables it.
-	PlanCacheBytes int64 `yaml:"plan_cache_bytes"`
+	PlanCacheBytes      int64               `yaml:"plan_cache_bytes"`
 	Schema              schema.Config       `yaml:"schema"`
 	Limits              analysis.Limits     `yaml:"limits"`
 	Cost                analysis.CostConfig `yaml:"cost"`

@@ -339,7 +339,7 @@ func (h hooks) OnFinished(ctx context.Context, ds resolve.DataSourceInfo, info *
 
 type nopObserver struct{}
 
-func (nopObserver) PlanCache(bool)                      {}
+func (nopObserver) PlanCache(bool)                    {}
 func (nopObserver) Fetch(string, time.Duration, bool) {}
 
 // CacheStats reports the plan cache's entries and estimated bytes.
