@@ -164,7 +164,9 @@ func (rt *routeTable) readinessChecks() []readyCheck {
 		out = append(out, readyCheck{name: name, check: p.Ping})
 	}
 	for _, r := range rt.graphql {
-		add(r.cfg.Upstream.URL, r.proxy)
+		if r.proxy != nil {
+			add(r.cfg.Upstream.URL, r.proxy)
+		}
 		out = append(out, readyCheck{name: "schema " + r.cfg.Name, check: r.loadSchema})
 	}
 	out = append(out, readyCheck{name: "identity providers", check: func(context.Context) error {

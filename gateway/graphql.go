@@ -21,13 +21,15 @@ import (
 	"github.com/portcullis-gw/portcullis/policy/authz"
 	"github.com/portcullis-gw/portcullis/schema"
 	"github.com/portcullis-gw/portcullis/upstream"
+	"github.com/portcullis-gw/portcullis/upstream/federation"
 )
 
 // graphqlRoute is one GraphQL endpoint, compiled at load.
 type graphqlRoute struct {
-	cfg     *config.GraphQLRoute
-	path    string
-	proxy   *upstream.Proxy
+	cfg   *config.GraphQLRoute
+	path  string
+	proxy *upstream.Proxy // forward mode
+	fed   *fedRoute       // federated mode
 	csrf    bool
 	maxBody int64
 	// limits are the route's limits per rate-limit tier (a tier's own
@@ -49,17 +51,13 @@ type gqlSchema struct {
 	graph      *schema.Graph
 	analyzer   *analysis.Analyzer
 	authorizer *authz.GraphQLAuthorizer
+	engine     *federation.Engine // federated mode
 }
 
 func (g *Gateway) newGraphQLRoute(ctx context.Context, c *config.GraphQLRoute, cfg *config.Config, requireSchemas bool) (*graphqlRoute, error) {
-	p, err := g.newProxy(c.Name, c.Upstream, protoGraphQL)
-	if err != nil {
-		return nil, err
-	}
 	rt := &graphqlRoute{
 		cfg:           c,
 		path:          c.Path,
-		proxy:         p,
 		csrf:          c.CSRFPrevention == nil || *c.CSRFPrevention,
 		maxBody:       cfg.Server.MaxBodyBytes,
 		defaultLimits: c.Limits,
@@ -70,17 +68,23 @@ func (g *Gateway) newGraphQLRoute(ctx context.Context, c *config.GraphQLRoute, c
 	for name, tier := range cfg.RateLimit.Tiers {
 		rt.limits[name] = overrideLimits(c.Limits, tier.Limits)
 	}
+	var err error
+	if c.Execution == config.ExecutionFederated {
+		rt.fed = g.newFedRoute(c)
+	} else if rt.proxy, err = g.newProxy(c.Name, c.Upstream, protoGraphQL); err != nil {
+		return nil, err
+	}
 	if c.Introspection != nil {
 		rt.introspection = c.Introspection.AllowScopes
 	}
 	if rt.persisted, err = newPersisted(c.PersistedOperations); err != nil {
-		p.CloseIdleConnections()
+		rt.closeUpstream()
 		return nil, err
 	}
 	rt.readOpts = readOptions(c.UnknownMembers, rt.persisted != nil)
 	if err := rt.loadSchema(ctx); err != nil {
 		if requireSchemas || !hasRemoteSubgraphs(c.Schema) {
-			p.CloseIdleConnections()
+			rt.closeUpstream()
 			return nil, err
 		}
 		g.log.Warn("schema not loaded yet; the route answers 503 until it is", "route", c.Name, "error", err.Error())
@@ -115,7 +119,13 @@ func (rt *graphqlRoute) loadSchema(ctx context.Context) error {
 	case n < 0:
 		opts = append(opts, analysis.WithCacheBytes(0))
 	}
-	rt.schema.Store(&gqlSchema{graph: graph, analyzer: analysis.NewAnalyzer(graph, rt.cfg.Cost, opts...), authorizer: az})
+	sch := &gqlSchema{graph: graph, analyzer: analysis.NewAnalyzer(graph, rt.cfg.Cost, opts...), authorizer: az}
+	if rt.fed != nil {
+		if sch.engine, err = rt.fed.newEngine(graph); err != nil {
+			return err
+		}
+	}
+	rt.schema.Store(sch)
 	return nil
 }
 
@@ -260,6 +270,13 @@ func (rt *graphqlRoute) serve(g *Gateway, c echo.Context, st *reqState, tbl *rou
 			writeFiltered(w, r, answer)
 			return
 		}
+	}
+	if sch.engine != nil {
+		if rt.cfg.ForwardAuthorization {
+			out.Header["Authorization"] = r.Header.Values("Authorization")
+		}
+		g.executeFederated(c, st, sch, params, reqs, plan, batch, after, out.Header)
+		return
 	}
 	// Never the client's bytes: the canonical form of what was checked
 	// (a GET goes as the equivalent POST, which every subgraph serves).

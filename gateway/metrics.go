@@ -16,6 +16,7 @@ type metrics struct {
 	// responseViolations counts upstream answers that break their OpenAPI
 	// document (validate_responses).
 	responseViolations *prometheus.CounterVec
+	fed                *fedMetrics
 }
 
 func newMetrics() *metrics {
@@ -46,6 +47,7 @@ func newMetrics() *metrics {
 	m.reg.MustRegister(m.responseViolations, m.requests, m.duration, m.upstreamErrors, m.panics,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.fed = newFedMetrics(m.reg)
 	return m
 }
 

@@ -83,7 +83,7 @@ func (rt *routeTable) close() {
 		rt.limiter.Close()
 	}
 	for _, r := range rt.graphql {
-		r.proxy.CloseIdleConnections()
+		r.closeUpstream()
 	}
 	for _, r := range rt.rest {
 		r.proxy.CloseIdleConnections()

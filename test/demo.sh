@@ -30,12 +30,14 @@ fi
 cat <<'MSG'
 
 Portcullis demo is up.
-  GraphQL   http://127.0.0.1:8080/graphql   (forwards to the products subgraph)
+  GraphQL   http://127.0.0.1:8080/graphql   (federated: accounts, products, reviews)
   REST      http://127.0.0.1:8080/api/v1/... (orders service, OpenAPI 3.1)
   Admin     http://127.0.0.1:9090/healthz /readyz /metrics
   Access log: /tmp/portcullis-demo-access.log
 
 Try:
+  curl -s http://127.0.0.1:8080/graphql -H 'Content-Type: application/json' \
+    -d '{"query":"{ users(first: 2) { username reviews { body product { name } } } }"}'   # three subgraphs, one answer
   curl -s http://127.0.0.1:8080/graphql -H 'Content-Type: application/json' \
     -d '{"query":"{ topProducts(first: 3) { upc name price } }"}'
   curl -s 'http://127.0.0.1:8080/graphql?query=%7BtopProducts%7Bname%7D%7D'
