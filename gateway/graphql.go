@@ -26,10 +26,10 @@ import (
 
 // graphqlRoute is one GraphQL endpoint, compiled at load.
 type graphqlRoute struct {
-	cfg   *config.GraphQLRoute
-	path  string
-	proxy *upstream.Proxy // forward mode
-	fed   *fedRoute       // federated mode
+	cfg     *config.GraphQLRoute
+	path    string
+	proxy   *upstream.Proxy // forward mode
+	fed     *fedRoute       // federated mode
 	csrf    bool
 	maxBody int64
 	// limits are the route's limits per rate-limit tier (a tier's own
