@@ -9,6 +9,7 @@ package federation
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -324,17 +326,47 @@ func (h hooks) OnFinished(ctx context.Context, ds resolve.DataSourceInfo, info *
 	if !failed {
 		return
 	}
-	cause := "no response"
-	status := 0
-	if info != nil {
-		status = info.StatusCode
-		if info.Err != nil {
-			cause = info.Err.Error()
-		} else {
-			cause = "HTTP status " + http.StatusText(status)
-		}
+	attrs := []any{"subgraph", ds.Name}
+	if info == nil {
+		h.e.log.Warn("subgraph fetch failed", append(attrs, "error", "no response")...)
+		return
 	}
-	h.e.log.Warn("subgraph fetch failed", "subgraph", ds.Name, "status", status, "error", cause)
+	attrs = append(attrs, "status", info.StatusCode)
+	if info.Err != nil {
+		attrs = append(attrs, "error", info.Err.Error())
+	}
+	if msgs := subgraphErrors(info.GetResponseBody()); msgs != "" {
+		attrs = append(attrs, "subgraph_errors", msgs)
+	}
+	h.e.log.Warn("subgraph fetch failed", attrs...)
+}
+
+// maxLoggedBody bounds the subgraph answer read for its error messages.
+const maxLoggedBody = 64 << 10
+
+// subgraphErrors joins the messages of a subgraph answer's errors (the
+// cause the client does not see), bounded for the log.
+func subgraphErrors(body string) string {
+	if body == "" || len(body) > maxLoggedBody {
+		return ""
+	}
+	var out struct {
+		Errors []struct {
+			Message string `json:"message"`
+		} `json:"errors"`
+	}
+	if json.Unmarshal([]byte(body), &out) != nil {
+		return ""
+	}
+	msgs := make([]string, 0, len(out.Errors))
+	for _, e := range out.Errors {
+		msgs = append(msgs, e.Message)
+	}
+	joined := strings.Join(msgs, "; ")
+	if len(joined) > 1024 {
+		joined = joined[:1024] + "..."
+	}
+	return joined
 }
 
 type nopObserver struct{}
