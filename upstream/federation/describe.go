@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/wundergraph/graphql-go-tools/v2/pkg/ast"
 	"github.com/wundergraph/graphql-go-tools/v2/pkg/engine/plan"
 )
 
@@ -27,7 +28,10 @@ func (e *Engine) Describe(req Request) (*QueryPlan, error) {
 	if err := e.normalize(k, req); err != nil {
 		return nil, err
 	}
-	p, err := e.plan(k.doc, req.OperationName, plan.IncludeQueryPlanInResponse())
+	doc := k.doc
+	// The plan keeps slices of the document: the kit gets a new one.
+	k.doc = ast.NewSmallDocument()
+	p, err := e.plan(doc, req.OperationName, plan.IncludeQueryPlanInResponse())
 	if err != nil {
 		return nil, err
 	}

@@ -156,21 +156,25 @@ type Request struct {
 
 // kit is the per-call parsing state, pooled.
 type kit struct {
-	doc        *ast.Document
-	parser     *astparser.Parser
-	normalizer *astnormalization.OperationNormalizer
-	hash       *xxhash.Digest
+	doc    *ast.Document
+	parser *astparser.Parser
+	// named keeps only the operation named in the request; anonymous is
+	// for a request without operationName (its document has one operation,
+	// which analysis checked).
+	named, anonymous *astnormalization.OperationNormalizer
+	hash             *xxhash.Digest
 }
 
 func newKit() *kit {
+	opts := []astnormalization.Option{
+		astnormalization.WithExtractVariables(),
+		astnormalization.WithRemoveFragmentDefinitions(),
+		astnormalization.WithRemoveUnusedVariables(),
+		astnormalization.WithInlineFragmentSpreads(),
+	}
 	return &kit{doc: ast.NewSmallDocument(), parser: astparser.NewParser(), hash: xxhash.New(),
-		normalizer: astnormalization.NewWithOpts(
-			astnormalization.WithExtractVariables(),
-			astnormalization.WithRemoveFragmentDefinitions(),
-			astnormalization.WithRemoveUnusedVariables(),
-			astnormalization.WithInlineFragmentSpreads(),
-			astnormalization.WithRemoveNotMatchingOperationDefinitions(),
-		)}
+		anonymous: astnormalization.NewWithOpts(opts...),
+		named:     astnormalization.NewWithOpts(append(opts, astnormalization.WithRemoveNotMatchingOperationDefinitions())...)}
 }
 
 // normalize parses and normalises the operation with its variables (the
@@ -188,8 +192,14 @@ func (e *Engine) normalize(k *kit, req Request) error {
 	if len(vars) == 0 {
 		vars = []byte("{}")
 	}
-	k.doc.Input.Variables = append(k.doc.Input.Variables[:0], vars...)
-	k.normalizer.NormalizeNamedOperation(k.doc, e.def, []byte(req.OperationName), &report)
+	// A fresh slice: the document's previous variables may share memory
+	// with its input buffer, which now holds this request's query.
+	k.doc.Input.Variables = slices.Clone(vars)
+	if req.OperationName == "" {
+		k.anonymous.NormalizeOperation(k.doc, e.def, &report)
+	} else {
+		k.named.NormalizeNamedOperation(k.doc, e.def, []byte(req.OperationName), &report)
+	}
 	return checkReport("normalizing the operation", &report)
 }
 
@@ -217,6 +227,10 @@ func (e *Engine) planFor(k *kit, opName string) (*plan.SynchronousResponsePlan, 
 		return nil, err
 	}
 	e.cache.put(key, &cached{plan: p}, planSize(k.doc))
+	// The plan keeps slices of the document's buffers (field names,
+	// aliases): the document now belongs to the plan, and the kit gets a
+	// new one.
+	k.doc = ast.NewSmallDocument()
 	return p, nil
 }
 
@@ -263,12 +277,15 @@ func (e *Engine) Execute(ctx context.Context, req Request, w io.Writer) (err err
 	if err := e.normalize(k, req); err != nil {
 		return fmt.Errorf("%w: %v", ErrPlan, err)
 	}
+	// The normalised variables: the request's, with defaults and the
+	// literals normalisation extracted.
+	vars := k.doc.Input.Variables
 	p, err := e.planFor(k, req.OperationName)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrPlan, err)
 	}
 	rctx := resolve.NewContext(ctx)
-	if rctx.Variables, err = astjson.ParseBytes(k.doc.Input.Variables); err != nil {
+	if rctx.Variables, err = astjson.ParseBytes(vars); err != nil {
 		return fmt.Errorf("%w: variables: %v", ErrPlan, err)
 	}
 	rctx.SubgraphHeadersBuilder = newHeaders(req.Header)
