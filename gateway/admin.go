@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/portcullis-gw/portcullis/upstream"
 )
 
 // AdminHandler serves /healthz, /readyz and /metrics.
@@ -37,7 +35,7 @@ func (g *Gateway) AdminHandler() http.Handler {
 func (g *Gateway) Ready() bool { return len(g.ready.pending()) == 0 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", mediaJSON)
+	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
@@ -152,7 +150,7 @@ func (rd *readiness) run(c readyCheck) {
 func (rt *routeTable) readinessChecks() []readyCheck {
 	seen := map[string]bool{}
 	var out []readyCheck
-	add := func(u string, p *upstream.Proxy) {
+	add := func(u string, ping func(context.Context) error) {
 		if seen[u] {
 			return
 		}
@@ -161,22 +159,22 @@ func (rt *routeTable) readinessChecks() []readyCheck {
 		if pu, err := url.Parse(u); err == nil {
 			name = "upstream " + pu.Host
 		}
-		out = append(out, readyCheck{name: name, check: p.Ping})
+		out = append(out, readyCheck{name: name, check: ping})
 	}
 	for _, r := range rt.graphql {
-		if r.proxy != nil {
-			add(r.cfg.Upstream.URL, r.proxy)
+		if u := r.UpstreamURL(); u != "" {
+			add(u, r.Ping)
 		}
-		out = append(out, readyCheck{name: "schema " + r.cfg.Name, check: r.loadSchema})
+		out = append(out, readyCheck{name: "schema " + r.Name(), check: r.LoadSchema})
 	}
 	out = append(out, readyCheck{name: "identity providers", check: func(context.Context) error {
-		if rt.auth.Ready() {
+		if rt.shared.Auth.Ready() {
 			return nil
 		}
 		return errors.New("waiting for OIDC discovery")
 	}})
 	for _, r := range rt.rest {
-		add(r.cfg.Upstream.URL, r.proxy)
+		add(r.UpstreamURL(), r.Ping)
 	}
 	return out
 }

@@ -3,6 +3,8 @@ package gateway
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/portcullis-gw/portcullis/gateway/pipeline"
 )
 
 // metrics is the gateway's own registry: a private one, so two gateways in
@@ -16,7 +18,9 @@ type metrics struct {
 	// responseViolations counts upstream answers that break their OpenAPI
 	// document (validate_responses).
 	responseViolations *prometheus.CounterVec
-	fed                *fedMetrics
+	// fed are federated execution's figures (docs/operations.md).
+	planCache, subgraphFetches, subgraphErrors *prometheus.CounterVec
+	subgraphDuration                           *prometheus.HistogramVec
 }
 
 func newMetrics() *metrics {
@@ -47,8 +51,35 @@ func newMetrics() *metrics {
 	m.reg.MustRegister(m.responseViolations, m.requests, m.duration, m.upstreamErrors, m.panics,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m.fed = newFedMetrics(m.reg)
+	m.registerFederated()
 	return m
+}
+
+func (m *metrics) registerFederated() {
+	m.planCache = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "portcullis_plan_cache_lookups_total",
+		Help: "Federated query-plan cache lookups by GraphQL route and result (hit, miss).",
+	}, []string{"route", "result"})
+	m.subgraphFetches = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "portcullis_subgraph_fetches_total",
+		Help: "Subgraph calls made by federated execution, by route and subgraph.",
+	}, []string{"route", "subgraph"})
+	m.subgraphErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "portcullis_subgraph_errors_total",
+		Help: "Subgraph calls that failed (transport error, timeout, HTTP status >= 300, errors in the answer), by route and subgraph.",
+	}, []string{"route", "subgraph"})
+	m.subgraphDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "portcullis_subgraph_fetch_duration_seconds",
+		Help:    "Duration of subgraph calls made by federated execution, by route and subgraph.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	}, []string{"route", "subgraph"})
+	m.reg.MustRegister(m.planCache, m.subgraphFetches, m.subgraphErrors, m.subgraphDuration)
+}
+
+// counters are the metrics the front doors count into.
+func (m *metrics) counters() pipeline.Counters {
+	return pipeline.Counters{UpstreamErrors: m.upstreamErrors, ResponseViolations: m.responseViolations,
+		PlanCache: m.planCache, SubgraphFetches: m.subgraphFetches, SubgraphErrors: m.subgraphErrors, SubgraphDuration: m.subgraphDuration}
 }
 
 var (
@@ -74,14 +105,14 @@ func (ac analysisCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	for _, r := range tbl.graphql {
-		sch := r.schema.Load()
-		if sch == nil {
+		s, ok := r.CacheStats()
+		if !ok {
 			continue
 		}
-		s := sch.analyzer.Stats()
-		ch <- prometheus.MustNewConstMetric(descCacheHits, prometheus.CounterValue, float64(s.Hits), r.cfg.Name)
-		ch <- prometheus.MustNewConstMetric(descCacheMisses, prometheus.CounterValue, float64(s.Misses), r.cfg.Name)
-		ch <- prometheus.MustNewConstMetric(descCacheEntries, prometheus.GaugeValue, float64(s.Entries), r.cfg.Name)
-		ch <- prometheus.MustNewConstMetric(descCacheBytes, prometheus.GaugeValue, float64(s.Bytes), r.cfg.Name)
+		name := r.Name()
+		ch <- prometheus.MustNewConstMetric(descCacheHits, prometheus.CounterValue, float64(s.Hits), name)
+		ch <- prometheus.MustNewConstMetric(descCacheMisses, prometheus.CounterValue, float64(s.Misses), name)
+		ch <- prometheus.MustNewConstMetric(descCacheEntries, prometheus.GaugeValue, float64(s.Entries), name)
+		ch <- prometheus.MustNewConstMetric(descCacheBytes, prometheus.GaugeValue, float64(s.Bytes), name)
 	}
 }
