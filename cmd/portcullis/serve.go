@@ -39,7 +39,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "portcullis serve: %s:\n%v\n", *file, err)
 		return 1
 	}
-	gw, err := gateway.New(cfg, gateway.WithLogger(log), gateway.WithAccessLog(stdout))
+	gw, err := gateway.New(cfg, gateway.WithLogger(log), gateway.WithAccessLog(stdout), gateway.WithVersion(buildVersion()))
 	if err != nil {
 		fmt.Fprintf(stderr, "portcullis serve: %v\n", err)
 		return 1
@@ -57,10 +57,15 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 				return
 			case <-hup:
 			}
+			// Audit files first: logrotate's SIGHUP must reopen them even
+			// when the config does not reload.
+			gw.Reopen()
 			// A bad reload keeps the running config.
 			next, err := config.Load(*file)
 			if err == nil {
 				err = gw.Reload(next)
+			} else {
+				gw.ReloadFailed(err)
 			}
 			if err != nil {
 				log.Error("reload failed; keeping the running config", "error", err.Error())
@@ -90,7 +95,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: invalid config:\n%v\n", *file, err)
 		return 1
 	}
-	gw, err := gateway.New(cfg, gateway.WithRequireSchemas(), gateway.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	gw, err := gateway.New(cfg, gateway.WithRequireSchemas(), gateway.WithoutMonitoring(), gateway.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: invalid config:\n%v\n", *file, err)
 		return 1

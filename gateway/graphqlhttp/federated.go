@@ -128,6 +128,9 @@ func (rt *Route) execute(q *request) {
 	if rt.cfg.ForwardAuthorization && q.r.Header.Get("Authorization") != "" {
 		header["Authorization"] = q.r.Header.Values("Authorization")
 	}
+	if q.ex.Facts.Flagged {
+		q.noteFields()
+	}
 	body, err := rt.runEntries(q, header)
 	if err != nil {
 		rt.logger().Error("federated execution failed", "request_id", q.ex.ID, "error", err.Error())

@@ -24,12 +24,14 @@ import (
 
 // Route is one GraphQL endpoint, compiled at load.
 type Route struct {
-	cfg     *config.GraphQLRoute
-	shared  *pipeline.Shared
-	proxy   *upstream.Proxy // forward mode
-	fed     *fedRoute       // federated mode
-	csrf    bool
-	maxBody int64
+	cfg    *config.GraphQLRoute
+	shared *pipeline.Shared
+	proxy  *upstream.Proxy // forward mode
+	fed    *fedRoute       // federated mode
+	// upstream names the upstream in client spans.
+	upstream pipeline.Upstream
+	csrf     bool
+	maxBody  int64
 	// limits are the route's limits per rate-limit tier, merged at load
 	// (analysis.Merge: defaults, then the route's, then the tier's).
 	limits        map[string]analysis.Limits
@@ -59,6 +61,7 @@ func New(ctx context.Context, c *config.GraphQLRoute, cfg *config.Config, sh *pi
 	rt := &Route{
 		cfg:           c,
 		shared:        sh,
+		upstream:      pipeline.UpstreamOf(c.Upstream.URL),
 		csrf:          c.CSRFPrevention == nil || *c.CSRFPrevention,
 		maxBody:       cfg.Server.MaxBodyBytes,
 		defaultLimits: analysis.Merge(c.Limits),
