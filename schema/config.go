@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/portcullis-gw/portcullis/keypath"
 )
 
 // Subgraph names one subgraph's SDL source: a file or a running service
@@ -36,63 +38,63 @@ type Config struct {
 	Federated bool `yaml:"-"`
 }
 
-// Validate reports every problem in c without I/O; each message starts with
-// the key path relative to c. The config loader checks that files exist.
-func (c Config) Validate() []error {
-	var errs []error
+// Validate reports every problem in c without I/O, each at its key path
+// relative to c. The config loader checks that files exist.
+func (c Config) Validate() keypath.Problems {
+	var ps keypath.Problems
 	switch {
 	case len(c.Subgraphs) > 0 && c.Supergraph != "":
-		errs = append(errs, errors.New("supergraph: set either subgraphs or supergraph, not both"))
+		ps.Addf(keypath.Key("supergraph"), "set either subgraphs or supergraph, not both")
 	case len(c.Subgraphs) == 0 && c.Supergraph == "":
-		errs = append(errs, errors.New("subgraphs: one of subgraphs or supergraph is required"))
+		ps.Addf(keypath.Key("subgraphs"), "one of subgraphs or supergraph is required")
 	}
 	seen := map[string]int{}
 	for i, sg := range c.Subgraphs {
-		p := fmt.Sprintf("subgraphs[%d]", i)
+		p := keypath.Key("subgraphs").Index(i)
 		switch {
 		case sg.Name == "":
-			errs = append(errs, fmt.Errorf("%s.name: is required", p))
+			ps.Addf(p.Key("name"), "is required")
 		case !validName(sg.Name):
-			errs = append(errs, fmt.Errorf("%s.name: %q must match [A-Za-z][A-Za-z0-9_-]*", p, sg.Name))
+			ps.Addf(p.Key("name"), "%q must match [A-Za-z][A-Za-z0-9_-]*", sg.Name)
 		default:
 			if j, dup := seen[sg.Name]; dup {
-				errs = append(errs, fmt.Errorf("%s.name: duplicate subgraph name %q (also subgraphs[%d])", p, sg.Name, j))
+				ps.Addf(p.Key("name"), "duplicate subgraph name %q (also subgraphs[%d])", sg.Name, j)
 			} else {
 				seen[sg.Name] = i
 			}
 		}
 		switch {
 		case sg.File != "" && sg.URL != "" && !c.Federated:
-			errs = append(errs, fmt.Errorf("%s.url: set either file or url, not both (both only with execution: federated, where url is the routing URL)", p))
+			ps.Addf(p.Key("url"), "set either file or url, not both (both only with execution: federated, where url is the routing URL)")
 		case sg.URL == "" && c.Federated:
-			errs = append(errs, fmt.Errorf("%s.url: federated execution needs the subgraph's routing URL", p))
+			ps.Addf(p.Key("url"), "federated execution needs the subgraph's routing URL")
 		case sg.File == "" && sg.URL == "":
-			errs = append(errs, fmt.Errorf("%s.file: one of file or url is required", p))
+			ps.Addf(p.Key("file"), "one of file or url is required")
 		}
 		if sg.URL != "" {
 			if err := checkRoutingURL(sg.URL); err != nil {
-				errs = append(errs, fmt.Errorf("%s.url: %w", p, err))
+				ps.Addf(p.Key("url"), "%s", err)
 			}
 		}
 		if sg.Timeout < 0 {
-			errs = append(errs, fmt.Errorf("%s.timeout: must be >= 0", p))
+			ps.Addf(p.Key("timeout"), "must be >= 0")
 		}
 		if sg.Timeout > 0 && (sg.URL == "" || sg.File != "") {
-			errs = append(errs, fmt.Errorf("%s.timeout: only applies to a subgraph whose SDL is fetched by url", p))
+			ps.Addf(p.Key("timeout"), "only applies to a subgraph whose SDL is fetched by url")
 		}
 	}
 	switch {
 	case len(c.SubgraphURLs) > 0 && !c.Federated:
-		errs = append(errs, errors.New("subgraph_urls: only applies with execution: federated"))
+		ps.Addf(keypath.Key("subgraph_urls"), "only applies with execution: federated")
 	case len(c.SubgraphURLs) > 0 && c.Supergraph == "":
-		errs = append(errs, errors.New("subgraph_urls: only applies with a supergraph (each subgraph's url is its routing URL)"))
+		ps.Addf(keypath.Key("subgraph_urls"), "only applies with a supergraph (each subgraph's url is its routing URL)")
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.SubgraphURLs)) {
 		if err := checkRoutingURL(c.SubgraphURLs[name]); err != nil {
-			errs = append(errs, fmt.Errorf("subgraph_urls.%s: %w", name, err))
+			ps.Addf(keypath.Key("subgraph_urls").Key(name), "%s", err)
 		}
 	}
-	return errs
+	return ps
 }
 
 func checkRoutingURL(raw string) error {

@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"net/url"
 	"time"
+
+	"github.com/portcullis-gw/portcullis/keypath"
+	"golang.org/x/net/http/httpguts"
 )
 
 // Config is one route's back end.
@@ -26,26 +29,41 @@ type Config struct {
 	// default because back ends read them as the URL, method, client address
 	// or user (IsRoutingHeader), for the rare back end that needs one.
 	ForwardHeaders []string `yaml:"forward_headers"`
+	// RemoveResponseHeaders are removed from every answer beside the
+	// fingerprinting ones (mask.FingerprintHeaders); KeepResponseHeaders
+	// lets one of those through.
+	RemoveResponseHeaders []string `yaml:"remove_response_headers"`
+	KeepResponseHeaders   []string `yaml:"keep_response_headers"`
 }
 
-// Validate reports every problem in c without I/O; each message starts with
-// the key path relative to c. The config loader checks that files exist.
-func (c Config) Validate() []error {
-	var errs []error
+// Validate reports every problem in c without I/O, each at its key path
+// relative to c. The config loader checks that files exist.
+func (c Config) Validate() keypath.Problems {
+	var ps keypath.Problems
 	if err := checkURL(c.URL); err != nil {
-		errs = append(errs, fmt.Errorf("url: %w", err))
+		ps.Addf(keypath.Key("url"), "%v", err)
 	}
 	if c.Timeout <= 0 {
-		errs = append(errs, errors.New("timeout: must be > 0"))
+		ps.Addf(keypath.Key("timeout"), "must be > 0")
 	}
 	if (c.CertFile == "") != (c.KeyFile == "") {
-		errs = append(errs, errors.New("cert_file: cert_file and key_file must be set together"))
+		ps.Addf(keypath.Key("cert_file"), "cert_file and key_file must be set together")
 	}
 	if c.MaxIdleConns < 0 {
-		errs = append(errs, errors.New("max_idle_conns: must be >= 0"))
+		ps.Addf(keypath.Key("max_idle_conns"), "must be >= 0")
 	}
-	errs = append(errs, checkForwardHeaders(c.ForwardHeaders)...)
-	return errs
+	ps.AddAll(keypath.Key("forward_headers"), checkForwardHeaders(c.ForwardHeaders))
+	for _, l := range []struct {
+		key   string
+		names []string
+	}{{"remove_response_headers", c.RemoveResponseHeaders}, {"keep_response_headers", c.KeepResponseHeaders}} {
+		for i, n := range l.names {
+			if !httpguts.ValidHeaderFieldName(n) {
+				ps.Addf(keypath.Key(l.key).Index(i), "%q is not a header name", n)
+			}
+		}
+	}
+	return ps
 }
 
 func checkURL(raw string) error {

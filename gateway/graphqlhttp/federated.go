@@ -117,6 +117,7 @@ func (rt *Route) execute(q *request) {
 	for i := range q.params {
 		rt.persisted.remember(q.params[i])
 	}
+	rt.passed(q)
 	plan := rt.planAnswer(q)
 	q.ex.Allowed()
 	if q.filter != nil && q.filter.allEmpty() {

@@ -17,6 +17,7 @@ import (
 	"github.com/portcullis-gw/portcullis/gateway/pipeline"
 	"github.com/portcullis-gw/portcullis/policy/authn"
 	"github.com/portcullis-gw/portcullis/policy/authz"
+	"github.com/portcullis-gw/portcullis/policy/external"
 	"github.com/portcullis-gw/portcullis/schema"
 	"github.com/portcullis-gw/portcullis/upstream"
 	"github.com/portcullis-gw/portcullis/upstream/federation"
@@ -40,6 +41,7 @@ type Route struct {
 	policies      authz.Policies
 	policyHeaders bool
 	persisted     *persisted
+	external      *external.Client
 	readOpts      gqlrequest.Options
 	// schema is nil until the route's schema is loaded and composed; a
 	// subgraph fetched over HTTP may come later (readiness retries it).
@@ -51,7 +53,11 @@ type gqlSchema struct {
 	graph      *schema.Graph
 	analyzer   *analysis.Analyzer
 	authorizer *authz.GraphQLAuthorizer
-	engine     *federation.Engine // federated mode
+	// coords watches the coordinates of rate_limit.coordinates this
+	// schema has; coordLimits maps each to its limiter index.
+	coords      *analysis.Coordinates
+	coordLimits []int
+	engine      *federation.Engine // federated mode
 }
 
 // New compiles one GraphQL route. A schema that cannot be loaded yet is an
@@ -77,15 +83,22 @@ func New(ctx context.Context, c *config.GraphQLRoute, cfg *config.Config, sh *pi
 	var err error
 	if c.Execution == config.ExecutionFederated {
 		rt.fed = newFedRoute(c, sh)
-	} else if rt.proxy, err = upstream.New(c.Upstream); err != nil {
-		return nil, fmt.Errorf("building upstream proxy: %w", err)
+	} else if rt.proxy, err = pipeline.NewProxy(c.Upstream); err != nil {
+		return nil, err
 	}
 	if c.Introspection != nil {
 		rt.introspection = c.Introspection.AllowScopes
 	}
-	if rt.persisted, err = newPersisted(c.PersistedOperations); err != nil {
+	if rt.persisted, err = newPersisted(c.PersistedOperations, sh.Log); err != nil {
 		rt.Close()
 		return nil, err
+	}
+	if e := c.Authorization.External; e != nil {
+		if rt.external, err = external.New(*e, external.Options{}); err != nil {
+			rt.external = nil
+			rt.Close()
+			return nil, err
+		}
 	}
 	rt.readOpts = readOptions(c.UnknownMembers, rt.persisted != nil)
 	if err := rt.LoadSchema(ctx); err != nil {
@@ -116,14 +129,20 @@ func (rt *Route) Ping(ctx context.Context) error {
 	return rt.proxy.Ping(ctx)
 }
 
-// Close drops the route's idle upstream connections and, in federated
-// mode, stops its engine.
+// Close drops the route's idle upstream connections, writes its operation
+// record and, in federated mode, stops its engine.
 func (rt *Route) Close() {
 	if rt.proxy != nil {
 		rt.proxy.CloseIdleConnections()
 	}
 	if rt.fed != nil {
 		rt.fed.close()
+	}
+	if err := rt.persisted.close(); err != nil {
+		rt.logger().Warn("writing operation record failed", "route", rt.cfg.Name, "error", err.Error())
+	}
+	if rt.external != nil {
+		rt.external.Close()
 	}
 }
 
@@ -147,8 +166,38 @@ func (rt *Route) LoadSchema(ctx context.Context) error {
 			return err
 		}
 	}
+	sch.coords, sch.coordLimits = rt.watchCoordinates(graph)
 	rt.schema.Store(sch)
 	return nil
+}
+
+// watchCoordinates compiles the GraphQL coordinate limits against the
+// schema; a coordinate it lacks is for another route.
+func (rt *Route) watchCoordinates(graph *schema.Graph) (*analysis.Coordinates, []int) {
+	var names []string
+	var limits []int
+	for i, c := range rt.shared.Limiter.Coordinates() {
+		if c.Coordinate == "" {
+			continue
+		}
+		if _, unknown := analysis.WatchCoordinates(graph, []string{c.Coordinate}); len(unknown) > 0 {
+			continue
+		}
+		names = append(names, c.Coordinate)
+		limits = append(limits, i)
+	}
+	w, _ := analysis.WatchCoordinates(graph, names)
+	return w, limits
+}
+
+// HasCoordinate reports whether the route's schema has a field coordinate.
+func (rt *Route) HasCoordinate(coord string) (has, loaded bool) {
+	sch := rt.schema.Load()
+	if sch == nil {
+		return false, false
+	}
+	_, unknown := analysis.WatchCoordinates(sch.graph, []string{coord})
+	return len(unknown) == 0, true
 }
 
 // cacheOptions are the analysis cache bounds: positive sets, negative

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/portcullis-gw/portcullis/internal/testkit/upstreamtest"
 	"github.com/portcullis-gw/portcullis/test/upstreams"
 	"github.com/portcullis-gw/portcullis/test/upstreams/library/catalog"
 	"github.com/portcullis-gw/portcullis/test/upstreams/library/people"
@@ -47,14 +48,14 @@ func Start(t testing.TB) *Federation {
 	t.Helper()
 	seq := &atomic.Int64{}
 	return &Federation{Seq: seq,
-		Catalog:  serve(t, "catalog", upstreams.NewRecorder(catalog.NewHandler(seq))),
-		Ratings:  serve(t, "ratings", upstreams.NewRecorder(ratings.NewHandler(seq))),
-		Shipping: serve(t, "shipping", upstreams.NewRecorder(shipping.NewHandler())),
-		People:   serve(t, "people", upstreams.NewRecorder(people.NewHandler())),
+		Catalog:  serve(t, "catalog", upstreamtest.NewRecorder(catalog.NewHandler(seq))),
+		Ratings:  serve(t, "ratings", upstreamtest.NewRecorder(ratings.NewHandler(seq))),
+		Shipping: serve(t, "shipping", upstreamtest.NewRecorder(shipping.NewHandler())),
+		People:   serve(t, "people", upstreamtest.NewRecorder(people.NewHandler())),
 	}
 }
 
-func serve(t testing.TB, name string, rec *upstreams.Recorder) *upstreams.Service {
+func serve(t testing.TB, name string, rec *upstreamtest.Recorder) *upstreams.Service {
 	srv := httptest.NewServer(rec)
 	t.Cleanup(srv.Close)
 	return &upstreams.Service{Name: name, URL: srv.URL, Endpoint: srv.URL + "/query", Recorder: rec, Server: srv}
