@@ -155,7 +155,7 @@ func (rt *Route) passed(q *request) {
 		if c := rt.shared.Counters.UnknownOperations; c != nil {
 			c.WithLabelValues(rt.cfg.Name, q.gov.client).Add(float64(q.gov.unknown))
 		}
-		rt.shared.AuditPassed(q.ex, "unknown_operation", "client", q.gov.client, "client_version", q.gov.clientVersion, "operations", q.gov.unknown)
+		rt.shared.Audit(q.ex, "unknown_operation", "client", q.gov.client, "client_version", q.gov.clientVersion, "operations", q.gov.unknown)
 	}
 	if ps.rec == nil {
 		return

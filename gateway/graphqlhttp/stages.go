@@ -65,7 +65,7 @@ var stages = []pipeline.Stage[*request]{
 	{Name: "persisted operations", Run: (*request).stagePersisted},
 	{Name: "analysis", Run: (*request).stageAnalysis, Span: "portcullis.analysis"},
 	{Name: "trusted documents", Run: (*request).stageTrusted},
-	{Name: "external authorization", Run: (*request).stageExternal, Span: "portcullis.external_authorization"},
+	{Name: "external authorization", Run: (*request).stageExternal},
 	{Name: "authorization", Run: (*request).stageAuthorization, Span: "portcullis.authorization"},
 	{Name: "coordinate limits", Run: (*request).stageCoordinates},
 	{Name: "rate limit", Run: (*request).stageRateLimit, Span: "portcullis.rate_limit"},

@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -77,20 +76,6 @@ func AddCoordinateHeaders(ex *Exchange, pairs []ratelimit.HeaderField) {
 	for _, f := range pairs {
 		ex.Header[f.Name] = append(ex.Header[f.Name], f.Value)
 	}
-}
-
-// AuditPassed records a request that passed but is worth an audit event
-// (audit mode's unknown operations), as Audit does for denials.
-func (s *Shared) AuditPassed(ex *Exchange, reason string, kv ...any) {
-	attrs := append([]any{
-		slog.Bool("audit", true),
-		slog.String("request_id", ex.ID),
-		slog.String("route", ex.Route),
-		slog.String("client_ip", ex.ClientIP),
-		slog.String("subject", ex.Subject),
-		slog.String("reason", reason),
-	}, kv...)
-	s.Log.Info("passed", attrs...)
 }
 
 // IdentityInput is the identity as the decision point sees it.

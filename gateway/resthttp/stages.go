@@ -60,7 +60,7 @@ var stages = []pipeline.Stage[*request]{
 	{Name: "validation", Run: (*request).stageValidation, Span: "portcullis.validation"},
 	{Name: "security", Run: (*request).stageSecurity, Span: "portcullis.authorization"},
 	{Name: "policy", Run: (*request).stagePolicy, Span: "portcullis.policy"},
-	{Name: "external authorization", Run: (*request).stageExternal, Span: "portcullis.external_authorization"},
+	{Name: "external authorization", Run: (*request).stageExternal},
 	{Name: "operation limit", Run: (*request).stageOperationLimit},
 	{Name: "rate limit", Run: (*request).stageRateLimit, Span: "portcullis.rate_limit"},
 }

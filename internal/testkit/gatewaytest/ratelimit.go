@@ -10,9 +10,9 @@ import (
 // tiers refill one unit per hour, so the counts they see are exact.
 const Hour = 3600
 
-// structured parses `"<name>";k=v;k=v` with integer values (the RateLimit
+// Structured parses `"<name>";k=v;k=v` with integer values (the RateLimit
 // and RateLimit-Policy syntax of docs/rate-limiting.md).
-func structured(v string) (name string, params map[string]int, ok bool) {
+func Structured(v string) (name string, params map[string]int, ok bool) {
 	if !strings.HasPrefix(v, `"`) {
 		return "", nil, false
 	}
@@ -53,11 +53,11 @@ type RateLimit struct {
 func ParseRateLimit(t testing.TB, rp Reply) RateLimit {
 	t.Helper()
 	var h RateLimit
-	pn, pp, ok := structured(rp.Header.Get("RateLimit-Policy"))
+	pn, pp, ok := Structured(rp.Header.Get("RateLimit-Policy"))
 	if !ok || len(pp) != 2 {
 		t.Fatalf("RateLimit-Policy missing or unparsable: %v", rp)
 	}
-	rn, rr, ok := structured(rp.Header.Get("RateLimit"))
+	rn, rr, ok := Structured(rp.Header.Get("RateLimit"))
 	if !ok || len(rr) != 2 {
 		t.Fatalf("RateLimit missing or unparsable: %v", rp)
 	}

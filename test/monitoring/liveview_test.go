@@ -1,4 +1,4 @@
-package test
+package monitoring
 
 import (
 	"encoding/json"
@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/portcullis-gw/portcullis/gateway/liveview/browsertest"
+	"github.com/portcullis-gw/portcullis/internal/testkit/gatewaytest"
 	"github.com/portcullis-gw/portcullis/test/upstreams"
 )
 
@@ -27,7 +28,7 @@ const e2eAdminToken = "e2e-admin-token-0123456789"
 // credentials the traffic carried.
 func TestLiveViewInBrowser(t *testing.T) {
 	set := upstreams.StartAll(t)
-	cfgPath := writeConfig(t, e2eConfig(set, "live_view: {refresh: 200ms}\n"))
+	cfgPath := gatewaytest.WriteConfig(t, baseConfig(set, "live_view: {refresh: 200ms}\n"))
 	data, err := os.ReadFile(cfgPath)
 	if err != nil {
 		t.Fatal(err)
@@ -36,8 +37,8 @@ func TestLiveViewInBrowser(t *testing.T) {
 	if err := os.WriteFile(cfgPath, []byte(withToken), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	gw := startFresh(t, set, cfgPath)
-	admin := "http://" + gw.adminAddr
+	gw := gatewaytest.StartFresh(t, cfgPath, set.ResetAll)
+	admin := "http://" + gw.AdminAddr()
 
 	for _, c := range []struct {
 		path, auth string
@@ -46,35 +47,35 @@ func TestLiveViewInBrowser(t *testing.T) {
 		{"/healthz", "", 200}, {"/readyz", "", 200}, {"/metrics", "", 401}, {"/", "", 401},
 		{"/live/snapshot.json", "Bearer wrong-token-0123456789", 401}, {"/metrics", "Bearer " + e2eAdminToken, 200},
 	} {
-		h := http.Header{}
+		h := map[string]string{}
 		if c.auth != "" {
-			h.Set("Authorization", c.auth)
+			h["Authorization"] = c.auth
 		}
-		if resp, _ := do(t, http.MethodGet, admin+c.path, h, ""); resp.StatusCode != c.want {
-			t.Errorf("admin %s with %q: %d, want %d", c.path, c.auth, resp.StatusCode, c.want)
+		if rp := gatewaytest.Send(t, http.MethodGet, admin+c.path, h, ""); rp.Status != c.want {
+			t.Errorf("admin %s with %q: %d, want %d", c.path, c.auth, rp.Status, c.want)
 		}
 	}
 
-	gql := http.Header{"Content-Type": {"application/json"}}
+	gql := map[string]string{"Content-Type": "application/json"}
 	for i := 0; i < 3; i++ {
-		if resp, body := do(t, http.MethodPost, gw.url("/graphql"), gql, `{"query":"{ topProducts(first: 1) { upc } }"}`); resp.StatusCode != 200 {
-			t.Fatalf("%d %s", resp.StatusCode, body)
+		if rp := gatewaytest.Send(t, http.MethodPost, gw.URL("/graphql"), gql, `{"query":"{ topProducts(first: 1) { upc } }"}`); rp.Status != 200 {
+			t.Fatalf("%d %s", rp.Status, rp.Body)
 		}
 	}
 	for i := 0; i < 2; i++ {
-		if resp, _ := do(t, http.MethodGet, gw.url("/api/v1/orders"), nil, ""); resp.StatusCode != 401 {
-			t.Fatalf("orders without a key: %d", resp.StatusCode)
+		if rp := gatewaytest.Send(t, http.MethodGet, gw.URL("/api/v1/orders"), nil, ""); rp.Status != 401 {
+			t.Fatalf("orders without a key: %d", rp.Status)
 		}
 	}
-	if resp, _ := get(t, gw.url("/api/v1/orders")); resp.StatusCode != 200 {
-		t.Fatalf("orders with the key: %d", resp.StatusCode)
+	if rp := gatewaytest.Send(t, http.MethodGet, gw.URL("/api/v1/orders"), map[string]string{"X-API-Key": ordersKey}, ""); rp.Status != 200 {
+		t.Fatalf("orders with the key: %d", rp.Status)
 	}
 	// A failed reload shows on the page.
 	if err := os.WriteFile(cfgPath, []byte("server: {listen: nope}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_ = gw.cmd.Process.Signal(syscall.SIGHUP)
-	gw.waitLog(t, "reload failed")
+	gw.Signal(t, syscall.SIGHUP)
+	gw.WaitLog(t, "reload failed")
 
 	ctx := browsertest.New(t)
 	if _, err := chromedp.Call(ctx, network.Enable, network.EnableParams{}); err != nil {
@@ -123,7 +124,7 @@ func TestLiveViewInBrowser(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join("..", "docs", "images", "liveview.png"), png, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(gatewaytest.Root(t), "docs", "images", "liveview.png"), png, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

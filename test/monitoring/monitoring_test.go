@@ -1,9 +1,8 @@
-package test
+package monitoring
 
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,42 +18,29 @@ import (
 
 	"github.com/portcullis-gw/portcullis/gateway/audit/audittest"
 	"github.com/portcullis-gw/portcullis/gateway/telemetry/oteltest"
+	"github.com/portcullis-gw/portcullis/internal/testkit/gatewaytest"
 	"github.com/portcullis-gw/portcullis/test/upstreams"
 )
 
-// stop sends SIGTERM and waits for the gateway to exit.
-func (p *proc) stop(t *testing.T) {
-	t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-p.done:
-		p.done <- err // for the cleanup's wait
-		if err != nil {
-			t.Fatalf("gateway exited with %v\n%s", err, p.logs())
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("gateway did not stop on SIGTERM\n%s", p.logs())
-	}
-}
+// ordersKey is the API key baseConfig accepts for the orders document.
+const ordersKey = "e2e-orders-key"
 
-func do(t *testing.T, method, url string, header http.Header, body string) (*http.Response, []byte) {
-	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp, b
+// baseConfig is the shop GraphQL route over the demo subgraphs and the
+// orders REST route, with extra top-level sections.
+func baseConfig(set *upstreams.Set, extra string) string {
+	return `
+identity:
+  anonymous: true
+  api_keys:
+    - {name: e2e, sha256: ` + gatewaytest.KeyHash(ordersKey) + `, scopes: [orders:read]}
+` + gatewaytest.Server("max_body_bytes: 65536", "shutdown_grace: 20s") + `graphql:
+` + gatewaytest.ShopRoute(strconv.Quote(set.Products.Endpoint)) + `rest:
+  - name: orders
+    prefix: /api
+    openapi: specs/orders.yaml
+    upstream: {url: ` + strconv.Quote(set.Orders.URL) + `, timeout: 5s}
+    strip_prefix: true
+` + extra
 }
 
 const (
@@ -73,15 +59,15 @@ func TestTracingThroughTheBinary(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			recv := c.recv(t)
 			set := upstreams.StartAll(t)
-			gw := startFresh(t, set, writeConfig(t, e2eConfig(set, fmt.Sprintf(`
+			gw := gatewaytest.StartFresh(t, gatewaytest.WriteConfig(t, baseConfig(set, fmt.Sprintf(`
 telemetry:
   service_name: e2e-gateway
   tracing: {exporter: otlp, endpoint: %q, sample_ratio: 1.0, flush_interval: 100ms}
-`, recv.Endpoint))))
-			h := http.Header{"Content-Type": {"application/json"}, "Traceparent": {"00-" + callerTrace + "-" + callerSpan + "-01"}}
-			resp, body := do(t, http.MethodPost, gw.url("/graphql"), h, `{"query":"query Top { topProducts(first: 1) { upc } }"}`)
-			if resp.StatusCode != 200 {
-				t.Fatalf("%d %s", resp.StatusCode, body)
+`, recv.Endpoint))), set.ResetAll)
+			h := map[string]string{"Content-Type": "application/json", "Traceparent": "00-" + callerTrace + "-" + callerSpan + "-01"}
+			rp := gatewaytest.Send(t, http.MethodPost, gw.URL("/graphql"), h, `{"query":"query Top { topProducts(first: 1) { upc } }"}`)
+			if rp.Status != 200 {
+				t.Fatalf("%d %s", rp.Status, rp.Body)
 			}
 			spans := recv.Trace(t, callerTrace, 6)
 			byName := map[string]oteltest.Span{}
@@ -97,7 +83,7 @@ telemetry:
 				"http.response.status_code": int64(200), "client.address": "127.0.0.1",
 				"graphql.operation.type": "query", "graphql.operation.name": "Top",
 				"portcullis.decision": "allow", "portcullis.route": "shop",
-				"portcullis.request_id": resp.Header.Get("X-Request-Id"),
+				"portcullis.request_id": rp.Header.Get("X-Request-Id"),
 			} {
 				if got := server.Attrs[k]; got != want {
 					t.Errorf("server span %s = %v, want %v", k, got, want)
@@ -121,9 +107,9 @@ telemetry:
 			}
 
 			// A refusal is on its span: decision, code, and the stage that refused.
-			resp, _ = do(t, http.MethodGet, gw.url("/api/v1/orders"), http.Header{"Traceparent": {"00-" + strings.Repeat("2", 32) + "-" + callerSpan + "-01"}}, "")
-			if resp.StatusCode != 401 {
-				t.Fatalf("orders without a key: %d", resp.StatusCode)
+			rp = gatewaytest.Send(t, http.MethodGet, gw.URL("/api/v1/orders"), map[string]string{"Traceparent": "00-" + strings.Repeat("2", 32) + "-" + callerSpan + "-01"}, "")
+			if rp.Status != 401 {
+				t.Fatalf("orders without a key: %d", rp.Status)
 			}
 			refused := recv.Trace(t, strings.Repeat("2", 32), 2)
 			var sawServer, sawStage bool
@@ -165,23 +151,26 @@ func TestAuditThroughTheBinary(t *testing.T) {
 	col := audittest.NewCollector(t, "ndjson")
 	syslog := audittest.NewSyslog(t, "tcp", nil)
 	set := upstreams.StartAll(t)
-	gw := startFresh(t, set, writeConfig(t, e2eConfig(set, auditConfig(col, syslog))))
+	gw := gatewaytest.StartFresh(t, gatewaytest.WriteConfig(t, baseConfig(set, auditConfig(col, syslog))), set.ResetAll)
 
 	const flood, allowed = 40, 25
 	for i := 0; i < flood; i++ {
-		if resp, _ := do(t, http.MethodGet, gw.url("/api/v1/orders"), http.Header{"User-Agent": {"e2e-flood"}}, ""); resp.StatusCode != 401 {
-			t.Fatalf("no key: %d", resp.StatusCode)
+		if rp := gatewaytest.Send(t, http.MethodGet, gw.URL("/api/v1/orders"), map[string]string{"User-Agent": "e2e-flood"}, ""); rp.Status != 401 {
+			t.Fatalf("no key: %d", rp.Status)
 		}
 	}
 	var lastAllowedID string
 	for i := 0; i < allowed; i++ {
-		resp, _ := do(t, http.MethodGet, gw.url("/api/v1/orders"), http.Header{"X-Api-Key": {ordersKey}}, "")
-		if resp.StatusCode != 200 {
-			t.Fatalf("with the key: %d", resp.StatusCode)
+		rp := gatewaytest.Send(t, http.MethodGet, gw.URL("/api/v1/orders"), map[string]string{"X-Api-Key": ordersKey}, "")
+		if rp.Status != 200 {
+			t.Fatalf("with the key: %d", rp.Status)
 		}
-		lastAllowedID = resp.Header.Get("X-Request-Id")
+		lastAllowedID = rp.Header.Get("X-Request-Id")
 	}
-	gw.stop(t)
+	gw.Signal(t, syscall.SIGTERM)
+	if err := gw.Wait(t); err != nil {
+		t.Fatalf("gateway exited with %v\n%s", err, gw.Logs())
+	}
 
 	evs := col.Events()
 	if len(evs) != allowed+1 {
@@ -239,7 +228,10 @@ func TestAuditThroughTheBinary(t *testing.T) {
 	if !sawDenial {
 		t.Errorf("syslog lacks the aggregated denial (warning, count %d)", flood)
 	}
-	if n := strings.Count(gw.logs(), `"msg":"denied"`); n != 1 {
+	// The log is read asynchronously: wait for the aggregated line, then
+	// count.
+	gw.WaitLog(t, `"msg":"denied"`)
+	if n := strings.Count(gw.Logs(), `"msg":"denied"`); n != 1 {
 		t.Errorf("the log sink wrote %d denied lines for the flood, want 1", n)
 	}
 }
@@ -272,10 +264,11 @@ var metricLine = regexp.MustCompile(`(?m)^([a-z_]+)(\{[^}]*\})? ([0-9.e+-]+)$`)
 // metric sums the samples of name whose labels contain every want label.
 func metric(t *testing.T, adminURL, name string, want ...string) float64 {
 	t.Helper()
-	resp, body := get(t, adminURL+"/metrics")
-	if resp.StatusCode != 200 {
-		t.Fatalf("/metrics %d", resp.StatusCode)
+	rp := gatewaytest.Send(t, http.MethodGet, adminURL+"/metrics", nil, "")
+	if rp.Status != 200 {
+		t.Fatalf("/metrics %d", rp.Status)
 	}
+	body := rp.Body
 	sum := 0.0
 	for _, m := range metricLine.FindAllSubmatch(body, -1) {
 		if string(m[1]) != name {
@@ -302,14 +295,14 @@ func TestDeadSinksUnderLoad(t *testing.T) {
 	recv := oteltest.NewHTTP(t)
 	recv.Close()
 	set := upstreams.StartAll(t)
-	gw := startFresh(t, set, writeConfig(t, e2eConfig(set, fmt.Sprintf(`
+	gw := gatewaytest.StartFresh(t, gatewaytest.WriteConfig(t, baseConfig(set, fmt.Sprintf(`
 telemetry:
   tracing: {exporter: otlp, endpoint: %q, queue_size: 8, batch_size: 4, timeout: 200ms}
 audit:
   include_allowed: true
   sinks:
     - {type: http, url: %q, queue_size: 8, batch_size: 4, max_retries: 1, timeout: 200ms}
-`, recv.Endpoint, dead.URL))))
+`, recv.Endpoint, dead.URL))), set.ResetAll)
 	const workers, each = 8, 40
 	var wg sync.WaitGroup
 	var failed sync.Map
@@ -318,24 +311,22 @@ audit:
 		go func() {
 			defer wg.Done()
 			for i := 0; i < each; i++ {
-				req, _ := http.NewRequest(http.MethodGet, gw.url("/api/v1/orders"), nil)
+				req, _ := http.NewRequest(http.MethodGet, gw.URL("/api/v1/orders"), nil)
 				req.Header.Set("X-Api-Key", ordersKey)
-				resp, err := http.DefaultClient.Do(req)
+				rp, err := gatewaytest.Do(gatewaytest.Client, req)
 				if err != nil {
 					failed.Store(err.Error(), true)
 					continue
 				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != 200 {
-					failed.Store(resp.Status, true)
+				if rp.Status != 200 {
+					failed.Store(http.StatusText(rp.Status), true)
 				}
 			}
 		}()
 	}
 	wg.Wait()
 	failed.Range(func(k, _ any) bool { t.Errorf("request failed: %v", k); return true })
-	admin := "http://" + gw.adminAddr
+	admin := "http://" + gw.AdminAddr()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		spans := metric(t, admin, "portcullis_tracing_spans_dropped_total")
@@ -357,27 +348,27 @@ audit:
 // counted by route and code.
 func TestReloadMetrics(t *testing.T) {
 	set := upstreams.StartAll(t)
-	cfgPath := writeConfig(t, e2eConfig(set, ""))
-	gw := startFresh(t, set, cfgPath)
-	admin := "http://" + gw.adminAddr
+	cfgPath := gatewaytest.WriteConfig(t, baseConfig(set, ""))
+	gw := gatewaytest.StartFresh(t, cfgPath, set.ResetAll)
+	admin := "http://" + gw.AdminAddr()
 	good, err := os.ReadFile(cfgPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	do(t, http.MethodGet, gw.url("/api/v1/orders"), nil, "")
+	gatewaytest.Send(t, http.MethodGet, gw.URL("/api/v1/orders"), nil, "")
 	if n := metric(t, admin, "portcullis_refusals_total", `route="orders"`, `code="UNAUTHENTICATED"`); n != 1 {
 		t.Errorf("refusals_total = %v", n)
 	}
 	if err := os.WriteFile(cfgPath, []byte("server: {listen: nope}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_ = gw.cmd.Process.Signal(syscall.SIGHUP)
-	gw.waitLog(t, "reload failed")
+	gw.Signal(t, syscall.SIGHUP)
+	gw.WaitLog(t, "reload failed")
 	if err := os.WriteFile(filepath.Clean(cfgPath), good, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_ = gw.cmd.Process.Signal(syscall.SIGHUP)
-	gw.waitLog(t, "config reloaded")
+	gw.Signal(t, syscall.SIGHUP)
+	gw.WaitLog(t, "config reloaded")
 	if f, s := metric(t, admin, "portcullis_config_reloads_total", `result="failure"`), metric(t, admin, "portcullis_config_reloads_total", `result="success"`); f != 1 || s != 1 {
 		t.Errorf("reloads: %v failed, %v succeeded; want 1 and 1", f, s)
 	}

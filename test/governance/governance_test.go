@@ -1,4 +1,4 @@
-package test
+package governance
 
 // End-to-end governance through the gateway binary (docs/governance.md):
 // trusted documents rolled out from audit to safelist, per-coordinate rate
@@ -6,6 +6,8 @@ package test
 // OPA server built from its Go module) and upstream errors that never leak.
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -16,12 +18,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/portcullis-gw/portcullis/internal/testkit/gatewaytest"
+	"github.com/portcullis-gw/portcullis/internal/testkit/redistest"
 	"github.com/portcullis-gw/portcullis/policy/external/opatest"
 	"github.com/portcullis-gw/portcullis/policy/trusted"
 	"github.com/portcullis-gw/portcullis/test/upstreams"
@@ -31,8 +36,36 @@ import (
 // the headers and the body.
 func govPost(t *testing.T, url, body string, hdr map[string]string) (int, http.Header, []byte) {
 	t.Helper()
-	resp, b := send(t, http.MethodPost, url, "application/json", body, hdr)
-	return resp.StatusCode, resp.Header, b
+	rp := gatewaytest.Send(t, http.MethodPost, url, hdr, body)
+	return rp.Status, rp.Header, rp.Body
+}
+
+// ordersKey is the API key baseConfig accepts for the orders document.
+const ordersKey = "e2e-orders-key"
+
+// baseConfig is the shop GraphQL route over the demo subgraphs and the
+// orders REST route, with more keys for the shop route and extra top-level
+// sections.
+func baseConfig(set *upstreams.Set, extra string, shop ...string) string {
+	return `
+identity:
+  anonymous: true
+  api_keys:
+    - {name: e2e, sha256: ` + gatewaytest.KeyHash(ordersKey) + `, scopes: [orders:read]}
+` + gatewaytest.Server("max_body_bytes: 65536", "shutdown_grace: 20s") + `graphql:
+` + gatewaytest.ShopRoute(strconv.Quote(set.Products.Endpoint), shop...) + `rest:
+  - name: orders
+    prefix: /api
+    openapi: specs/orders.yaml
+    upstream: {url: ` + strconv.Quote(set.Orders.URL) + `, timeout: 5s}
+    strip_prefix: true
+` + extra
+}
+
+// docHash is how a manifest names a document: the hex SHA-256 of its body.
+func docHash(body string) string {
+	sum := sha256.Sum256([]byte(body))
+	return hex.EncodeToString(sum[:])
 }
 
 func codeOf(t *testing.T, status int, body []byte) string {
@@ -43,7 +76,7 @@ func codeOf(t *testing.T, status int, body []byte) string {
 			return ""
 		}
 	}
-	return firstCode(t, body)
+	return gatewaytest.FirstCode(t, body)
 }
 
 const (
@@ -62,16 +95,12 @@ func TestTrustedDocumentsRollout(t *testing.T) {
 	set := upstreams.StartAll(t)
 	shared, _ := json.Marshal(map[string]string{"known-v1": govKnown})
 	ios, _ := json.Marshal(trusted.ApolloManifest{Format: trusted.ApolloFormat, Version: 1,
-		Operations: []trusted.ApolloOperation{{ID: sha256Hex(govIOS), Name: "IOSOnly", Type: "query", Body: govIOS}}})
-	route := func(mode, manifest string) string {
-		return fmt.Sprintf(`
-    persisted_operations:
-      mode: %s
-      manifest: %s
-      clients: {ios: ios.json}
-      record: {file: record.json, flush_interval: 50ms}`, mode, manifest)
+		Operations: []trusted.ApolloOperation{{ID: docHash(govIOS), Name: "IOSOnly", Type: "query", Body: govIOS}}})
+	route := func(mode, manifest string) []string {
+		return []string{"persisted_operations:", "  mode: " + mode, "  manifest: " + manifest,
+			"  clients: {ios: ios.json}", "  record: {file: record.json, flush_interval: 50ms}"}
 	}
-	cfgPath := writeConfig(t, e2eConfig(set, ""))
+	cfgPath := gatewaytest.WriteConfig(t, baseConfig(set, ""))
 	dir := filepath.Dir(cfgPath)
 	for name, data := range map[string][]byte{"shared.json": shared, "ios.json": ios} {
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
@@ -79,14 +108,13 @@ func TestTrustedDocumentsRollout(t *testing.T) {
 		}
 	}
 	write := func(mode, manifest string) {
-		cfg := strings.Replace(e2eConfig(set, ""), "        - {name: reviews, file: schemas/reviews.graphql}",
-			"        - {name: reviews, file: schemas/reviews.graphql}"+route(mode, manifest), 1)
+		cfg := baseConfig(set, "", route(mode, manifest)...)
 		if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
 	write("audit", "shared.json")
-	gw := startGateway(t, cfgPath)
+	gw := gatewaytest.Start(t, cfgPath)
 	web := map[string]string{"graphql-client-name": "web", "graphql-client-version": "1.4"}
 	iosHdr := map[string]string{"apollographql-client-name": "ios", "apollographql-client-version": "7.0"}
 
@@ -100,38 +128,38 @@ func TestTrustedDocumentsRollout(t *testing.T) {
 	}
 	steps := []step{
 		{"known client, listed operation by documentId", `{"documentId":"known-v1"}`, web, 200, 200, ""},
-		{"known client, listed operation by sha256 documentId", `{"documentId":"sha256:` + sha256Hex(govKnown) + `"}`, web, 200, 200, ""},
-		{"known client, listed operation by Apollo hash", `{"extensions":{"persistedQuery":{"version":1,"sha256Hash":"` + sha256Hex(govKnown) + `"}}}`, web, 200, 200, ""},
-		{"known client, listed operation as text", gqlBody(govKnown), web, 200, 200, ""},
-		{"known client, listed operation respaced", gqlBody("query Known {\n  topProducts(first: 1) { upc }\n}"), web, 200, 200, ""},
-		{"known client, unlisted operation (learned)", gqlBody(govLearned), web, 200, 200, ""},
-		{"ios client, its own manifest", gqlBody(govIOS), iosHdr, 200, 200, ""},
-		{"ios client, by its manifest's hash", `{"documentId":"sha256:` + sha256Hex(govIOS) + `"}`, iosHdr, 200, 200, ""},
-		{"no client header, the shared list", gqlBody(govKnown), nil, 200, 200, ""},
+		{"known client, listed operation by sha256 documentId", `{"documentId":"sha256:` + docHash(govKnown) + `"}`, web, 200, 200, ""},
+		{"known client, listed operation by Apollo hash", `{"extensions":{"persistedQuery":{"version":1,"sha256Hash":"` + docHash(govKnown) + `"}}}`, web, 200, 200, ""},
+		{"known client, listed operation as text", gatewaytest.GraphQLBody(govKnown, nil), web, 200, 200, ""},
+		{"known client, listed operation respaced", gatewaytest.GraphQLBody("query Known {\n  topProducts(first: 1) { upc }\n}", nil), web, 200, 200, ""},
+		{"known client, unlisted operation (learned)", gatewaytest.GraphQLBody(govLearned, nil), web, 200, 200, ""},
+		{"ios client, its own manifest", gatewaytest.GraphQLBody(govIOS, nil), iosHdr, 200, 200, ""},
+		{"ios client, by its manifest's hash", `{"documentId":"sha256:` + docHash(govIOS) + `"}`, iosHdr, 200, 200, ""},
+		{"no client header, the shared list", gatewaytest.GraphQLBody(govKnown, nil), nil, 200, 200, ""},
 	}
 	for _, s := range steps {
 		t.Run("audit/"+s.name, func(t *testing.T) {
-			status, _, body := govPost(t, gw.url("/graphql"), s.body, s.hdr)
+			status, _, body := govPost(t, gw.URL("/graphql"), s.body, s.hdr)
 			if status != s.audit {
 				t.Fatalf("status %d, want %d: %s", status, s.audit, body)
 			}
 		})
 	}
 	// Audit mode cannot forward an id it does not know: there is no text.
-	if status, _, body := govPost(t, gw.url("/graphql"), `{"documentId":"nope-v9"}`, web); status != 400 || firstCode(t, body) != "PERSISTED_QUERY_NOT_FOUND" {
+	if status, _, body := govPost(t, gw.URL("/graphql"), `{"documentId":"nope-v9"}`, web); status != 400 || gatewaytest.FirstCode(t, body) != "PERSISTED_QUERY_NOT_FOUND" {
 		t.Fatalf("unknown documentId in audit mode: %d %s", status, body)
 	}
 	// Client headers are read strictly.
-	if status, _, body := govPost(t, gw.url("/graphql"), gqlBody(govKnown), map[string]string{"graphql-client-name": "web", "apollographql-client-name": "ios"}); status != 400 || firstCode(t, body) != "BAD_REQUEST" {
+	if status, _, body := govPost(t, gw.URL("/graphql"), gatewaytest.GraphQLBody(govKnown, nil), map[string]string{"graphql-client-name": "web", "apollographql-client-name": "ios"}); status != 400 || gatewaytest.FirstCode(t, body) != "BAD_REQUEST" {
 		t.Fatalf("disagreeing client headers: %d %s", status, body)
 	}
 	// A refused operation is never recorded.
-	if status, _, _ := govPost(t, gw.url("/graphql"), gqlBody("query Refused { nope }"), web); status != 400 {
+	if status, _, _ := govPost(t, gw.URL("/graphql"), gatewaytest.GraphQLBody("query Refused { nope }", nil), web); status != 400 {
 		t.Fatalf("invalid operation: %d", status)
 	}
-	gw.waitLog(t, `"msg":"passed","audit":true`)
-	gw.waitLog(t, `"reason":"unknown_operation"`)
-	metrics := adminGet(t, gw, "/metrics")
+	// Audit mode's unknown operations are allowed requests: their audit
+	// event goes to the sinks with audit.include_allowed; the counter always.
+	metrics := string(gatewaytest.Send(t, http.MethodGet, gw.AdminURL("/metrics"), nil, "").Body)
 	if !strings.Contains(metrics, `portcullis_unknown_operations_total{client="web",route="shop"} 1`) {
 		t.Errorf("unknown operations not counted:\n%s", grepLines(metrics, "unknown_operations"))
 	}
@@ -163,21 +191,19 @@ func TestTrustedDocumentsRollout(t *testing.T) {
 	// Export the week's record as the shared manifest, then enforce it.
 	exported := filepath.Join(dir, "exported.json")
 	// The web client's operations become the shared list; ios keeps its own.
-	out, err := exec.Command(binPath, "trusted-documents", "export", "-c", cfgPath, "-o", exported, "--client", "web", "shop").CombinedOutput()
+	out, err := exec.Command(gatewaytest.Binary(), "trusted-documents", "export", "-c", cfgPath, "-o", exported, "--client", "web", "shop").CombinedOutput()
 	if err != nil {
 		t.Fatalf("export: %v\n%s", err, out)
 	}
 	write("safelist", "exported.json")
-	if err := gw.cmd.Process.Signal(syscall.SIGHUP); err != nil {
-		t.Fatal(err)
-	}
-	gw.waitLog(t, `"msg":"config reloaded"`)
+	gw.Signal(t, syscall.SIGHUP)
+	gw.WaitLog(t, `"msg":"config reloaded"`)
 	// documentId "known-v1" named the old manifest's id; the exported one
 	// names documents by the sha256 of their body.
-	steps[0].body = `{"documentId":"sha256:` + sha256Hex(govKnown) + `"}`
+	steps[0].body = `{"documentId":"sha256:` + docHash(govKnown) + `"}`
 	for _, s := range steps {
 		t.Run("safelist/"+s.name, func(t *testing.T) {
-			status, _, body := govPost(t, gw.url("/graphql"), s.body, s.hdr)
+			status, _, body := govPost(t, gw.URL("/graphql"), s.body, s.hdr)
 			if status != s.strict {
 				t.Fatalf("status %d, want %d: %s", status, s.strict, body)
 			}
@@ -188,19 +214,19 @@ func TestTrustedDocumentsRollout(t *testing.T) {
 		hdr        map[string]string
 		code       string
 	}{
-		{"the operation never seen", gqlBody(govNew), web, "PERSISTED_QUERY_NOT_IN_LIST"},
-		{"by an unknown documentId", `{"documentId":"sha256:` + sha256Hex(govNew) + `"}`, web, "PERSISTED_QUERY_NOT_IN_LIST"},
-		{"by an unknown Apollo hash", `{"extensions":{"persistedQuery":{"version":1,"sha256Hash":"` + sha256Hex(govNew) + `"}}}`, web, "PERSISTED_QUERY_NOT_IN_LIST"},
-		{"web asking for the ios-only operation", gqlBody(govIOS), web, "PERSISTED_QUERY_NOT_IN_LIST"},
-		{"ios asking for a shared operation", gqlBody(govKnown), iosHdr, "PERSISTED_QUERY_NOT_IN_LIST"},
-		{"a listed operation with a field added", gqlBody("query Known { topProducts(first: 1) { upc name } }"), web, "PERSISTED_QUERY_NOT_IN_LIST"},
-		{"a listed operation with an alias", gqlBody("query Known { x: topProducts(first: 1) { upc } }"), web, "PERSISTED_QUERY_NOT_IN_LIST"},
-		{"an unlisted text with a listed operation's hash", pqWith(govNew, sha256Hex(govKnown)), web, "PERSISTED_QUERY_NOT_IN_LIST"},
+		{"the operation never seen", gatewaytest.GraphQLBody(govNew, nil), web, "PERSISTED_QUERY_NOT_IN_LIST"},
+		{"by an unknown documentId", `{"documentId":"sha256:` + docHash(govNew) + `"}`, web, "PERSISTED_QUERY_NOT_IN_LIST"},
+		{"by an unknown Apollo hash", `{"extensions":{"persistedQuery":{"version":1,"sha256Hash":"` + docHash(govNew) + `"}}}`, web, "PERSISTED_QUERY_NOT_IN_LIST"},
+		{"web asking for the ios-only operation", gatewaytest.GraphQLBody(govIOS, nil), web, "PERSISTED_QUERY_NOT_IN_LIST"},
+		{"ios asking for a shared operation", gatewaytest.GraphQLBody(govKnown, nil), iosHdr, "PERSISTED_QUERY_NOT_IN_LIST"},
+		{"a listed operation with a field added", gatewaytest.GraphQLBody("query Known { topProducts(first: 1) { upc name } }", nil), web, "PERSISTED_QUERY_NOT_IN_LIST"},
+		{"a listed operation with an alias", gatewaytest.GraphQLBody("query Known { x: topProducts(first: 1) { upc } }", nil), web, "PERSISTED_QUERY_NOT_IN_LIST"},
+		{"an unlisted text with a listed operation's hash", pqWith(govNew, docHash(govKnown)), web, "PERSISTED_QUERY_NOT_IN_LIST"},
 	}
 	for _, r := range refused {
 		t.Run("safelist refuses/"+r.name, func(t *testing.T) {
-			status, _, body := govPost(t, gw.url("/graphql"), r.body, r.hdr)
-			if status != http.StatusForbidden || firstCode(t, body) != r.code {
+			status, _, body := govPost(t, gw.URL("/graphql"), r.body, r.hdr)
+			if status != http.StatusForbidden || gatewaytest.FirstCode(t, body) != r.code {
 				t.Fatalf("%d %s, want 403 %s", status, body, r.code)
 			}
 		})
@@ -211,25 +237,6 @@ func TestTrustedDocumentsRollout(t *testing.T) {
 func pqWith(query, hash string) string {
 	b, _ := json.Marshal(map[string]any{"query": query, "extensions": map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": hash}}})
 	return string(b)
-}
-
-func adminGet(t *testing.T, gw *proc, path string) string {
-	t.Helper()
-	resp, err := http.Get("http://" + gw.adminAddr + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var b strings.Builder
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := resp.Body.Read(buf)
-		b.Write(buf[:n])
-		if err != nil {
-			break
-		}
-	}
-	return b.String()
 }
 
 func grepLines(s, sub string) string {
@@ -278,13 +285,14 @@ func TestCoordinateRateLimits(t *testing.T) {
 		t.Run(store, func(t *testing.T) {
 			rl := "store: memory"
 			if store == "redis" {
-				rdb, opts := rlSharedRedis(t, 12)
-				rlDeleteKeys(t, rdb, "portcullis:rl:{#coord:*")
+				rdb := redistest.Client(t, 12)
+				redistest.DeleteKeys(t, rdb, "portcullis:rl:{#coord:*")
+				opts := rdb.Options()
 				rl = fmt.Sprintf("store: redis\n  redis: {address: %q, password: %q, db: 12}\n  timeout: 2s", opts.Addr, opts.Password)
 			}
 			up := newLoginUpstream(t)
 			set := upstreams.StartAll(t)
-			cfgPath := writeConfig(t, fmt.Sprintf(`
+			cfgPath := gatewaytest.WriteConfig(t, fmt.Sprintf(`
 identity:
   anonymous: true
   api_keys:
@@ -310,8 +318,8 @@ rest:
     openapi: specs/orders.yaml
     upstream: {url: %q, timeout: 5s}
     strip_prefix: true
-`, sha256Hex(ordersKey), rl, up.srv.URL, mustAbs(t, "testdata/governance/login.graphql"), set.Orders.URL))
-			gw := startGateway(t, cfgPath)
+`, gatewaytest.KeyHash(ordersKey), rl, up.srv.URL, mustAbs(t, "../testdata/governance/login.graphql"), set.Orders.URL))
+			gw := gatewaytest.Start(t, cfgPath)
 			ip := 0
 			client := func() map[string]string {
 				ip++
@@ -319,9 +327,9 @@ rest:
 			}
 			login := func(hdr map[string]string, body string) (int, http.Header, string) {
 				if !strings.HasPrefix(body, "{") && !strings.HasPrefix(body, "[") {
-					body = gqlBody(body)
+					body = gatewaytest.GraphQLBody(body, nil)
 				}
-				status, h, b := govPost(t, gw.url("/graphql"), body, hdr)
+				status, h, b := govPost(t, gw.URL("/graphql"), body, hdr)
 				return status, h, codeOf(t, status, b)
 			}
 			frag := `mutation { ...L ...L } fragment L on Mutation { a: login(username: "u", password: "1") { token } b: login(username: "u", password: "2") { token } }`
@@ -332,7 +340,7 @@ rest:
 			}{
 				{"aliases", aliasedLogins(5), 5},
 				{"fragment spreads", frag, 4},
-				{"batch", `[` + gqlBody(aliasedLogins(2)) + `,` + gqlBody(aliasedLogins(2)) + `,` + gqlBody(`mutation { login(username: "u", password: "p") { token } }`) + `]`, 5},
+				{"batch", `[` + gatewaytest.GraphQLBody(aliasedLogins(2), nil) + `,` + gatewaytest.GraphQLBody(aliasedLogins(2), nil) + `,` + gatewaytest.GraphQLBody(`mutation { login(username: "u", password: "p") { token } }`, nil) + `]`, 5},
 				{"mixed with other fields", `{"query":"mutation { logout a: login(username: \"u\", password: \"1\") { token } logout2: logout b: login(username: \"u\", password: \"2\") { token } }"}`, 2},
 				{"inline fragments", `{"query":"mutation { ... on Mutation { a: login(username: \"u\", password: \"1\") { token } } ... { b: login(username: \"u\", password: \"2\") { token } } }"}`, 2},
 			}
@@ -354,10 +362,10 @@ rest:
 						r := h.Values("RateLimit")
 						name, params, ok := "", map[string]int(nil), len(r) == 2
 						if ok {
-							name, params, ok = rlStructured(r[1])
+							name, params, ok = gatewaytest.Structured(r[1])
 						}
 						// One use refills in 12s: t is about the uses spent times 12.
-						if !ok || name != "Mutation.login" || params["r"] != left || !rlWithin(params["t"], (5-left)*12) {
+						if !ok || name != "Mutation.login" || params["r"] != left || !gatewaytest.Within(params["t"], (5-left)*12) {
 							t.Errorf("RateLimit = %q, want the coordinate's r=%d", r, left)
 						}
 					}
@@ -409,18 +417,18 @@ rest:
 			})
 			t.Run("REST operation limit, keyed by subject", func(t *testing.T) {
 				for i, want := range []int{200, 200, 429} {
-					resp, body := send(t, http.MethodGet, gw.url("/api/v1/orders"), "", "", map[string]string{"X-API-Key": ordersKey, "X-Forwarded-For": "10.9.9." + fmt.Sprint(i+1)})
-					if resp.StatusCode != want {
-						t.Fatalf("call %d: %d %s", i+1, resp.StatusCode, body)
+					rp := gatewaytest.Send(t, http.MethodGet, gw.URL("/api/v1/orders"), map[string]string{"X-API-Key": ordersKey, "X-Forwarded-For": "10.9.9." + fmt.Sprint(i+1)}, "")
+					if rp.Status != want {
+						t.Fatalf("call %d: %d %s", i+1, rp.Status, rp.Body)
 					}
 					if want == 429 {
-						if firstCode(t, body) != "COORDINATE_RATE_LIMITED" || resp.Header.Get("RateLimit-Policy") != `"orders.listOrders";q=2;w=3600` {
-							t.Fatalf("refusal: %s %v", body, resp.Header)
+						if gatewaytest.FirstCode(t, rp.Body) != "COORDINATE_RATE_LIMITED" || rp.Header.Get("RateLimit-Policy") != `"orders.listOrders";q=2;w=3600` {
+							t.Fatalf("refusal: %s %v", rp.Body, rp.Header)
 						}
 					}
 				}
 			})
-			gw.waitLog(t, `"reason":"coordinate_rate_limited"`)
+			gw.WaitLog(t, `"reason":"coordinate_rate_limited"`)
 		})
 	}
 }
@@ -465,9 +473,9 @@ func newOPAFront(t *testing.T, opa *opatest.Server) *opaFront {
 // GraphQL and REST routes, filters what it removes, refuses when it is down
 // or slow, and asks once for repeated identical inputs.
 func TestExternalAuthorizationOPA(t *testing.T) {
-	opa := opatest.Start(t, "testdata/governance/authz.rego")
+	opa := opatest.Start(t, "../testdata/governance/authz.rego")
 	front := newOPAFront(t, opa)
-	down := opatest.Start(t, "testdata/governance/authz.rego")
+	down := opatest.Start(t, "../testdata/governance/authz.rego")
 	downURL := down.DataURL("portcullis/authz/decision")
 	down.Stop()
 	set := upstreams.StartAll(t)
@@ -486,7 +494,7 @@ func TestExternalAuthorizationOPA(t *testing.T) {
         - {name: accounts, file: schemas/accounts.graphql}
         - {name: products, file: schemas/products.graphql}
         - {name: reviews, file: schemas/reviews.graphql}`
-	cfgPath := writeConfig(t, fmt.Sprintf(`
+	cfgPath := gatewaytest.WriteConfig(t, fmt.Sprintf(`
 identity:
   anonymous: true
   api_keys:
@@ -523,16 +531,16 @@ rest:
     upstream: {url: %q, timeout: 5s}
     strip_prefix: true
     authorization: {external: %s}
-`, sha256Hex(adminKey), sha256Hex(userKey), sha256Hex(partnerKey),
+`, gatewaytest.KeyHash(adminKey), gatewaytest.KeyHash(userKey), gatewaytest.KeyHash(partnerKey),
 		set.Accounts.Endpoint, schema, ext(decision, ""),
 		set.Accounts.Endpoint, schema, ext(decision, ""),
 		set.Accounts.Endpoint, schema, ext(downURL, ""),
 		set.Accounts.Endpoint, schema, ext(downURL, ", on_error: allow"),
 		set.Orders.URL, ext(decision, "")))
-	gw := startGateway(t, cfgPath)
+	gw := gatewaytest.Start(t, cfgPath)
 	key := func(k string) map[string]string { return map[string]string{"X-API-Key": k} }
-	update := gqlBody(`mutation { updateUser(id: "2", input: {username: "robert"}) { id } }`)
-	users := gqlBody(`{ user(id: "2") { id username email } }`)
+	update := gatewaytest.GraphQLBody(`mutation { updateUser(id: "2", input: {username: "robert"}) { id } }`, nil)
+	users := gatewaytest.GraphQLBody(`{ user(id: "2") { id username email } }`, nil)
 
 	cases := []struct {
 		name, path, body string
@@ -540,28 +548,29 @@ rest:
 		status           int
 		code, msg        string
 	}{
-		{"allow", "/graphql", gqlBody(`{ user(id: "2") { id } }`), key(userKey), 200, "", ""},
+		{"allow", "/graphql", gatewaytest.GraphQLBody(`{ user(id: "2") { id } }`, nil), key(userKey), 200, "", ""},
 		{"deny with the policy's reason", "/graphql", update, key(userKey), 403, "EXTERNAL_AUTHORIZATION_DENIED", "only user administrators may update users"},
 		{"admin allowed", "/graphql", update, key(adminKey), 200, "", ""},
-		{"deny hidden in a fragment", "/graphql", gqlBody(`mutation { ...M } fragment M on Mutation { u: updateUser(id: "2", input: {username: "x"}) { id } }`), key(userKey), 403, "EXTERNAL_AUTHORIZATION_DENIED", ""},
+		{"deny hidden in a fragment", "/graphql", gatewaytest.GraphQLBody(`mutation { ...M } fragment M on Mutation { u: updateUser(id: "2", input: {username: "x"}) { id } }`, nil), key(userKey), 403, "EXTERNAL_AUTHORIZATION_DENIED", ""},
 		{"reject mode refuses what filter mode removes", "/strict", users, key(userKey), 403, "UNAUTHORIZED_FIELD_OR_TYPE", ""},
-		{"OPA down denies", "/down", gqlBody(`{ user(id: "2") { id } }`), key(userKey), 403, "EXTERNAL_AUTHORIZATION_UNAVAILABLE", ""},
-		{"OPA down with on_error allow", "/open", gqlBody(`{ user(id: "2") { id } }`), key(userKey), 200, "", ""},
+		{"OPA down denies", "/down", gatewaytest.GraphQLBody(`{ user(id: "2") { id } }`, nil), key(userKey), 403, "EXTERNAL_AUTHORIZATION_UNAVAILABLE", ""},
+		{"OPA down with on_error allow", "/open", gatewaytest.GraphQLBody(`{ user(id: "2") { id } }`, nil), key(userKey), 200, "", ""},
 		{"REST deny", "/api/v1/orders", "", key(userKey), 403, "EXTERNAL_AUTHORIZATION_DENIED", "listing orders is for partners"},
 		{"REST allow", "/api/v1/orders", "", key(partnerKey), 200, "", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			method := http.MethodPost
-			ct := "application/json"
 			if c.body == "" {
-				method, ct = http.MethodGet, ""
+				method = http.MethodGet
 			}
-			resp, body := send(t, method, gw.url(c.path), ct, c.body, c.hdr)
-			if resp.StatusCode != c.status {
-				t.Fatalf("status %d, want %d: %s", resp.StatusCode, c.status, body)
+			// A body is sent as JSON; a GET has none.
+			rp := gatewaytest.Send(t, method, gw.URL(c.path), c.hdr, c.body)
+			body := rp.Body
+			if rp.Status != c.status {
+				t.Fatalf("status %d, want %d: %s", rp.Status, c.status, body)
 			}
-			if got := codeOf(t, resp.StatusCode, body); got != c.code {
+			if got := codeOf(t, rp.Status, body); got != c.code {
 				t.Fatalf("code %q, want %q: %s", got, c.code, body)
 			}
 			if c.msg != "" && !strings.Contains(string(body), c.msg) {
@@ -569,10 +578,11 @@ rest:
 			}
 		})
 	}
-	gw.waitLog(t, `"reason":"only user administrators may update users"`)
+	// The policy's reason reaches the log.
+	gw.WaitLog(t, `only user administrators may update users`)
 
 	t.Run("filter mode removes what OPA lists", func(t *testing.T) {
-		status, _, body := govPost(t, gw.url("/graphql"), users, key(userKey))
+		status, _, body := govPost(t, gw.URL("/graphql"), users, key(userKey))
 		var r struct {
 			Data   map[string]any
 			Errors []struct {
@@ -592,19 +602,19 @@ rest:
 			t.Fatalf("errors = %+v", r.Errors)
 		}
 		// Without the removed field the rest is answered.
-		if status, _, body := govPost(t, gw.url("/graphql"), gqlBody(`{ user(id: "2") { id email } }`), key(userKey)); status != 200 || !strings.Contains(string(body), `"email":"bob@example.com"`) {
+		if status, _, body := govPost(t, gw.URL("/graphql"), gatewaytest.GraphQLBody(`{ user(id: "2") { id email } }`, nil), key(userKey)); status != 200 || !strings.Contains(string(body), `"email":"bob@example.com"`) {
 			t.Fatalf("%d %s", status, body)
 		}
-		status, _, body = govPost(t, gw.url("/graphql"), users, key(adminKey))
+		status, _, body = govPost(t, gw.URL("/graphql"), users, key(adminKey))
 		if status != 200 || !strings.Contains(string(body), `"username":`) {
 			t.Fatalf("admin: %d %s", status, body)
 		}
 	})
 	t.Run("cache: one OPA call for repeated identical inputs", func(t *testing.T) {
-		q := gqlBody(`{ user(id: "3") { id } }`)
+		q := gatewaytest.GraphQLBody(`{ user(id: "3") { id } }`, nil)
 		before := front.calls.Load()
 		for i := 0; i < 10; i++ {
-			if status, _, body := govPost(t, gw.url("/graphql"), q, key(adminKey)); status != 200 {
+			if status, _, body := govPost(t, gw.URL("/graphql"), q, key(adminKey)); status != 200 {
 				t.Fatalf("%d %s", status, body)
 			}
 		}
@@ -612,7 +622,7 @@ rest:
 			t.Fatalf("OPA asked %d times for 10 identical requests, want 1", got)
 		}
 		// Another argument value is another input.
-		if status, _, _ := govPost(t, gw.url("/graphql"), gqlBody(`{ user(id: "4") { id } }`), key(adminKey)); status != 200 {
+		if status, _, _ := govPost(t, gw.URL("/graphql"), gatewaytest.GraphQLBody(`{ user(id: "4") { id } }`, nil), key(adminKey)); status != 200 {
 			t.Fatal(status)
 		}
 		if got := front.calls.Load() - before; got != 2 {
@@ -622,8 +632,8 @@ rest:
 	t.Run("slow OPA times out and denies", func(t *testing.T) {
 		front.slow.Store(true)
 		defer front.slow.Store(false)
-		status, _, body := govPost(t, gw.url("/graphql"), gqlBody(`{ user(id: "5") { id } }`), key(userKey))
-		if status != 403 || firstCode(t, body) != "EXTERNAL_AUTHORIZATION_UNAVAILABLE" {
+		status, _, body := govPost(t, gw.URL("/graphql"), gatewaytest.GraphQLBody(`{ user(id: "5") { id } }`, nil), key(userKey))
+		if status != 403 || gatewaytest.FirstCode(t, body) != "EXTERNAL_AUTHORIZATION_UNAVAILABLE" {
 			t.Fatalf("%d %s", status, body)
 		}
 		if strings.Contains(string(body), "127.0.0.1") || strings.Contains(string(body), "deadline") {
@@ -664,8 +674,8 @@ func leakyUpstream(t *testing.T) *httptest.Server {
 // end's fingerprinting headers never arrive.
 func TestNothingLeaksBack(t *testing.T) {
 	leaky := leakyUpstream(t)
-	login := mustAbs(t, "testdata/governance/login.graphql")
-	cfgPath := writeConfig(t, fmt.Sprintf(`
+	login := mustAbs(t, "../testdata/governance/login.graphql")
+	cfgPath := gatewaytest.WriteConfig(t, fmt.Sprintf(`
 identity:
   anonymous: true
   api_keys:
@@ -697,8 +707,8 @@ rest:
     upstream: {url: %q, timeout: 5s}
     strip_prefix: true
     pass_upstream_errors: true
-`, sha256Hex(ordersKey), leaky.URL, login, leaky.URL, login, leaky.URL, login, leaky.URL, leaky.URL))
-	gw := startGateway(t, cfgPath)
+`, gatewaytest.KeyHash(ordersKey), leaky.URL, login, leaky.URL, login, leaky.URL, login, leaky.URL, leaky.URL))
+	gw := gatewaytest.Start(t, cfgPath)
 	internals := []string{"db01.internal", "/srv/app", "stacktrace", "exception", "serviceName", "queryPlan", "tracing", "java.lang", "Whitelabel"}
 	fingerprints := []string{"Server", "X-Powered-By", "X-Aspnet-Version", "X-Runtime"}
 	noLeak := func(t *testing.T, h http.Header, body []byte, allowed ...string) {
@@ -715,7 +725,7 @@ rest:
 		}
 	}
 	t.Run("GraphQL errors keep message, path, locations, code", func(t *testing.T) {
-		status, h, body := govPost(t, gw.url("/graphql"), gqlBody("{ me }"), nil)
+		status, h, body := govPost(t, gw.URL("/graphql"), gatewaytest.GraphQLBody("{ me }", nil), nil)
 		if status != 200 {
 			t.Fatalf("%d %s", status, body)
 		}
@@ -729,7 +739,7 @@ rest:
 		}
 	})
 	t.Run("mask_messages and allow_extensions", func(t *testing.T) {
-		status, h, body := govPost(t, gw.url("/masked"), gqlBody("{ me }"), nil)
+		status, h, body := govPost(t, gw.URL("/masked"), gatewaytest.GraphQLBody("{ me }", nil), nil)
 		if status != 200 {
 			t.Fatalf("%d %s", status, body)
 		}
@@ -740,35 +750,35 @@ rest:
 		if h.Get("X-Backend-Pod") != "" {
 			t.Errorf("configured header X-Backend-Pod reached the client")
 		}
-		gw.waitLog(t, "connect ECONNREFUSED db01.internal:5432")
+		gw.WaitLog(t, "connect ECONNREFUSED db01.internal:5432")
 	})
 	t.Run("a GraphQL upstream's HTML 500 page", func(t *testing.T) {
-		status, h, body := govPost(t, gw.url("/graphql"), gqlBody("{ hello }"), nil)
-		if status != http.StatusBadGateway || firstCode(t, body) != "UPSTREAM_ERROR" {
+		status, h, body := govPost(t, gw.URL("/graphql"), gatewaytest.GraphQLBody("{ hello }", nil), nil)
+		if status != http.StatusBadGateway || gatewaytest.FirstCode(t, body) != "UPSTREAM_ERROR" {
 			t.Fatalf("%d %s", status, body)
 		}
 		noLeak(t, h, body)
 	})
 	t.Run("keep_response_headers", func(t *testing.T) {
-		_, h, _ := govPost(t, gw.url("/keep"), gqlBody("{ me }"), nil)
+		_, h, _ := govPost(t, gw.URL("/keep"), gatewaytest.GraphQLBody("{ me }", nil), nil)
 		if h.Get("Server") == "" || h.Get("X-Powered-By") != "" {
 			t.Errorf("Server %q, X-Powered-By %q", h.Get("Server"), h.Get("X-Powered-By"))
 		}
 	})
 	t.Run("REST 5xx becomes a problem document of the same status", func(t *testing.T) {
-		resp, body := send(t, http.MethodGet, gw.url("/api/v1/orders"), "", "", map[string]string{"X-API-Key": ordersKey})
-		if resp.StatusCode != 500 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/problem+json") || firstCode(t, body) != "UPSTREAM_ERROR" {
-			t.Fatalf("%d %s %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+		rp := gatewaytest.Send(t, http.MethodGet, gw.URL("/api/v1/orders"), map[string]string{"X-API-Key": ordersKey}, "")
+		if rp.Status != 500 || !strings.HasPrefix(rp.Header.Get("Content-Type"), "application/problem+json") || gatewaytest.FirstCode(t, rp.Body) != "UPSTREAM_ERROR" {
+			t.Fatalf("%d %s %s", rp.Status, rp.Header.Get("Content-Type"), rp.Body)
 		}
-		noLeak(t, resp.Header, body)
+		noLeak(t, rp.Header, rp.Body)
 	})
 	t.Run("pass_upstream_errors relays the body", func(t *testing.T) {
-		resp, body := send(t, http.MethodGet, gw.url("/raw/v1/orders"), "", "", map[string]string{"X-API-Key": ordersKey})
-		if resp.StatusCode != 500 || !strings.Contains(string(body), "Whitelabel") {
-			t.Fatalf("%d %s", resp.StatusCode, body)
+		rp := gatewaytest.Send(t, http.MethodGet, gw.URL("/raw/v1/orders"), map[string]string{"X-API-Key": ordersKey}, "")
+		if rp.Status != 500 || !strings.Contains(string(rp.Body), "Whitelabel") {
+			t.Fatalf("%d %s", rp.Status, rp.Body)
 		}
 		// Fingerprinting headers go whatever the body does.
-		noLeak(t, resp.Header, nil)
+		noLeak(t, rp.Header, nil)
 	})
 }
 
@@ -787,12 +797,12 @@ func canonical(t *testing.T, b []byte) string {
 // error, not a limit that silently counts nothing.
 func TestCoordinateLimitTypo(t *testing.T) {
 	set := upstreams.StartAll(t)
-	cfg := writeConfig(t, e2eConfig(set, `rate_limit:
+	cfg := gatewaytest.WriteConfig(t, baseConfig(set, `rate_limit:
   coordinates:
     - {coordinate: "Mutation.logn", rate: 5, per: 1m, burst: 5}
     - {operation: "orders.createOrdr", rate: 5, per: 1m, burst: 5}
 `))
-	out, err := exec.Command(binPath, "check", "-c", cfg).CombinedOutput()
+	out, err := exec.Command(gatewaytest.Binary(), "check", "-c", cfg).CombinedOutput()
 	if err == nil {
 		t.Fatalf("check accepted a coordinate limit on no field:\n%s", out)
 	}
