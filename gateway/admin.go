@@ -171,7 +171,9 @@ func (rt *routeTable) readinessChecks() []readyCheck {
 		out = append(out, readyCheck{name: name, check: ping})
 	}
 	for _, r := range rt.graphql {
-		add(r.UpstreamURL(), r.Ping)
+		if u := r.UpstreamURL(); u != "" {
+			add(u, r.Ping)
+		}
 		out = append(out, readyCheck{name: "schema " + r.Name(), check: r.LoadSchema})
 	}
 	out = append(out, readyCheck{name: "identity providers", check: func(context.Context) error {

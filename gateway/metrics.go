@@ -18,6 +18,9 @@ type metrics struct {
 	// responseViolations counts upstream answers that break their OpenAPI
 	// document (validate_responses).
 	responseViolations *prometheus.CounterVec
+	// fed are federated execution's figures (docs/operations.md).
+	planCache, subgraphFetches, subgraphErrors *prometheus.CounterVec
+	subgraphDuration                           *prometheus.HistogramVec
 	// unknownOperations and maskedErrors are the governance counters
 	// (docs/governance.md).
 	unknownOperations *prometheus.CounterVec
@@ -60,12 +63,35 @@ func newMetrics() *metrics {
 	m.reg.MustRegister(m.unknownOperations, m.maskedErrors, m.responseViolations, m.requests, m.duration, m.upstreamErrors, m.panics,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.registerFederated()
 	return m
+}
+
+func (m *metrics) registerFederated() {
+	m.planCache = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "portcullis_plan_cache_lookups_total",
+		Help: "Federated query-plan cache lookups by GraphQL route and result (hit, miss).",
+	}, []string{"route", "result"})
+	m.subgraphFetches = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "portcullis_subgraph_fetches_total",
+		Help: "Subgraph calls made by federated execution, by route and subgraph.",
+	}, []string{"route", "subgraph"})
+	m.subgraphErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "portcullis_subgraph_errors_total",
+		Help: "Subgraph calls that failed (transport error, timeout, HTTP status >= 300, errors in the answer), by route and subgraph.",
+	}, []string{"route", "subgraph"})
+	m.subgraphDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "portcullis_subgraph_fetch_duration_seconds",
+		Help:    "Duration of subgraph calls made by federated execution, by route and subgraph.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	}, []string{"route", "subgraph"})
+	m.reg.MustRegister(m.planCache, m.subgraphFetches, m.subgraphErrors, m.subgraphDuration)
 }
 
 // counters are the metrics the front doors count into.
 func (m *metrics) counters() pipeline.Counters {
 	return pipeline.Counters{UpstreamErrors: m.upstreamErrors, ResponseViolations: m.responseViolations,
+		PlanCache: m.planCache, SubgraphFetches: m.subgraphFetches, SubgraphErrors: m.subgraphErrors, SubgraphDuration: m.subgraphDuration,
 		UnknownOperations: m.unknownOperations, MaskedErrors: m.maskedErrors}
 }
 

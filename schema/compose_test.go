@@ -135,7 +135,45 @@ func TestComposeFixtures(t *testing.T) {
 				t.Errorf("supergraph differs from %s (run with -update)\n%s", goldenPath, g.SupergraphSDL())
 			}
 			assertRoundTrip(t, g)
+			assertExtracted(t, g, filepath.Join(dir, "extracted.json"))
 		})
+	}
+}
+
+// assertExtracted compares each subgraph's planner view with its golden
+// file: root and child fields, keys, @requires, @provides, entity
+// interfaces and the rebuilt SDL, all read back from the supergraph.
+func assertExtracted(t *testing.T, g *Graph, path string) {
+	t.Helper()
+	subs, err := g.Extracted()
+	if err != nil {
+		t.Fatalf("Extracted: %v", err)
+	}
+	got, err := json.MarshalIndent(subs, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, '\n')
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("reading %s (run with -update to create it): %v", path, err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("extracted subgraphs differ from %s (run with -update)\n%s", path, got)
+	}
+	// A supergraph file gives the same view as the composition it prints.
+	again, err := ParseSDL("supergraph", g.SupergraphSDL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	subs2, _ := again.Extracted()
+	if b, _ := json.MarshalIndent(subs2, "", "  "); string(append(b, '\n')) != string(got) {
+		t.Errorf("the printed supergraph extracts differently:\n%s", b)
 	}
 }
 

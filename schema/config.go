@@ -3,7 +3,11 @@
 package schema
 
 import (
+	"errors"
+	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,6 +28,14 @@ type Subgraph struct {
 type Config struct {
 	Subgraphs  []Subgraph `yaml:"subgraphs"`
 	Supergraph string     `yaml:"supergraph"`
+	// SubgraphURLs override a supergraph's routing URLs
+	// (join__graph(url:)), keyed by join__graph(name:); federated
+	// execution only.
+	SubgraphURLs map[string]string `yaml:"subgraph_urls"`
+	// Federated is set by the route's execution mode (not a key of its
+	// own): a subgraph's url is then its routing URL, and may come with a
+	// file holding its SDL.
+	Federated bool `yaml:"-"`
 }
 
 // Validate reports every problem in c without I/O, each at its key path
@@ -52,25 +64,75 @@ func (c Config) Validate() keypath.Problems {
 			}
 		}
 		switch {
-		case sg.File != "" && sg.URL != "":
-			ps.Addf(p.Key("url"), "set either file or url, not both")
+		case sg.File != "" && sg.URL != "" && !c.Federated:
+			ps.Addf(p.Key("url"), "set either file or url, not both (both only with execution: federated, where url is the routing URL)")
+		case sg.URL == "" && c.Federated:
+			ps.Addf(p.Key("url"), "federated execution needs the subgraph's routing URL")
 		case sg.File == "" && sg.URL == "":
 			ps.Addf(p.Key("file"), "one of file or url is required")
 		case sg.URL != "" && !strings.Contains(sg.URL, "://") && !strings.HasPrefix(sg.URL, "/"):
 			ps.Addf(p.Key("url"), "must be an absolute http or https URL, got %q: the scheme is missing (did you mean \"http://%s\"?)", sg.URL, sg.URL)
 		case sg.URL != "":
-			if u, err := url.Parse(sg.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				ps.Addf(p.Key("url"), "must be an absolute http or https URL, got %q", sg.URL)
+			if err := checkRoutingURL(sg.URL); err != nil {
+				ps.Addf(p.Key("url"), "%s", err)
 			}
 		}
 		if sg.Timeout < 0 {
 			ps.Addf(p.Key("timeout"), "must be >= 0")
 		}
-		if sg.Timeout > 0 && sg.URL == "" {
-			ps.Addf(p.Key("timeout"), "only applies to a subgraph fetched by url")
+		if sg.Timeout > 0 && (sg.URL == "" || sg.File != "") {
+			ps.Addf(p.Key("timeout"), "only applies to a subgraph whose SDL is fetched by url")
+		}
+	}
+	switch {
+	case len(c.SubgraphURLs) > 0 && !c.Federated:
+		ps.Addf(keypath.Key("subgraph_urls"), "only applies with execution: federated")
+	case len(c.SubgraphURLs) > 0 && c.Supergraph == "":
+		ps.Addf(keypath.Key("subgraph_urls"), "only applies with a supergraph (each subgraph's url is its routing URL)")
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.SubgraphURLs)) {
+		if err := checkRoutingURL(c.SubgraphURLs[name]); err != nil {
+			ps.Addf(keypath.Key("subgraph_urls").Key(name), "%s", err)
 		}
 	}
 	return ps
+}
+
+func checkRoutingURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("must be an absolute http or https URL, got %q", raw)
+	}
+	if u.User != nil {
+		// Credentials in a URL end up in logs and error messages.
+		return errors.New("must not contain credentials")
+	}
+	return nil
+}
+
+// RoutingURLs returns each subgraph's routing URL in g: its join__graph
+// URL, overridden by SubgraphURLs. An override naming no subgraph of g is
+// an error with its key path.
+func (c Config) RoutingURLs(g *Graph) (map[string]string, error) {
+	out := map[string]string{}
+	known := map[string]bool{}
+	for _, s := range g.Subgraphs() {
+		out[s.Name] = s.URL
+		known[s.Name] = true
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.SubgraphURLs)) {
+		if !known[name] {
+			return nil, fmt.Errorf("subgraph_urls.%s: no subgraph %q in the supergraph (join__graph names: %s)",
+				name, name, strings.Join(slices.Sorted(maps.Keys(known)), ", "))
+		}
+		out[name] = c.SubgraphURLs[name]
+	}
+	for _, name := range slices.Sorted(maps.Keys(out)) {
+		if out[name] == "" {
+			return nil, fmt.Errorf("subgraph_urls.%s: subgraph %q has no routing URL (empty join__graph url); set one here", name, name)
+		}
+	}
+	return out, nil
 }
 
 // validName keeps subgraph names usable as identifiers in the composed

@@ -54,6 +54,11 @@ type Graph struct {
 	subgraphs  []SubgraphInfo
 	supergraph string
 	version    string
+	// extracted is each subgraph's view for a query planner (federated
+	// graphs only); extractErr says why there is none.
+	extracted      []ExtractedSubgraph
+	extractErr     error
+	overrideLabels []OverrideLabel
 }
 
 // SubgraphInfo is a subgraph of a federated graph, as named in join__Graph.
@@ -353,6 +358,12 @@ func buildGraph(kind Kind, doc *ast.SchemaDocument, n *names) (*Graph, error) {
 		return nil, fmt.Errorf("building the API schema: %w", err)
 	}
 	g.api = api
+	if kind == KindSupergraph {
+		g.extracted, g.overrideLabels, g.extractErr = extractSubgraphs(full, n, byValue, infos)
+		if g.extractErr == nil {
+			g.extractErr = checkExtractedSDL(g.extracted)
+		}
+	}
 	g.supergraph = printDocument(doc)
 	g.version = versionOf(g)
 	return g, nil

@@ -43,9 +43,10 @@ func Load(ctx context.Context, cfg Config) (g *Graph, err error) {
 	for _, s := range cfg.Subgraphs {
 		var sdl string
 		switch {
-		case s.File != "" && s.URL != "":
+		case s.File != "" && s.URL != "" && !cfg.Federated:
 			return nil, fmt.Errorf("loading subgraph %q: set either file or url, not both", s.Name)
 		case s.File != "":
+			// With both (federated execution), url is the routing URL.
 			b, err := os.ReadFile(s.File)
 			if err != nil {
 				return nil, fmt.Errorf("loading subgraph %q: %w", s.Name, err)

@@ -127,6 +127,7 @@ func (c *composer) merge() *ast.SchemaDocument {
 			doc.Definitions = append(doc.Definitions, def)
 		}
 	}
+	m.addInterfaceObjectFields()
 	m.checkMerged()
 	c.fieldSubs = m.fieldSubs
 	c.merged = m.merged
@@ -919,6 +920,41 @@ func (m *merger) mergeEnum(def *ast.Definition, occs []occurrence) {
 	if len(def.EnumValues) == 0 {
 		m.c.errorf("EMPTY_MERGED_ENUM_TYPE", subNames(occs), def.Name,
 			"None of the values of enum type %q are defined consistently in all the subgraphs defining that type. As only values common to all subgraphs are merged, this would result in an empty type.", def.Name)
+	}
+}
+
+// addInterfaceObjectFields gives every implementation of an interface the
+// fields @interfaceObject subgraphs add to the interface (Federation 2.3):
+// no subgraph defining the implementation has them, so they carry a
+// join__field without a graph, and a query planner reaches them through
+// the interface's key in the @interfaceObject subgraph.
+func (m *merger) addInterfaceObjectFields() {
+	names := slices.Sorted(maps.Keys(m.merged))
+	for _, name := range names {
+		iface := m.merged[name]
+		if iface.Kind != ast.Interface || !slices.ContainsFunc(m.occ[name], func(o occurrence) bool { return o.t.interfaceObject }) {
+			continue
+		}
+		for _, tname := range names {
+			def := m.merged[tname]
+			if def.Kind != ast.Object || !slices.Contains(def.Interfaces, name) {
+				continue
+			}
+			for _, f := range iface.Fields {
+				if def.Fields.ForName(f.Name) != nil {
+					continue
+				}
+				nf := &ast.FieldDefinition{Name: f.Name, Description: f.Description, Type: f.Type, Arguments: f.Arguments,
+					Directives: ast.DirectiveList{directive("join__field")}}
+				for _, d := range f.Directives {
+					if d.Name != "join__field" {
+						nf.Directives = append(nf.Directives, d)
+					}
+				}
+				def.Fields = append(def.Fields, nf)
+				m.fieldSubs[tname+"."+f.Name] = m.fieldSubs[name+"."+f.Name]
+			}
+		}
 	}
 }
 

@@ -139,7 +139,10 @@ func (c *composer) checkFieldSet(sg *subgraph, rule fieldSetRule, coord, typeNam
 				}
 				used[parent.Name+"."+s.Name] = true
 				sf := sg.types[parent.Name].fieldOrNil(s.Name)
-				if top && rule.missingExternal != "" && sf != nil && !sf.external && parent.Kind == ast.Object {
+				// Federation 2 lets @requires select a local field when the
+				// selection below it reaches only @external fields.
+				if top && rule.missingExternal != "" && sf != nil && !sf.external && parent.Kind == ast.Object &&
+					!(rule.directive == "requires" && len(s.SelectionSet) > 0 && c.onlyExternal(sg, fd.Type.Name(), s.SelectionSet)) {
 					c.errorf(rule.missingExternal, one, coord, "On %q, for @%s(fields: %q): field %q should not be part of a @%s since it is already provided by this subgraph (it is not marked @external).",
 						coord, rule.directive, fields, parent.Name+"."+s.Name, rule.directive)
 				}
@@ -175,6 +178,44 @@ func (c *composer) checkFieldSet(sg *subgraph, rule fieldSetRule, coord, typeNam
 		return
 	}
 	walk(set, parent, true)
+}
+
+// onlyExternal reports whether every leaf a selection reaches on typeName
+// is @external in sg (or lies under an @external field).
+func (c *composer) onlyExternal(sg *subgraph, typeName string, set ast.SelectionSet) bool {
+	t := sg.types[typeName]
+	if t == nil {
+		return false
+	}
+	for _, sel := range set {
+		switch s := sel.(type) {
+		case *ast.Field:
+			if s.Name == "__typename" {
+				continue
+			}
+			f := t.fieldOrNil(s.Name)
+			if f == nil {
+				return false
+			}
+			if f.external {
+				continue
+			}
+			if len(s.SelectionSet) == 0 || !c.onlyExternal(sg, f.def.Type.Name(), s.SelectionSet) {
+				return false
+			}
+		case *ast.InlineFragment:
+			name := typeName
+			if s.TypeCondition != "" {
+				name = s.TypeCondition
+			}
+			if !c.onlyExternal(sg, name, s.SelectionSet) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func (t *sgType) fieldOrNil(name string) *sgField {

@@ -38,7 +38,7 @@ if [ "${DEMO_EXIT:-}" = 1 ]; then exit 0; fi
 cat <<'MSG'
 
 Portcullis demo is up.
-  GraphQL   http://127.0.0.1:8080/graphql   (forwards to the products subgraph)
+  GraphQL   http://127.0.0.1:8080/graphql   (federated: accounts, products, reviews)
   REST      http://127.0.0.1:8080/api/v1/... (orders service, OpenAPI 3.1)
   Admin     http://127.0.0.1:9090/healthz /readyz /metrics
   Access log: /tmp/portcullis-demo-access.log

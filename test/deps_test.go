@@ -15,18 +15,28 @@ const module = "github.com/portcullis-gw/portcullis"
 // every section's Validate reports problems at, imports only the standard
 // library and sits below every floor.
 var allowed = map[string][]string{
-	"cmd":      {"gateway", "policy", "analysis", "schema", "upstream", "configs", "keypath"},
-	"gateway":  {"analysis", "policy", "upstream", "schema", "configs", "keypath"},
+	"cmd":      {"gateway", "policy", "analysis", "schema", "upstream", "upstream/federation", "configs", "keypath"},
+	"gateway":  {"analysis", "policy", "upstream", "upstream/federation", "schema", "configs", "keypath"},
 	"policy":   {"analysis", "schema", "keypath"},
 	"analysis": {"schema", "keypath"},
 	"schema":   {"keypath"},
 	"upstream": {"keypath"},
-	"configs":  {},
-	"keypath":  {},
-	"internal": {},
-	"tools":    {},
-	"test":     {"cmd", "gateway", "policy", "analysis", "schema", "upstream", "configs", "keypath"},
+	// Federated execution builds its planner configuration from the
+	// composition and calls subgraphs over upstream's clients.
+	"upstream/federation": {"schema", "upstream", "keypath"},
+	"configs":             {},
+	"keypath":             {},
+	"internal":            {},
+	"tools":               {},
+	"test":                {"cmd", "gateway", "policy", "analysis", "schema", "upstream", "upstream/federation", "configs", "keypath"},
 }
+
+// engineModule is the federated execution engine, kept behind one package.
+const engineModule = "github.com/wundergraph/graphql-go-tools/"
+
+// subAreas are folders with import rules of their own, apart from their
+// top-level folder's.
+var subAreas = []string{"upstream/federation"}
 
 // testOnly are the areas only tests may import: the test files of any
 // package, and the packages under test/ (the end-to-end suites and the
@@ -58,6 +68,11 @@ var gatewayAllowed = map[string][]string{
 
 func area(pkg string) string {
 	rel := strings.TrimPrefix(strings.TrimPrefix(pkg, module), "/")
+	for _, sub := range subAreas {
+		if rel == sub || strings.HasPrefix(rel, sub+"/") {
+			return sub
+		}
+	}
 	a, _, _ := strings.Cut(rel, "/")
 	return a
 }
@@ -143,6 +158,9 @@ func areaViolations(pkg, from string, imports []string) []string {
 	}
 	var out []string
 	for _, imp := range imports {
+		if strings.HasPrefix(imp, engineModule) && from != "upstream/federation" {
+			out = append(out, pkg+" imports "+imp+": only upstream/federation imports the execution engine")
+		}
 		if !strings.HasPrefix(imp, module+"/") {
 			continue
 		}
@@ -174,6 +192,12 @@ func TestViolations(t *testing.T) {
 		{"policy may not import gateway", module + "/policy/authz", []string{module + "/gateway"}, nil, 1},
 		{"nothing imports test", module + "/gateway", []string{module + "/test/upstreams"}, nil, 1},
 		{"upstream imports nothing of ours", module + "/upstream", []string{module + "/schema", "net/http"}, nil, 1},
+		{"federation may import schema and upstream", module + "/upstream/federation", []string{module + "/schema", module + "/upstream"}, nil, 0},
+		{"federation may not import analysis", module + "/upstream/federation", []string{module + "/analysis"}, nil, 1},
+		{"only federation imports the engine", module + "/gateway", []string{engineModule + "v2/pkg/engine/plan"}, nil, 1},
+		{"nor from a test file", module + "/gateway", nil, []string{engineModule + "v2/pkg/engine/plan"}, 1},
+		{"federation imports the engine", module + "/upstream/federation", []string{engineModule + "v2/pkg/engine/plan"}, nil, 0},
+		{"upstream may not import federation", module + "/upstream", []string{module + "/upstream/federation"}, nil, 1},
 		{"unknown folder", module + "/util", nil, nil, 1},
 		{"gateway may import policy and analysis", module + "/gateway", []string{module + "/policy/authn", module + "/analysis", "fmt"}, nil, 0},
 		{"policy siblings", module + "/policy/authz", []string{module + "/policy/authn"}, nil, 0},
@@ -206,10 +230,12 @@ func TestViolations(t *testing.T) {
 // TestAreaOf pins the helper the rule table relies on.
 func TestAreaOf(t *testing.T) {
 	for in, want := range map[string]string{
-		module + "/policy/authn":   "policy",
-		module + "/gateway/config": "gateway",
-		module + "/cmd/portcullis": "cmd",
-		module + "/schema":         "schema",
+		module + "/policy/authn":        "policy",
+		module + "/gateway/config":      "gateway",
+		module + "/cmd/portcullis":      "cmd",
+		module + "/schema":              "schema",
+		module + "/upstream/federation": "upstream/federation",
+		module + "/upstream":            "upstream",
 	} {
 		if got := area(in); got != want {
 			t.Errorf("area(%q) = %q, want %q", in, got, want)

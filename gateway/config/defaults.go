@@ -79,7 +79,15 @@ func applyDefaults(c *Config) {
 
 	for i := range c.GraphQL {
 		r := &c.GraphQL[i]
-		setDuration(&r.Upstream.Timeout, DefaultUpstreamTimeout)
+		setString(&r.Execution, ExecutionForward)
+		r.Schema.Federated = r.Execution == ExecutionFederated
+		if r.Schema.Federated {
+			// No upstream in federated mode: the route's timeout is each
+			// subgraph call's default.
+			setDuration(&r.Timeout, DefaultUpstreamTimeout)
+		} else {
+			setDuration(&r.Upstream.Timeout, DefaultUpstreamTimeout)
+		}
 		r.Limits = withDefaultLimits(r.Limits)
 		if r.Cost.ListSize == 0 {
 			r.Cost.ListSize = DefaultListSize

@@ -64,6 +64,14 @@ func fileRefs(c *Config) []fileRef {
 		if rec := po.Record; rec != nil {
 			refs = append(refs, fileRef{path: pp.Key("record").Key("file"), p: &rec.File, mayBeMissing: true})
 		}
+		for _, name := range slices.Sorted(maps.Keys(r.SubgraphUpstreams)) {
+			if u := r.SubgraphUpstreams[name]; u != nil {
+				sp := p.Key("subgraph_upstreams").Key(name)
+				add(sp.Key("ca_file"), &u.CAFile)
+				add(sp.Key("cert_file"), &u.CertFile)
+				add(sp.Key("key_file"), &u.KeyFile)
+			}
+		}
 	}
 	for i := range c.REST {
 		r := &c.REST[i]

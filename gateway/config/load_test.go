@@ -99,6 +99,7 @@ func TestLoadFull(t *testing.T) {
 				PersistedOperations: PersistedOperations{Mode: "safelist", Manifest: abs(t, "manifests/shop.json")},
 				UnknownMembers:      "refuse",
 				CSRFPrevention:      &no,
+				Execution:           ExecutionForward,
 			},
 			{
 				Name: "mono", Path: "/mono/graphql",
@@ -113,6 +114,7 @@ func TestLoadFull(t *testing.T) {
 				PersistedOperations: PersistedOperations{Mode: "off"},
 				UnknownMembers:      "refuse",
 				CSRFPrevention:      ptr(true),
+				Execution:           ExecutionForward,
 			},
 		},
 		REST: []RESTRoute{{
@@ -518,6 +520,28 @@ func TestValidationRules(t *testing.T) {
 			`graphql[0].upstream.forward_headers[1]: "X-Custom" is not stripped by default, so listing it changes nothing (line 5)`}},
 		{"null sections are empty", route("server:\nidentity: ~\n"), nil},
 		{"alias reuses a node", "u: &u {url: 'http://h'}\n" + route(""), []string{"u: unknown key (line 1)"}},
+		{"federated with routing urls and files", fed("subgraphs: [{name: a, file: testdata/good/schemas/accounts.graphql, url: 'http://a/q'}]", ""), nil},
+		{"federated refuses upstream", fed("subgraphs: [{name: a, url: 'http://a/q'}]", "    upstream: {url: 'http://h'}\n"), []string{
+			"graphql[0].upstream: is refused with execution: federated; each subgraph's url (or the supergraph's join__graph url) is where the gateway calls it (line 7)"}},
+		{"federated subgraph without routing url", fed("subgraphs: [{name: a, file: testdata/good/schemas/accounts.graphql}]", ""), []string{
+			"graphql[0].schema.subgraphs[0].url: federated execution needs the subgraph's routing URL (line 5)"}},
+		{"forward refuses file and url", strings.Replace(route(""), "supergraph: testdata/good/schemas/supergraph.graphql", "subgraphs: [{name: a, file: testdata/good/schemas/accounts.graphql, url: 'http://a/q'}]", 1), []string{
+			"graphql[0].schema.subgraphs[0].url: set either file or url, not both (both only with execution: federated, where url is the routing URL) (line 6)"}},
+		{"unknown execution", route("    execution: planned\n"), []string{
+			`graphql[0].execution: must be forward or federated, got "planned" (line 7)`}},
+		{"federated keys in forward mode", route("    timeout: 3s\n    plan_cache_bytes: 10\n    subgraph_upstreams: {a: {timeout: 1s}}\n"), []string{
+			"graphql[0].timeout: only applies with execution: federated (forward mode uses upstream.timeout) (line 7)",
+			"graphql[0].plan_cache_bytes: only applies with execution: federated (line 8)",
+			"graphql[0].subgraph_upstreams: only applies with execution: federated (line 9)"}},
+		{"subgraph_upstreams unknown subgraph", fed("subgraphs: [{name: a, url: 'http://a/q'}]", "    subgraph_upstreams: {b: {timeout: 1s}, a: {cert_file: testdata/good/tls/client.crt}}\n"), []string{
+			"graphql[0].subgraph_upstreams.a.cert_file: cert_file and key_file must be set together (line 7)",
+			`graphql[0].subgraph_upstreams.b: no subgraph "b" in schema.subgraphs (line 7)`}},
+		{"subgraph_urls in forward mode", strings.Replace(route(""), "supergraph: testdata/good/schemas/supergraph.graphql", "supergraph: testdata/good/schemas/supergraph.graphql, subgraph_urls: {a: 'http://a'}", 1), []string{
+			"graphql[0].schema.subgraph_urls: only applies with execution: federated (line 6)"}},
+		{"subgraph_urls bad url", fed("supergraph: testdata/good/schemas/supergraph.graphql, subgraph_urls: {a: 'ftp://a'}", ""), []string{
+			`graphql[0].schema.subgraph_urls.a: must be an absolute http or https URL, got "ftp://a" (line 5)`}},
+		{"negative plan cache", fed("subgraphs: [{name: a, url: 'http://a/q'}]", "    plan_cache_bytes: -2\n"), []string{
+			"graphql[0].plan_cache_bytes: must be >= -1 (0: the default 32 MiB, -1: no cache) (line 7)"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -537,6 +561,11 @@ func TestValidationRules(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fed is a federated route with the given schema block and extra keys.
+func fed(schemaBody, extra string) string {
+	return "graphql:\n  - name: g\n    path: /g\n    execution: federated\n    schema: {" + schemaBody + "}\n    limits: {}\n" + extra
 }
 
 // TestAliasFanOutIsBounded sends a small document whose aliases expand

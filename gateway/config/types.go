@@ -65,9 +65,22 @@ type TLS struct {
 
 // GraphQLRoute is one GraphQL endpoint.
 type GraphQLRoute struct {
-	Name                string              `yaml:"name"`
-	Path                string              `yaml:"path"`
-	Upstream            upstream.Config     `yaml:"upstream"`
+	Name string `yaml:"name"`
+	Path string `yaml:"path"`
+	// Execution is forward (default: the checked operation goes whole to
+	// upstream, e.g. a federation router) or federated (the gateway plans
+	// it across the subgraphs and runs the plan; docs/graphql.md).
+	Execution string          `yaml:"execution"`
+	Upstream  upstream.Config `yaml:"upstream"`
+	// Timeout is the default bound on each subgraph call in federated
+	// mode (subgraph_upstreams can set one per subgraph).
+	Timeout time.Duration `yaml:"timeout"`
+	// SubgraphUpstreams are per-subgraph transport settings in federated
+	// mode, keyed by subgraph name.
+	SubgraphUpstreams map[string]*SubgraphUpstream `yaml:"subgraph_upstreams"`
+	// PlanCacheBytes bounds the federated query-plan cache by estimated
+	// memory; 0 takes the default (32 MiB), -1 disables it.
+	PlanCacheBytes      int64               `yaml:"plan_cache_bytes"`
 	Schema              schema.Config       `yaml:"schema"`
 	Limits              analysis.Limits     `yaml:"limits"`
 	Cost                analysis.CostConfig `yaml:"cost"`
@@ -99,6 +112,22 @@ type GraphQLRoute struct {
 	// (docs/security.md, "GraphQL request reading").
 	UnknownMembers string `yaml:"unknown_members"`
 }
+
+// SubgraphUpstream is how the gateway calls one subgraph in federated
+// mode: the upstream block's transport settings (the URL is the
+// subgraph's routing URL).
+type SubgraphUpstream struct {
+	Timeout  time.Duration `yaml:"timeout"`
+	CAFile   string        `yaml:"ca_file"`
+	CertFile string        `yaml:"cert_file"`
+	KeyFile  string        `yaml:"key_file"`
+}
+
+// Execution modes of a GraphQL route.
+const (
+	ExecutionForward   = "forward"
+	ExecutionFederated = "federated"
+)
 
 // Introspection lists the scopes that may introspect; absent, nobody may.
 type Introspection struct {

@@ -2,16 +2,20 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"path"
+	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/portcullis-gw/portcullis/keypath"
 	"github.com/portcullis-gw/portcullis/policy/authz"
+	"github.com/portcullis-gw/portcullis/upstream"
 )
 
 // validate reports every problem in a defaulted config. Each package checks
@@ -78,7 +82,7 @@ func validate(c *Config) []Problem {
 		p := keypath.Key("graphql").Index(i)
 		checkName(p, r.Name)
 		checkPath(p.Key("path"), r.Path)
-		from(p.Key("upstream"), r.Upstream.Validate())
+		from(p, validateExecution(r))
 		from(p.Key("schema"), r.Schema.Validate())
 		from(p.Key("limits"), r.Limits.Validate())
 		from(p.Key("cost"), r.Cost.Validate())
@@ -256,4 +260,58 @@ func tierList(c *Config) string {
 	}
 	sort.Strings(names)
 	return fmt.Sprint(names)
+}
+
+// validateExecution checks a GraphQL route's execution mode and the keys
+// that belong to one mode only, at paths relative to the route.
+func validateExecution(r *GraphQLRoute) keypath.Problems {
+	var ps keypath.Problems
+	switch r.Execution {
+	case ExecutionForward:
+		ps.AddAll(keypath.Key("upstream"), r.Upstream.Validate())
+		if r.Timeout != 0 {
+			ps.Addf(keypath.Key("timeout"), "only applies with execution: federated (forward mode uses upstream.timeout)")
+		}
+		if len(r.SubgraphUpstreams) > 0 {
+			ps.Addf(keypath.Key("subgraph_upstreams"), "only applies with execution: federated")
+		}
+		if r.PlanCacheBytes != 0 {
+			ps.Addf(keypath.Key("plan_cache_bytes"), "only applies with execution: federated")
+		}
+		return ps
+	case ExecutionFederated:
+	default:
+		ps.Addf(keypath.Key("execution"), "must be forward or federated, got %q", r.Execution)
+		return ps
+	}
+	if !reflect.DeepEqual(r.Upstream, upstream.Config{}) {
+		ps.Addf(keypath.Key("upstream"), "is refused with execution: federated; each subgraph's url (or the supergraph's join__graph url) is where the gateway calls it")
+	}
+	if r.Timeout < 0 {
+		ps.Addf(keypath.Key("timeout"), "must be > 0")
+	}
+	if r.PlanCacheBytes < -1 {
+		ps.Addf(keypath.Key("plan_cache_bytes"), "must be >= -1 (0: the default 32 MiB, -1: no cache)")
+	}
+	names := map[string]bool{}
+	for _, s := range r.Schema.Subgraphs {
+		names[s.Name] = true
+	}
+	for _, name := range slices.Sorted(maps.Keys(r.SubgraphUpstreams)) {
+		sp := keypath.Key("subgraph_upstreams").Key(name)
+		if len(r.Schema.Subgraphs) > 0 && !names[name] {
+			ps.Addf(sp, "no subgraph %q in schema.subgraphs", name)
+		}
+		u := r.SubgraphUpstreams[name]
+		if u == nil {
+			continue
+		}
+		if u.Timeout < 0 {
+			ps.Addf(sp.Key("timeout"), "must be > 0")
+		}
+		if (u.CertFile == "") != (u.KeyFile == "") {
+			ps.Addf(sp.Key("cert_file"), "cert_file and key_file must be set together")
+		}
+	}
+	return ps
 }

@@ -31,6 +31,7 @@ const (
 	TooManyConcurrent  = "TOO_MANY_CONCURRENT_REQUESTS"
 	PersistedNotFound  = "PERSISTED_QUERY_NOT_FOUND"
 	PersistedNotInList = "PERSISTED_QUERY_NOT_IN_LIST"
+	FederatedFailed    = "FEDERATED_EXECUTION_FAILED"
 	// Governance (docs/governance.md).
 	CoordinateRateLimited = "COORDINATE_RATE_LIMITED"
 	ExternalDenied        = "EXTERNAL_AUTHORIZATION_DENIED"
@@ -102,6 +103,7 @@ var Registry = []Entry{
 	{upstream.KindError.Code(), upstream.KindError.Status(), Both, "upstream failed"},
 	{upstream.KindUnavailable.Code(), upstream.KindUnavailable.Status(), Both, "upstream unreachable"},
 	{upstream.KindTimeout.Code(), upstream.KindTimeout.Status(), Both, "upstream too slow"},
+	{FederatedFailed, http.StatusInternalServerError, GraphQL, "execution: federated could not plan or run a checked operation"},
 }
 
 var byCode = func() map[string]*Entry {

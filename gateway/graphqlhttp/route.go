@@ -20,13 +20,15 @@ import (
 	"github.com/portcullis-gw/portcullis/policy/external"
 	"github.com/portcullis-gw/portcullis/schema"
 	"github.com/portcullis-gw/portcullis/upstream"
+	"github.com/portcullis-gw/portcullis/upstream/federation"
 )
 
 // Route is one GraphQL endpoint, compiled at load.
 type Route struct {
 	cfg    *config.GraphQLRoute
 	shared *pipeline.Shared
-	proxy  *upstream.Proxy
+	proxy  *upstream.Proxy // forward mode
+	fed    *fedRoute       // federated mode
 	// upstream names the upstream in client spans.
 	upstream pipeline.Upstream
 	csrf     bool
@@ -55,20 +57,16 @@ type gqlSchema struct {
 	// schema has; coordLimits maps each to its limiter index.
 	coords      *analysis.Coordinates
 	coordLimits []int
+	engine      *federation.Engine // federated mode
 }
 
 // New compiles one GraphQL route. A schema that cannot be loaded yet is an
 // error when requireSchemas is set or no subgraph is fetched over HTTP;
 // otherwise the route answers GATEWAY_NOT_READY until readiness loads it.
 func New(ctx context.Context, c *config.GraphQLRoute, cfg *config.Config, sh *pipeline.Shared, requireSchemas bool) (*Route, error) {
-	p, err := pipeline.NewProxy(c.Upstream)
-	if err != nil {
-		return nil, err
-	}
 	rt := &Route{
 		cfg:           c,
 		shared:        sh,
-		proxy:         p,
 		upstream:      pipeline.UpstreamOf(c.Upstream.URL),
 		csrf:          c.CSRFPrevention == nil || *c.CSRFPrevention,
 		maxBody:       cfg.Server.MaxBodyBytes,
@@ -82,24 +80,30 @@ func New(ctx context.Context, c *config.GraphQLRoute, cfg *config.Config, sh *pi
 			rt.limits[name] = analysis.Merge(c.Limits, *tier.Limits)
 		}
 	}
+	var err error
+	if c.Execution == config.ExecutionFederated {
+		rt.fed = newFedRoute(c, sh)
+	} else if rt.proxy, err = pipeline.NewProxy(c.Upstream); err != nil {
+		return nil, err
+	}
 	if c.Introspection != nil {
 		rt.introspection = c.Introspection.AllowScopes
 	}
 	if rt.persisted, err = newPersisted(c.PersistedOperations, sh.Log); err != nil {
-		p.CloseIdleConnections()
+		rt.Close()
 		return nil, err
 	}
 	if e := c.Authorization.External; e != nil {
 		if rt.external, err = external.New(*e, external.Options{}); err != nil {
-			p.CloseIdleConnections()
-			_ = rt.persisted.close()
+			rt.external = nil
+			rt.Close()
 			return nil, err
 		}
 	}
 	rt.readOpts = readOptions(c.UnknownMembers, rt.persisted != nil)
 	if err := rt.LoadSchema(ctx); err != nil {
 		if requireSchemas || !hasRemoteSubgraphs(c.Schema) {
-			p.CloseIdleConnections()
+			rt.Close()
 			return nil, err
 		}
 		sh.Log.Warn("schema not loaded yet; the route answers 503 until it is", "route", c.Name, "error", err.Error())
@@ -113,16 +117,27 @@ func (rt *Route) Name() string { return rt.cfg.Name }
 // Path is the exact request path the route serves.
 func (rt *Route) Path() string { return rt.cfg.Path }
 
-// UpstreamURL is the configured upstream, for readiness checks.
+// UpstreamURL is the configured upstream, for readiness checks; empty in
+// federated mode (the subgraphs are asked for their SDL at load instead).
 func (rt *Route) UpstreamURL() string { return rt.cfg.Upstream.URL }
 
 // Ping reaches the upstream once over the route's own transport.
-func (rt *Route) Ping(ctx context.Context) error { return rt.proxy.Ping(ctx) }
+func (rt *Route) Ping(ctx context.Context) error {
+	if rt.proxy == nil {
+		return nil
+	}
+	return rt.proxy.Ping(ctx)
+}
 
-// Close drops the route's idle upstream connections and writes its
-// operation record.
+// Close drops the route's idle upstream connections, writes its operation
+// record and, in federated mode, stops its engine.
 func (rt *Route) Close() {
-	rt.proxy.CloseIdleConnections()
+	if rt.proxy != nil {
+		rt.proxy.CloseIdleConnections()
+	}
+	if rt.fed != nil {
+		rt.fed.close()
+	}
 	if err := rt.persisted.close(); err != nil {
 		rt.logger().Warn("writing operation record failed", "route", rt.cfg.Name, "error", err.Error())
 	}
@@ -146,6 +161,11 @@ func (rt *Route) LoadSchema(ctx context.Context) error {
 		return err
 	}
 	sch := &gqlSchema{graph: graph, analyzer: analysis.NewAnalyzer(graph, rt.cfg.Cost, cacheOptions(rt.cfg)...), authorizer: az}
+	if rt.fed != nil {
+		if sch.engine, err = rt.fed.newEngine(graph); err != nil {
+			return err
+		}
+	}
 	sch.coords, sch.coordLimits = rt.watchCoordinates(graph)
 	rt.schema.Store(sch)
 	return nil

@@ -83,6 +83,10 @@ func (rt *Route) Serve(w http.ResponseWriter, r *http.Request, ex *pipeline.Exch
 		Render(w, r, rt.shared.Settle(r, ex, q.subj, ref, "graphql_refused"))
 		return
 	}
+	if rt.fed != nil {
+		rt.execute(q)
+		return
+	}
 	rt.forward(q)
 }
 

@@ -14,6 +14,13 @@ type Counters struct {
 	UpstreamErrors *prometheus.CounterVec
 	// ResponseViolations is by route and operation (validate_responses).
 	ResponseViolations *prometheus.CounterVec
+	// Federated execution: plan cache lookups by route and result (hit,
+	// miss); subgraph fetches, failures and duration by route and
+	// subgraph.
+	PlanCache        *prometheus.CounterVec
+	SubgraphFetches  *prometheus.CounterVec
+	SubgraphErrors   *prometheus.CounterVec
+	SubgraphDuration *prometheus.HistogramVec
 	// UnknownOperations is by route and client: operations audit mode let
 	// through although no manifest lists them.
 	UnknownOperations *prometheus.CounterVec
