@@ -39,7 +39,7 @@ type File struct {
 // until someone has looked at it and added it here.
 var Unlicensed = map[string]string{
 	"github.com/jensneuse/abstractlogger": "ships no licence file in its module; it is a logging interface linked through github.com/wundergraph/graphql-go-tools/v2 (MIT). Ask upstream for a licence before a release that links it.",
-	"github.com/wundergraph/go-arena": "ships no licence file in its module (v1.3.0); its README says Apache License 2.0. An arena allocator linked through github.com/wundergraph/graphql-go-tools/v2 (MIT), from the same vendor. Ask upstream to add the licence file.",
+	"github.com/wundergraph/go-arena":     "ships no licence file in its module (v1.3.0); its README says Apache License 2.0. An arena allocator linked through github.com/wundergraph/graphql-go-tools/v2 (MIT), from the same vendor. Ask upstream to add the licence file.",
 }
 
 // licenceFile matches the names Go's module proxy and pkg.go.dev treat as
