@@ -6,13 +6,10 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/portcullis-gw/portcullis/upstream"
 )
 
 // AdminHandler serves /healthz, /readyz and /metrics.
@@ -146,25 +143,14 @@ func (rd *readiness) run(c readyCheck) {
 	}
 }
 
-// readinessChecks: each distinct upstream must answer once over the route's
-// own transport (TLS and client certificates included); any HTTP status
-// counts, since the question is reachability, not health.
+// readinessChecks are the gateway's own conditions for serving: each
+// route's schema composed and the identity providers' keys fetched once.
+// Upstream health is not among them: one dead back end must not take every
+// replica out of the load balancer (docs/operations.md, Running in
+// production); it is reported beside readiness instead.
 func (rt *routeTable) readinessChecks() []readyCheck {
-	seen := map[string]bool{}
 	var out []readyCheck
-	add := func(u string, p *upstream.Proxy) {
-		if seen[u] {
-			return
-		}
-		seen[u] = true
-		name := "upstream " + u
-		if pu, err := url.Parse(u); err == nil {
-			name = "upstream " + pu.Host
-		}
-		out = append(out, readyCheck{name: name, check: p.Ping})
-	}
 	for _, r := range rt.graphql {
-		add(r.cfg.Upstream.URL, r.proxy)
 		out = append(out, readyCheck{name: "schema " + r.cfg.Name, check: r.loadSchema})
 	}
 	out = append(out, readyCheck{name: "identity providers", check: func(context.Context) error {
@@ -173,8 +159,5 @@ func (rt *routeTable) readinessChecks() []readyCheck {
 		}
 		return errors.New("waiting for OIDC discovery")
 	}})
-	for _, r := range rt.rest {
-		add(r.cfg.Upstream.URL, r.proxy)
-	}
 	return out
 }

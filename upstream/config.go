@@ -1,39 +1,145 @@
 // Package upstream forwards requests to back ends through a hardened
-// httputil.ReverseProxy and maps transport failures to gateway errors.
+// httputil.ReverseProxy and maps transport failures to gateway errors. A
+// route's back end is a pool of endpoints (Pool) with load balancing,
+// active health checks, passive outlier ejection, a circuit breaker and
+// retries bounded by a budget (docs/operations.md, Running in production).
 package upstream
 
 import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 )
 
 // Config is one route's back end.
 type Config struct {
-	// URL is the back end's base URL (http or https).
+	// URL is the back end's base URL (http or https). Exactly one of URL
+	// and URLs is set.
 	URL string `yaml:"url"`
-	// Timeout bounds the whole upstream exchange (headers and body).
+	// URLs are several endpoints serving the same back end; they share
+	// scheme and path and differ in host:port.
+	URLs []string `yaml:"urls"`
+	// Balance picks an endpoint per attempt: round_robin (default) or
+	// least_requests (the fewer in-flight requests of two picked at random).
+	Balance string `yaml:"balance"`
+	// Timeout bounds the whole upstream exchange (headers and body),
+	// retries included.
 	Timeout time.Duration `yaml:"timeout"`
 	// CAFile is a PEM bundle trusted for https upstreams instead of the system pool.
 	CAFile string `yaml:"ca_file"`
 	// CertFile and KeyFile are the client certificate for mTLS to the back end.
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
-	// MaxIdleConns is the idle keep-alive pool per upstream host.
+	// MaxIdleConns is the idle keep-alive pool per endpoint.
 	MaxIdleConns int `yaml:"max_idle_conns"`
 	// ForwardHeaders lets client headers through that the gateway strips by
 	// default because back ends read them as the URL, method, client address
 	// or user (IsRoutingHeader), for the rare back end that needs one.
 	ForwardHeaders []string `yaml:"forward_headers"`
+
+	// Health, when set, probes every endpoint in the background.
+	Health *HealthConfig `yaml:"health"`
+	// Ejection takes an endpoint out of rotation after failures in a row.
+	Ejection EjectionConfig `yaml:"ejection"`
+	// Breaker answers at once while the back end keeps failing.
+	Breaker BreakerConfig `yaml:"breaker"`
+	// Retry resends failed attempts where that is safe.
+	Retry RetryConfig `yaml:"retry"`
+}
+
+// HealthConfig is the active health check: GET Path on every endpoint each
+// Interval; HealthyAfter passes in a row bring an endpoint back,
+// UnhealthyAfter failures in a row take it out. A 2xx answer passes.
+type HealthConfig struct {
+	Path           string        `yaml:"path"`
+	Interval       time.Duration `yaml:"interval"`
+	Timeout        time.Duration `yaml:"timeout"`
+	HealthyAfter   int           `yaml:"healthy_after"`
+	UnhealthyAfter int           `yaml:"unhealthy_after"`
+}
+
+// EjectionConfig is passive outlier detection: ConsecutiveFailures failed
+// attempts in a row (connect errors, timeouts, 5xx) eject an endpoint for
+// BaseTime, doubling with each ejection in a row up to MaxTime. Zero values
+// take the defaults; ConsecutiveFailures < 0 turns ejection off.
+type EjectionConfig struct {
+	ConsecutiveFailures int           `yaml:"consecutive_failures"`
+	BaseTime            time.Duration `yaml:"base_time"`
+	MaxTime             time.Duration `yaml:"max_time"`
+}
+
+// BreakerConfig is the circuit breaker over the whole pool: once Window
+// holds at least MinRequests attempts of which FailureRatio or more failed,
+// the breaker opens for OpenFor and every request is answered 503 at once;
+// then HalfOpenRequests trial requests decide between closing and opening
+// again. Zero values take the defaults; MinRequests < 0 turns it off.
+type BreakerConfig struct {
+	Window           time.Duration `yaml:"window"`
+	MinRequests      int           `yaml:"min_requests"`
+	FailureRatio     float64       `yaml:"failure_ratio"`
+	OpenFor          time.Duration `yaml:"open_for"`
+	HalfOpenRequests int           `yaml:"half_open_requests"`
+}
+
+// RetryConfig bounds retries. Attempts counts the first try (2: one retry;
+// 1: none). PerTryTimeout bounds each attempt until response headers
+// (default: the route timeout). Budget is the most retries may add, as a
+// ratio of requests (default 0.2); a negative Budget means no retries.
+type RetryConfig struct {
+	Attempts      int           `yaml:"attempts"`
+	PerTryTimeout time.Duration `yaml:"per_try_timeout"`
+	Budget        float64       `yaml:"budget"`
+}
+
+// Defaults of the resilience settings (docs/config.md, upstream).
+const (
+	DefaultEjectFailures   = 5
+	DefaultEjectBase       = 5 * time.Second
+	DefaultEjectMax        = time.Minute
+	DefaultBreakerWindow   = 10 * time.Second
+	DefaultBreakerMin      = 20
+	DefaultBreakerRatio    = 0.5
+	DefaultBreakerOpenFor  = 5 * time.Second
+	DefaultBreakerHalfOpen = 3
+	DefaultRetryAttempts   = 2
+	DefaultRetryBudget     = 0.2
+	DefaultHealthInterval  = 5 * time.Second
+	DefaultHealthTimeout   = time.Second
+	DefaultHealthyAfter    = 2
+	DefaultUnhealthyAfter  = 3
+)
+
+// Endpoints is the pool's endpoint URLs: URLs, or URL alone.
+func (c Config) Endpoints() []string {
+	if len(c.URLs) > 0 {
+		return c.URLs
+	}
+	if c.URL != "" {
+		return []string{c.URL}
+	}
+	return nil
 }
 
 // Validate reports every problem in c without I/O; each message starts with
 // the key path relative to c. The config loader checks that files exist.
 func (c Config) Validate() []error {
 	var errs []error
-	if err := checkURL(c.URL); err != nil {
-		errs = append(errs, fmt.Errorf("url: %w", err))
+	switch {
+	case c.URL != "" && len(c.URLs) > 0:
+		errs = append(errs, errors.New("urls: set url or urls, not both"))
+	case len(c.URLs) > 0:
+		errs = append(errs, checkURLs(c.URLs)...)
+	default:
+		if err := checkURL(c.URL); err != nil {
+			errs = append(errs, fmt.Errorf("url: %w", err))
+		}
+	}
+	switch c.Balance {
+	case "", BalanceRoundRobin, BalanceLeastRequests:
+	default:
+		errs = append(errs, fmt.Errorf("balance: must be %s or %s, got %q", BalanceRoundRobin, BalanceLeastRequests, c.Balance))
 	}
 	if c.Timeout <= 0 {
 		errs = append(errs, errors.New("timeout: must be > 0"))
@@ -45,8 +151,117 @@ func (c Config) Validate() []error {
 		errs = append(errs, errors.New("max_idle_conns: must be >= 0"))
 	}
 	errs = append(errs, checkForwardHeaders(c.ForwardHeaders)...)
+	if c.Health != nil {
+		errs = append(errs, c.Health.validate()...)
+	}
+	errs = append(errs, c.Ejection.validate()...)
+	errs = append(errs, c.Breaker.validate()...)
+	errs = append(errs, c.Retry.validate(c.Timeout)...)
 	return errs
 }
+
+// checkURLs checks each URL and that they differ only in host:port: the
+// request path is joined once, before an endpoint is picked.
+func checkURLs(urls []string) []error {
+	var errs []error
+	var first *url.URL
+	seen := map[string]bool{}
+	for i, raw := range urls {
+		if err := checkURL(raw); err != nil {
+			errs = append(errs, fmt.Errorf("urls[%d]: %w", i, err))
+			continue
+		}
+		u, _ := url.Parse(raw)
+		if seen[u.Host] {
+			errs = append(errs, fmt.Errorf("urls[%d]: %s is listed twice", i, u.Host))
+		}
+		seen[u.Host] = true
+		if first == nil {
+			first = u
+			continue
+		}
+		if u.Scheme != first.Scheme || u.EscapedPath() != first.EscapedPath() || u.RawQuery != first.RawQuery {
+			errs = append(errs, fmt.Errorf("urls[%d]: must have the scheme and path of urls[0] (%s://host%s), got %q", i, first.Scheme, first.EscapedPath(), raw))
+		}
+	}
+	return errs
+}
+
+func (h HealthConfig) validate() []error {
+	var errs []error
+	if h.Path == "" || !strings.HasPrefix(h.Path, "/") {
+		errs = append(errs, fmt.Errorf("health.path: must be an absolute path, got %q", h.Path))
+	} else if u, err := url.Parse(h.Path); err != nil || u.Host != "" || u.Fragment != "" {
+		errs = append(errs, fmt.Errorf("health.path: must be a path with an optional query, got %q", h.Path))
+	}
+	if h.Interval < 0 {
+		errs = append(errs, errors.New("health.interval: must be >= 0"))
+	}
+	if h.Timeout < 0 {
+		errs = append(errs, errors.New("health.timeout: must be >= 0"))
+	}
+	if h.Interval > 0 && h.Timeout > h.Interval {
+		errs = append(errs, errors.New("health.timeout: must not exceed health.interval"))
+	}
+	if h.HealthyAfter < 0 {
+		errs = append(errs, errors.New("health.healthy_after: must be >= 0"))
+	}
+	if h.UnhealthyAfter < 0 {
+		errs = append(errs, errors.New("health.unhealthy_after: must be >= 0"))
+	}
+	return errs
+}
+
+func (e EjectionConfig) validate() []error {
+	var errs []error
+	if e.BaseTime < 0 {
+		errs = append(errs, errors.New("ejection.base_time: must be >= 0"))
+	}
+	if e.MaxTime < 0 {
+		errs = append(errs, errors.New("ejection.max_time: must be >= 0"))
+	}
+	if e.BaseTime > 0 && e.MaxTime > 0 && e.MaxTime < e.BaseTime {
+		errs = append(errs, errors.New("ejection.max_time: must be >= ejection.base_time"))
+	}
+	return errs
+}
+
+func (b BreakerConfig) validate() []error {
+	var errs []error
+	if b.Window < 0 {
+		errs = append(errs, errors.New("breaker.window: must be >= 0"))
+	}
+	if b.FailureRatio < 0 || b.FailureRatio > 1 {
+		errs = append(errs, errors.New("breaker.failure_ratio: must be between 0 and 1"))
+	}
+	if b.OpenFor < 0 {
+		errs = append(errs, errors.New("breaker.open_for: must be >= 0"))
+	}
+	if b.HalfOpenRequests < 0 {
+		errs = append(errs, errors.New("breaker.half_open_requests: must be >= 0"))
+	}
+	return errs
+}
+
+func (r RetryConfig) validate(timeout time.Duration) []error {
+	var errs []error
+	if r.Attempts < 0 || r.Attempts > maxAttempts {
+		errs = append(errs, fmt.Errorf("retry.attempts: must be between 1 and %d (0 means the default %d)", maxAttempts, DefaultRetryAttempts))
+	}
+	if r.PerTryTimeout < 0 {
+		errs = append(errs, errors.New("retry.per_try_timeout: must be >= 0"))
+	}
+	if timeout > 0 && r.PerTryTimeout > timeout {
+		errs = append(errs, errors.New("retry.per_try_timeout: must not exceed timeout (it is inside the route's timeout)"))
+	}
+	if r.Budget > 1 {
+		errs = append(errs, errors.New("retry.budget: must be at most 1 (a ratio of requests)"))
+	}
+	return errs
+}
+
+// maxAttempts bounds Attempts: more tries only multiply an outage.
+const maxAttempts = 5
 
 func checkURL(raw string) error {
 	if raw == "" {
