@@ -17,7 +17,7 @@ import (
 type backend struct {
 	srv    *httptest.Server
 	hits   atomic.Int64
-	status atomic.Int64 // 0: 200
+	status atomic.Int64  // 0: 200
 	hold   chan struct{} // when set, requests wait on it
 	mu     sync.Mutex
 	paths  []string
