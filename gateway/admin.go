@@ -18,20 +18,14 @@ func (g *Gateway) AdminHandler() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		pending := g.ready.pending()
-		if len(pending) > 0 {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "waiting_for": pending})
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"status": "ready"})
-	})
+	mux.HandleFunc("GET /readyz", g.serveReadyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g.metrics.reg, promhttp.HandlerOpts{}))
 	return mux
 }
 
-// Ready reports whether every start-up check has passed.
-func (g *Gateway) Ready() bool { return len(g.ready.pending()) == 0 }
+// Ready reports whether the gateway can serve: every start-up check has
+// passed and a fail_closed rate-limit store answers.
+func (g *Gateway) Ready() bool { return len(g.waitingFor()) == 0 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", mediaJSON)

@@ -105,7 +105,7 @@ func New(cfg *config.Config, opts ...Option) (*Gateway, error) {
 		return nil, err
 	}
 	g.routes.Store(rt)
-	g.metrics.reg.MustRegister(limiterCollector{g}, analysisCollector{g})
+	g.metrics.reg.MustRegister(limiterCollector{g}, analysisCollector{g}, upstreamCollector{g})
 	g.ready.init(rt.readinessChecks())
 
 	e := echo.New()

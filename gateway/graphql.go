@@ -276,8 +276,20 @@ func (rt *graphqlRoute) serve(g *Gateway, c echo.Context, st *reqState, tbl *rou
 		st.gqlAfter = after
 	}
 	out.Body = body
+	out.Idempotent = onlyQueries(reports)
 	st.decision = "allow"
 	rt.proxy.Forward(w, r, out)
+}
+
+// onlyQueries: a request of queries alone may be retried upstream; one
+// mutation (or subscription) anywhere in a batch makes it unsafe to send twice.
+func onlyQueries(reports []*analysis.Report) bool {
+	for _, rep := range reports {
+		if rep == nil || rep.OperationType != "query" {
+			return false
+		}
+	}
+	return len(reports) > 0
 }
 
 // decode reads a GraphQL-over-HTTP request: POST with a JSON body (an object,

@@ -11,7 +11,7 @@ import (
 // the route's protocol shape, counted, and logged with their cause; the
 // client never sees the upstream's address.
 func (g *Gateway) newProxy(route string, cfg upstream.Config, proto protocol) (*upstream.Proxy, error) {
-	p, err := upstream.New(cfg)
+	p, err := upstream.NewWithOptions(cfg, upstream.PoolOptions{Logger: g.log.With("route", route)})
 	if err != nil {
 		return nil, fmt.Errorf("building upstream proxy: %w", err)
 	}

@@ -156,6 +156,8 @@ func (rt *restRoute) serve(g *Gateway, c echo.Context, st *reqState, tbl *routeT
 		Body:     body,
 		ClientIP: st.clientIP,
 		Header:   http.Header{echo.HeaderXRequestID: {st.id}},
+		// GET and HEAD, or marked x-portcullis-idempotent in the document.
+		Idempotent: rt.api.Idempotent(op),
 	}
 	out.StripHeaders = tbl.fwd.apply(out.Header, id, rt.cfg.ForwardAuthorization)
 	if rt.proxy.OnResponse != nil {

@@ -29,6 +29,11 @@ func fileRefs(c *Config) []fileRef {
 		add("server.tls.key_file", &t.KeyFile)
 		add("server.tls.client_ca_file", &t.ClientCAFile)
 	}
+	if t := c.RateLimit.Redis.TLS; t != nil {
+		add("rate_limit.redis.tls.ca_file", &t.CAFile)
+		add("rate_limit.redis.tls.cert_file", &t.CertFile)
+		add("rate_limit.redis.tls.key_file", &t.KeyFile)
+	}
 	for i := range c.Identity.OIDC {
 		add(fmt.Sprintf("identity.oidc[%d].ca_file", i), &c.Identity.OIDC[i].CAFile)
 	}

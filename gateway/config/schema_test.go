@@ -138,6 +138,8 @@ func TestSchemaMatchesGoTypes(t *testing.T) {
 			want = "boolean"
 		case typ.Kind() >= reflect.Int && typ.Kind() <= reflect.Int64:
 			want = "integer"
+		case typ.Kind() == reflect.Float64:
+			want = "number"
 		default:
 			t.Errorf("%s: Go type %s not handled by this test", path, typ)
 			return

@@ -26,11 +26,96 @@ type Tier struct {
 	MaxInFlight int `yaml:"max_in_flight"`
 }
 
-// Redis is the shared store's address.
+// Redis is the shared store: a single server, a Sentinel-monitored master
+// or a Cluster, reached through go-redis's universal client.
 type Redis struct {
-	Address  string `yaml:"address"`
+	// Mode is standalone (default), sentinel or cluster.
+	Mode string `yaml:"mode"`
+	// Address is the server (standalone).
+	Address string `yaml:"address"`
+	// Addresses are the Sentinels (sentinel) or the seed nodes (cluster).
+	Addresses []string `yaml:"addresses"`
+	// MasterName is the master the Sentinels monitor (sentinel).
+	MasterName string `yaml:"master_name"`
+	// Username and Password authenticate to Redis (ACL user, or the
+	// default user's requirepass when Username is empty).
+	Username string `yaml:"username"`
 	Password string `yaml:"password"`
-	DB       int    `yaml:"db"`
+	// SentinelUsername and SentinelPassword authenticate to the Sentinels
+	// when they need it.
+	SentinelUsername string `yaml:"sentinel_username"`
+	SentinelPassword string `yaml:"sentinel_password"`
+	// DB is the database number (standalone and sentinel; a Cluster has
+	// only database 0).
+	DB int `yaml:"db"`
+	// TLS, when set, connects over TLS.
+	TLS *RedisTLS `yaml:"tls"`
+}
+
+// RedisTLS is the client side of TLS to Redis.
+type RedisTLS struct {
+	// CAFile is a PEM bundle trusted instead of the system pool.
+	CAFile string `yaml:"ca_file"`
+	// CertFile and KeyFile are a client certificate (tls-auth-clients).
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ServerName overrides the name checked in the server's certificate.
+	ServerName string `yaml:"server_name"`
+}
+
+// Redis modes of Redis.Mode.
+const (
+	RedisStandalone = "standalone"
+	RedisSentinel   = "sentinel"
+	RedisCluster    = "cluster"
+)
+
+func (r Redis) validate() []error {
+	var errs []error
+	checkAddr := func(path, a string) {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			errs = append(errs, fmt.Errorf("%s: must be host:port, got %q", path, a))
+		}
+	}
+	switch r.Mode {
+	case "", RedisStandalone:
+		if r.Address == "" {
+			errs = append(errs, errors.New("redis.address: is required when store is redis"))
+		} else {
+			checkAddr("redis.address", r.Address)
+		}
+		if len(r.Addresses) > 0 {
+			errs = append(errs, errors.New("redis.addresses: only for mode sentinel or cluster; a single server takes address"))
+		}
+	case RedisSentinel, RedisCluster:
+		if len(r.Addresses) == 0 {
+			errs = append(errs, fmt.Errorf("redis.addresses: is required in mode %s", r.Mode))
+		}
+		for i, a := range r.Addresses {
+			checkAddr(fmt.Sprintf("redis.addresses[%d]", i), a)
+		}
+		if r.Address != "" {
+			errs = append(errs, fmt.Errorf("redis.address: not used in mode %s; list the nodes in addresses", r.Mode))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("redis.mode: must be standalone, sentinel or cluster, got %q", r.Mode))
+	}
+	if r.Mode == RedisSentinel && r.MasterName == "" {
+		errs = append(errs, errors.New("redis.master_name: is required in mode sentinel"))
+	}
+	if r.Mode != RedisSentinel && r.MasterName != "" {
+		errs = append(errs, errors.New("redis.master_name: only for mode sentinel"))
+	}
+	if r.Mode == RedisCluster && r.DB != 0 {
+		errs = append(errs, errors.New("redis.db: a Redis Cluster has only database 0"))
+	}
+	if r.DB < 0 {
+		errs = append(errs, errors.New("redis.db: must be >= 0"))
+	}
+	if t := r.TLS; t != nil && (t.CertFile == "") != (t.KeyFile == "") {
+		errs = append(errs, errors.New("redis.tls.cert_file: cert_file and key_file must be set together"))
+	}
+	return errs
 }
 
 // Config is the rate_limit section.
@@ -60,16 +145,9 @@ func (c Config) Validate() []error {
 	switch c.Store {
 	case "memory":
 	case "redis":
-		if c.Redis.Address == "" {
-			errs = append(errs, errors.New("redis.address: is required when store is redis"))
-		} else if _, _, err := net.SplitHostPort(c.Redis.Address); err != nil {
-			errs = append(errs, fmt.Errorf("redis.address: must be host:port, got %q", c.Redis.Address))
-		}
+		errs = append(errs, c.Redis.validate()...)
 	default:
 		errs = append(errs, fmt.Errorf("store: must be memory or redis, got %q", c.Store))
-	}
-	if c.Redis.DB < 0 {
-		errs = append(errs, errors.New("redis.db: must be >= 0"))
 	}
 	if c.Timeout < 0 {
 		errs = append(errs, errors.New("timeout: must be >= 0"))
