@@ -87,8 +87,34 @@ func writeConfig(t *testing.T, yaml string) string {
 	return path
 }
 
-// startGateway runs the binary and waits for its "listening" log line.
+// startGateway runs the binary and waits for its "listening" log line and
+// for readiness.
 func startGateway(t *testing.T, cfgPath string) *proc {
+	t.Helper()
+	p := startListening(t, cfgPath)
+	// Wait for readiness, so the start-up work (schemas, identity
+	// providers) is over before a test starts counting.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get("http://" + p.adminAddr + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			p.cmd.Process.Kill()
+			t.Fatalf("gateway never became ready\n%s", p.logs())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return p
+}
+
+// startListening runs the binary and waits for its "listening" log line
+// only; the gateway may not be ready yet.
+func startListening(t *testing.T, cfgPath string) *proc {
 	t.Helper()
 	p := &proc{done: make(chan error, 1)}
 	p.cmd = exec.Command(binPath, "serve", "-c", cfgPath)
@@ -126,23 +152,6 @@ func startGateway(t *testing.T, cfgPath string) *proc {
 	case <-time.After(30 * time.Second):
 		p.cmd.Process.Kill()
 		t.Fatalf("gateway did not start listening\n%s", p.logs())
-	}
-	// Wait for readiness, so the start-up probes (a HEAD to each upstream)
-	// are over before a test starts counting what upstreams received.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get("http://" + p.adminAddr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			p.cmd.Process.Kill()
-			t.Fatalf("gateway never became ready\n%s", p.logs())
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 	t.Cleanup(func() {
 		p.cmd.Process.Signal(syscall.SIGTERM)
