@@ -276,4 +276,3 @@ func TestReadinessWaitsForIdPKeys(t *testing.T) {
 		t.Fatal("ready without fetching the JWKS")
 	}
 }
-
