@@ -49,6 +49,8 @@ type Gateway struct {
 
 	idPrefix  string
 	idCounter atomic.Uint64
+	// draining is set on SIGTERM (drain.go).
+	draining atomic.Bool
 }
 
 // Option adjusts a Gateway at construction.
@@ -139,7 +141,9 @@ func (g *Gateway) Reload(cfg *config.Config) error {
 	old := g.routes.Swap(rt)
 	g.ready.replace(rt.readinessChecks())
 	if keep != nil {
-		old.limiter = nil // now the new table's
+		// Now the new table's. The old table keeps the pointer: requests
+		// still in flight on it read it; only its close must skip it.
+		old.limiterHandedOver.Store(true)
 	}
 	// Requests already in flight still use the old table: release it only
 	// after they have had the shutdown grace to finish.
@@ -285,7 +289,7 @@ func (g *Gateway) echoError(err error, c echo.Context) {
 func (g *Gateway) newServer(h http.Handler) *http.Server {
 	s := g.cfg.Server
 	return &http.Server{
-		Handler:           h,
+		Handler:           g.closeWhenDraining(h),
 		ReadHeaderTimeout: s.ReadHeaderTimeout,
 		ReadTimeout:       s.ReadTimeout,
 		WriteTimeout:      s.WriteTimeout,
@@ -362,6 +366,7 @@ func (g *Gateway) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 	g.log.Info("shutting down", "grace", g.cfg.Server.ShutdownGrace.String())
 	sctx, cancel := context.WithTimeout(context.Background(), g.cfg.Server.ShutdownGrace)
 	defer cancel()
+	g.drain(sctx)
 	var firstErr error
 	for _, s := range servers {
 		if err := s.Shutdown(sctx); err != nil && firstErr == nil {

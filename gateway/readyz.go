@@ -19,6 +19,9 @@ const storeCheck = "rate_limit store (rate_limit.redis)"
 // among them (docs/operations.md, Running in production).
 func (g *Gateway) waitingFor() []string {
 	pending := g.ready.pending()
+	if g.draining.Load() {
+		pending = append(pending, shuttingDown)
+	}
 	if tbl := g.routes.Load(); tbl != nil && tbl.limiter != nil && !tbl.limiter.Ready() {
 		pending = append(pending, storeCheck)
 	}

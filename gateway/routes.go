@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/labstack/echo/v4"
 
@@ -21,8 +22,11 @@ type routeTable struct {
 	auth    *authn.Authenticator
 	limiter *ratelimit.Limiter
 	rateCfg ratelimit.Config
-	fwd     forwardHeaders
-	graphql map[string]*graphqlRoute
+	// limiterHandedOver is set when a reload carried the limiter over to
+	// the next table, so closing this one leaves it running.
+	limiterHandedOver atomic.Bool
+	fwd               forwardHeaders
+	graphql           map[string]*graphqlRoute
 	// rest is sorted by prefix length, longest first, so the first match is
 	// the longest prefix.
 	rest []*restRoute
@@ -79,7 +83,7 @@ func (rt *routeTable) close() {
 	if rt.auth != nil {
 		rt.auth.Close()
 	}
-	if rt.limiter != nil {
+	if rt.limiter != nil && !rt.limiterHandedOver.Load() {
 		rt.limiter.Close()
 	}
 	for _, r := range rt.graphql {

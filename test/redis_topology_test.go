@@ -255,9 +255,9 @@ sentinel failover-timeout shop 5000
 	if n, err := mc.Wait(context.Background(), 1, 5*time.Second).Result(); err != nil || n < 1 {
 		t.Fatalf("WAIT for the replica: %d %v", n, err)
 	}
-	if err := sc.Failover(context.Background(), "shop").Err(); err != nil {
-		t.Fatalf("SENTINEL FAILOVER: %v", err)
-	}
+	// The Sentinel refuses (NOGOODSLAVE) until its periodic INFO of the
+	// replica is fresh enough; ask again until it accepts.
+	rtWait(t, "SENTINEL FAILOVER accepted", func() error { return sc.Failover(context.Background(), "shop").Err() })
 	rtWait(t, "the replica promoted", func() error {
 		addr, err := sc.GetMasterAddrByName(context.Background(), "shop").Result()
 		if err != nil {

@@ -185,6 +185,9 @@ func validateServer(s *Server, add func(path, format string, args ...any)) {
 	if s.MaxBodyBytes <= 0 {
 		add("server.max_body_bytes", "must be > 0")
 	}
+	if d := s.DrainDelay; d != nil && (*d < 0 || *d >= s.ShutdownGrace) {
+		add("server.drain_delay", "must be >= 0 and less than shutdown_grace (draining is part of the grace)")
+	}
 	for _, d := range []struct {
 		path string
 		ok   bool
