@@ -22,6 +22,12 @@ type endpoint struct {
 	inflight     atomic.Int64
 	requests     atomic.Uint64
 	failures     atomic.Uint64
+	// out mirrors "ejected or unhealthy" with the ejection's end, so the
+	// balancer reads it without the lock: 0 in rotation, -1 unhealthy,
+	// else the UnixNano the ejection ends.
+	out atomic.Int64
+	// dirty is set while consecutive or ejectedInRow may be non-zero.
+	dirty atomic.Bool
 
 	mu           sync.Mutex
 	consecutive  int // failed attempts in a row
@@ -41,19 +47,41 @@ func newEndpoint(u *url.URL, t *http.Transport) *endpoint {
 
 // available reports whether the balancer may pick e now.
 func (e *endpoint) available(now time.Time) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return !e.unhealthy && !now.Before(e.ejectedUntil)
+	switch o := e.out.Load(); {
+	case o == 0:
+		return true
+	case o < 0:
+		return false
+	default:
+		return now.UnixNano() >= o
+	}
 }
 
-// succeeded records an attempt that got a non-5xx answer.
+// publish updates out after a change under mu.
+func (e *endpoint) publish() {
+	switch {
+	case e.unhealthy:
+		e.out.Store(-1)
+	case e.ejectedUntil.IsZero():
+		e.out.Store(0)
+	default:
+		e.out.Store(e.ejectedUntil.UnixNano())
+	}
+}
+
+// succeeded records an attempt that got a non-5xx answer. The common case,
+// an endpoint with no failure to forget, takes no lock.
 func (e *endpoint) succeeded(now time.Time) {
 	e.requests.Add(1)
+	if !e.dirty.Load() {
+		return
+	}
 	e.mu.Lock()
 	e.consecutive = 0
 	if !now.Before(e.ejectedUntil) {
 		e.ejectedInRow = 0
 	}
+	e.dirty.Store(e.ejectedInRow > 0)
 	e.mu.Unlock()
 }
 
@@ -65,6 +93,7 @@ func (e *endpoint) failed(now time.Time, why string, ej EjectionConfig) (ejected
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.lastErr, e.lastErrAt = why, now
+	e.dirty.Store(true)
 	e.consecutive++
 	if ej.ConsecutiveFailures < 0 || e.consecutive < ej.ConsecutiveFailures || now.Before(e.ejectedUntil) {
 		return 0
@@ -74,6 +103,7 @@ func (e *endpoint) failed(now time.Time, why string, ej EjectionConfig) (ejected
 		d = ej.MaxTime
 	}
 	e.ejectedUntil = now.Add(d)
+	e.publish()
 	e.ejectedInRow++
 	e.ejections++
 	e.consecutive = 0
@@ -90,6 +120,7 @@ func (e *endpoint) checked(ok bool, why string, now time.Time, h HealthConfig) (
 		e.checkPasses++
 		if e.unhealthy && e.checkPasses >= h.HealthyAfter {
 			e.unhealthy = false
+			e.publish()
 			return true
 		}
 		return false
@@ -99,6 +130,7 @@ func (e *endpoint) checked(ok bool, why string, now time.Time, h HealthConfig) (
 	e.checkFails++
 	if !e.unhealthy && e.checkFails >= h.UnhealthyAfter {
 		e.unhealthy = true
+		e.publish()
 		return true
 	}
 	return false
