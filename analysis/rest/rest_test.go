@@ -362,6 +362,17 @@ func TestIdempotent(t *testing.T) {
 	}
 }
 
+func TestIdempotentExtensionChecked(t *testing.T) {
+	d, err := openapi.Load("testdata/idempotent31.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = New(d, Options{})
+	if err == nil || !strings.Contains(err.Error(), "paths./bad.post.x-portcullis-idempotent: must be true or false") {
+		t.Fatalf("New = %v, want the non-boolean x-portcullis-idempotent refused with its path", err)
+	}
+}
+
 func TestValidateResponse(t *testing.T) {
 	order := `{"id":1,"userId":"u","status":"paid","items":[],"total":0,"note":null,"createdAt":"2025-03-01T10:00:00Z"}`
 	jsonHdr := http.Header{"Content-Type": {"application/json"}}
