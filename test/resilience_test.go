@@ -211,7 +211,7 @@ func TestPoolRetryBudgetTotalOutage(t *testing.T) {
 // long; round_robin would give it a third.
 func TestPoolLeastRequestsAvoidsSlow(t *testing.T) {
 	bs := rsvBackends(t, 3)
-	bs[0].delay.Store(int64(200 * time.Millisecond))
+	bs[0].delay.Store(int64(500 * time.Millisecond))
 	gw := startGateway(t, rsvConfig(t, bs, ", balance: least_requests", "", ""))
 	load := rsvStartLoad(gw, 8, rsvQuery)
 	load.waitOK(t, 600)
