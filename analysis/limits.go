@@ -6,28 +6,32 @@ import "fmt"
 // configuration leaves cost.list_size unset (zero values fail closed).
 const DefaultListSize = 10
 
-// effective fills every unset (or nonsensical) limit with its default, so
-// that a zero Limits is the safe one, never "unlimited".
-func effective(l Limits) Limits {
-	d := DefaultLimits
-	pick := func(v, def int) int {
-		if v <= 0 {
-			return def
+// Merge is the one rule for layered limits: each layer's positive limits
+// replace those of the layers before it, and what no layer sets is the
+// default. A route's limits go over the defaults, a rate-limit tier's over
+// the route's (docs/config.md, "limits"); a zero or negative limit never
+// means "unlimited", so zero values fail closed.
+func Merge(layers ...Limits) Limits {
+	out := DefaultLimits
+	for _, l := range layers {
+		for _, f := range []struct {
+			dst *int
+			src int
+		}{
+			{&out.MaxDepth, l.MaxDepth}, {&out.MaxHeight, l.MaxHeight}, {&out.MaxAliases, l.MaxAliases},
+			{&out.MaxRootFields, l.MaxRootFields}, {&out.MaxTokens, l.MaxTokens}, {&out.MaxDirectives, l.MaxDirectives},
+			{&out.MaxCost, l.MaxCost}, {&out.MaxBatch, l.MaxBatch}, {&out.MaxSelections, l.MaxSelections},
+		} {
+			if f.src > 0 {
+				*f.dst = f.src
+			}
 		}
-		return v
 	}
-	return Limits{
-		MaxDepth:      pick(l.MaxDepth, d.MaxDepth),
-		MaxHeight:     pick(l.MaxHeight, d.MaxHeight),
-		MaxAliases:    pick(l.MaxAliases, d.MaxAliases),
-		MaxRootFields: pick(l.MaxRootFields, d.MaxRootFields),
-		MaxTokens:     pick(l.MaxTokens, d.MaxTokens),
-		MaxDirectives: pick(l.MaxDirectives, d.MaxDirectives),
-		MaxCost:       pick(l.MaxCost, d.MaxCost),
-		MaxBatch:      pick(l.MaxBatch, d.MaxBatch),
-		MaxSelections: pick(l.MaxSelections, d.MaxSelections),
-	}
+	return out
 }
+
+// effective is the limits an operation is measured against.
+func effective(l Limits) Limits { return Merge(l) }
 
 // CheckBatch refuses a batch of n operations over lim.MaxBatch
 // ; the front door calls it before analysing the entries.

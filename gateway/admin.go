@@ -28,7 +28,7 @@ func (g *Gateway) AdminHandler() http.Handler {
 func (g *Gateway) Ready() bool { return len(g.waitingFor()) == 0 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", mediaJSON)
+	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
@@ -145,10 +145,10 @@ func (rd *readiness) run(c readyCheck) {
 func (rt *routeTable) readinessChecks() []readyCheck {
 	var out []readyCheck
 	for _, r := range rt.graphql {
-		out = append(out, readyCheck{name: "schema " + r.cfg.Name, check: r.loadSchema})
+		out = append(out, readyCheck{name: "schema " + r.Name(), check: r.LoadSchema})
 	}
 	out = append(out, readyCheck{name: "identity providers", check: func(context.Context) error {
-		if rt.auth.Ready() {
+		if rt.shared.Auth.Ready() {
 			return nil
 		}
 		return errors.New("waiting for OIDC discovery")

@@ -19,6 +19,9 @@ import (
 
 	"github.com/portcullis-gw/portcullis/analysis"
 	"github.com/portcullis-gw/portcullis/gateway/config"
+	"github.com/portcullis-gw/portcullis/gateway/errcode"
+	"github.com/portcullis-gw/portcullis/gateway/graphqlhttp"
+	"github.com/portcullis-gw/portcullis/gateway/resthttp"
 	"github.com/portcullis-gw/portcullis/upstream"
 )
 
@@ -210,10 +213,10 @@ func gqlCode(t *testing.T, body []byte) string {
 // problemCode checks a problem+json body and returns its code.
 func problemCode(t *testing.T, resp *http.Response, body []byte) string {
 	t.Helper()
-	if ct := resp.Header.Get("Content-Type"); ct != mediaProblem {
-		t.Fatalf("Content-Type = %q, want %q (body %s)", ct, mediaProblem, body)
+	if ct := resp.Header.Get("Content-Type"); ct != resthttp.MediaProblem {
+		t.Fatalf("Content-Type = %q, want %q (body %s)", ct, resthttp.MediaProblem, body)
 	}
-	var p Problem
+	var p resthttp.Problem
 	if err := json.Unmarshal(body, &p); err != nil {
 		t.Fatalf("bad problem: %v: %s", err, body)
 	}
@@ -269,7 +272,7 @@ func TestGraphQLGet(t *testing.T) {
 		t.Fatalf("upstream got %+v", got)
 	}
 	resp, body = h.do("GET", "/graphql?query=mutation%7BsetHello(value:%22x%22)%7D", nil, "")
-	if resp.StatusCode != 405 || resp.Header.Get("Allow") != "POST" || gqlCode(t, body) != CodeMethodNotAllowed {
+	if resp.StatusCode != 405 || resp.Header.Get("Allow") != "POST" || gqlCode(t, body) != errcode.MethodNotAllowed {
 		t.Fatalf("GET mutation: %d allow=%q %s", resp.StatusCode, resp.Header.Get("Allow"), body)
 	}
 	if n := len(h.gql.got()); n != 1 {
@@ -289,25 +292,25 @@ func TestGraphQLRefusals(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"text/plain without preflight header", "POST", "/graphql", map[string]string{"Content-Type": "text/plain"}, `{"query":"{hello}"}`, 400, CodeCSRF},
-		{"form without preflight header", "POST", "/graphql", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, `query=x`, 400, CodeCSRF},
-		{"multipart without preflight header", "POST", "/graphql", map[string]string{"Content-Type": "multipart/form-data; boundary=x"}, `--x--`, 400, CodeCSRF},
-		{"no content type", "POST", "/graphql", map[string]string{"Content-Type": ""}, `{"query":"{hello}"}`, 400, CodeCSRF},
-		{"empty preflight header", "POST", "/graphql", map[string]string{"Content-Type": "text/plain", "X-Portcullis-CSRF": ""}, `{"query":"{hello}"}`, 400, CodeCSRF},
-		{"form with preflight header is still not JSON", "POST", "/graphql", map[string]string{"Content-Type": "application/x-www-form-urlencoded", "X-Portcullis-CSRF": "1"}, `query=x`, 415, CodeUnsupportedMedia},
-		{"xml", "POST", "/graphql", map[string]string{"Content-Type": "application/xml"}, `<q/>`, 415, CodeUnsupportedMedia},
-		{"PUT", "PUT", "/graphql", jsonCT, `{"query":"{hello}"}`, 405, CodeMethodNotAllowed},
-		{"not JSON", "POST", "/graphql", jsonCT, `{"query":`, 400, CodeBadRequest},
-		{"missing query", "POST", "/graphql", jsonCT, `{"variables":{}}`, 400, CodeBadRequest},
+		{"text/plain without preflight header", "POST", "/graphql", map[string]string{"Content-Type": "text/plain"}, `{"query":"{hello}"}`, 400, errcode.CSRF},
+		{"form without preflight header", "POST", "/graphql", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, `query=x`, 400, errcode.CSRF},
+		{"multipart without preflight header", "POST", "/graphql", map[string]string{"Content-Type": "multipart/form-data; boundary=x"}, `--x--`, 400, errcode.CSRF},
+		{"no content type", "POST", "/graphql", map[string]string{"Content-Type": ""}, `{"query":"{hello}"}`, 400, errcode.CSRF},
+		{"empty preflight header", "POST", "/graphql", map[string]string{"Content-Type": "text/plain", "X-Portcullis-CSRF": ""}, `{"query":"{hello}"}`, 400, errcode.CSRF},
+		{"form with preflight header is still not JSON", "POST", "/graphql", map[string]string{"Content-Type": "application/x-www-form-urlencoded", "X-Portcullis-CSRF": "1"}, `query=x`, 415, errcode.UnsupportedMedia},
+		{"xml", "POST", "/graphql", map[string]string{"Content-Type": "application/xml"}, `<q/>`, 415, errcode.UnsupportedMedia},
+		{"PUT", "PUT", "/graphql", jsonCT, `{"query":"{hello}"}`, 405, errcode.MethodNotAllowed},
+		{"not JSON", "POST", "/graphql", jsonCT, `{"query":`, 400, errcode.BadRequest},
+		{"missing query", "POST", "/graphql", jsonCT, `{"variables":{}}`, 400, errcode.BadRequest},
 		{"syntax error", "POST", "/graphql", jsonCT, `{"query":"{ hello "}`, 400, analysis.CodeParseFailed},
 		{"two operations without a name", "POST", "/graphql", jsonCT, `{"query":"query A { hello } query B { hello }"}`, 400, analysis.CodeValidationFailed},
 		{"unknown operation name", "POST", "/graphql", jsonCT, `{"query":"query A { hello }","operationName":"B"}`, 400, analysis.CodeValidationFailed},
 		{"unknown field", "POST", "/graphql", jsonCT, `{"query":"{ hello secret }"}`, 400, analysis.CodeValidationFailed},
 		{"batch over max_batch", "POST", "/graphql", jsonCT, `[{"query":"{hello}"},{"query":"{hello}"},{"query":"{hello}"},{"query":"{hello}"}]`, 400, analysis.CodeMaxBatch},
 		{"batch where batching is off", "POST", "/nobatch", jsonCT, `[{"query":"{hello}"},{"query":"{hello}"}]`, 400, analysis.CodeMaxBatch},
-		{"empty batch", "POST", "/graphql", jsonCT, `[]`, 400, CodeBadRequest},
-		{"body over max_body_bytes", "POST", "/graphql", jsonCT, big, 413, CodeTooLarge},
-		{"bad variables over GET", "GET", "/graphql?query=%7Bhello%7D&variables=%5B", nil, "", 400, CodeBadRequest},
+		{"empty batch", "POST", "/graphql", jsonCT, `[]`, 400, errcode.BadRequest},
+		{"body over max_body_bytes", "POST", "/graphql", jsonCT, big, 413, errcode.TooLarge},
+		{"bad variables over GET", "GET", "/graphql?query=%7Bhello%7D&variables=%5B", nil, "", 400, errcode.BadRequest},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -360,11 +363,11 @@ func TestGraphQLAccepted(t *testing.T) {
 func TestGraphQLResponseMediaType(t *testing.T) {
 	h := newHarness(t, baseConfig)
 	resp, _ := h.do("POST", "/graphql", map[string]string{"Content-Type": "application/json", "Accept": "application/graphql-response+json"}, `{"query":"{"}`)
-	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, mediaGraphQLResponse) {
-		t.Errorf("Content-Type = %q for a client accepting %s", ct, mediaGraphQLResponse)
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, graphqlhttp.MediaGraphQLResponse) {
+		t.Errorf("Content-Type = %q for a client accepting %s", ct, graphqlhttp.MediaGraphQLResponse)
 	}
 	resp, _ = h.do("POST", "/graphql", jsonCT, `{"query":"{"}`)
-	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, mediaJSON) {
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, graphqlhttp.MediaJSON) {
 		t.Errorf("Content-Type = %q for a plain client", ct)
 	}
 }
@@ -382,14 +385,14 @@ func TestRESTRouting(t *testing.T) {
 	}{
 		{"documented operation", "GET", "/api/v1/orders", 200, "", h.rest, "/api/v1/orders"},
 		{"longest prefix wins and strips", "GET", "/api/admin/v1/orders", 200, "", h.admin, "/base/v1/orders"},
-		{"prefix itself is not an operation", "GET", "/api", 404, CodeNotFound, nil, ""},
-		{"undocumented path under a prefix", "GET", "/api/v1/secret", 404, CodeNotFound, nil, ""},
-		{"undocumented method", "DELETE", "/api/v1/orders", 405, CodeMethodNotAllowed, nil, ""},
+		{"prefix itself is not an operation", "GET", "/api", 404, errcode.NotFound, nil, ""},
+		{"undocumented path under a prefix", "GET", "/api/v1/secret", 404, errcode.NotFound, nil, ""},
+		{"undocumented method", "DELETE", "/api/v1/orders", 405, errcode.MethodNotAllowed, nil, ""},
 		{"undocumented query parameter", "GET", "/api/v1/orders?debug=1", 400, "VALIDATION_FAILED", nil, ""},
-		{"prefix is not a string prefix", "GET", "/apix", 404, CodeNotFound, nil, ""},
-		{"unknown path", "GET", "/nowhere", 404, CodeNotFound, nil, ""},
-		{"root", "GET", "/", 404, CodeNotFound, nil, ""},
-		{"graphql path is exact", "GET", "/graphql/x", 404, CodeNotFound, nil, ""},
+		{"prefix is not a string prefix", "GET", "/apix", 404, errcode.NotFound, nil, ""},
+		{"unknown path", "GET", "/nowhere", 404, errcode.NotFound, nil, ""},
+		{"root", "GET", "/", 404, errcode.NotFound, nil, ""},
+		{"graphql path is exact", "GET", "/graphql/x", 404, errcode.NotFound, nil, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -436,8 +439,8 @@ func TestUnsafePaths(t *testing.T) {
 		t.Run(p, func(t *testing.T) {
 			before := len(h.rest.got()) + len(h.admin.got()) + len(h.gql.got())
 			status, body := h.rawDo("GET " + p + " HTTP/1.1")
-			if status != 400 || !strings.Contains(body, CodeUnsafePath) {
-				t.Fatalf("status %d body %s, want 400 %s", status, body, CodeUnsafePath)
+			if status != 400 || !strings.Contains(body, errcode.UnsafePath) {
+				t.Fatalf("status %d body %s, want 400 %s", status, body, errcode.UnsafePath)
 			}
 			if after := len(h.rest.got()) + len(h.admin.got()) + len(h.gql.got()); after != before {
 				t.Fatal("an unsafe path reached an upstream")
@@ -455,7 +458,7 @@ func TestUnsafePaths(t *testing.T) {
 func TestRESTBodyCap(t *testing.T) {
 	h := newHarness(t, baseConfig)
 	resp, body := h.do("POST", "/api/v1/orders", jsonCT, strings.Repeat("x", 4096))
-	if resp.StatusCode != 413 || problemCode(t, resp, body) != CodeTooLarge {
+	if resp.StatusCode != 413 || problemCode(t, resp, body) != errcode.TooLarge {
 		t.Fatalf("status %d: %s", resp.StatusCode, body)
 	}
 	if len(h.rest.got()) != 0 {
@@ -474,7 +477,7 @@ func TestPanicRecovery(t *testing.T) {
 	}
 	h := newHarness(t, baseConfig, WithMiddleware(boom))
 	resp, body := h.do("GET", "/api/v1/orders", map[string]string{"X-Boom": "1"}, "")
-	if resp.StatusCode != 500 || problemCode(t, resp, body) != CodeInternal {
+	if resp.StatusCode != 500 || problemCode(t, resp, body) != errcode.Internal {
 		t.Fatalf("REST panic: %d %s", resp.StatusCode, body)
 	}
 	if strings.Contains(string(body), "boom") || strings.Contains(string(body), "goroutine") {
@@ -531,7 +534,7 @@ func TestAccessLogAndMetrics(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil {
 		t.Fatal(err)
 	}
-	for k, want := range map[string]any{"method": "POST", "route": "shop", "status": float64(400), "decision": "deny", "code": CodeCSRF, "path": "/graphql"} {
+	for k, want := range map[string]any{"method": "POST", "route": "shop", "status": float64(400), "decision": "deny", "code": errcode.CSRF, "path": "/graphql"} {
 		if first[k] != want {
 			t.Errorf("access log %s = %v, want %v (%s)", k, first[k], want, lines[0])
 		}

@@ -4,6 +4,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/portcullis-gw/portcullis/gateway/errcode"
+	"github.com/portcullis-gw/portcullis/gateway/graphqlhttp"
 )
 
 // TestGraphQLGETStrict: a GET whose query string Go would read otherwise
@@ -31,7 +34,7 @@ func TestGraphQLGETStrict(t *testing.T) {
 			}
 			got := h.gql.got()[before:]
 			if c.want == "" {
-				if code := gqlCode(t, body); code != CodeBadRequest || len(got) != 0 {
+				if code := gqlCode(t, body); code != errcode.BadRequest || len(got) != 0 {
 					t.Fatalf("code %s, %d forwarded", code, len(got))
 				}
 				return
@@ -47,8 +50,8 @@ func TestGraphQLGETStrict(t *testing.T) {
 // relabelled for a client that accepts application/graphql-response+json.
 func TestGraphQLAnswerMediaType(t *testing.T) {
 	h := newHarness(t, baseConfig)
-	resp, body := h.do("POST", "/graphql", map[string]string{"Content-Type": "application/json", "Accept": mediaGraphQLResponse}, `{"query":"{ hello }"}`)
-	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), mediaGraphQLResponse) {
+	resp, body := h.do("POST", "/graphql", map[string]string{"Content-Type": "application/json", "Accept": graphqlhttp.MediaGraphQLResponse}, `{"query":"{ hello }"}`)
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), graphqlhttp.MediaGraphQLResponse) {
 		t.Fatalf("%d %q: %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 	}
 	resp, _ = h.do("POST", "/graphql", jsonCT, `{"query":"{ hello }"}`)

@@ -3,6 +3,8 @@ package gateway
 import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/portcullis-gw/portcullis/gateway/pipeline"
 )
 
 // metrics is the gateway's own registry: a private one, so two gateways in
@@ -49,6 +51,11 @@ func newMetrics() *metrics {
 	return m
 }
 
+// counters are the metrics the front doors count into.
+func (m *metrics) counters() pipeline.Counters {
+	return pipeline.Counters{UpstreamErrors: m.upstreamErrors, ResponseViolations: m.responseViolations}
+}
+
 var (
 	descCacheHits = prometheus.NewDesc("portcullis_analysis_cache_hits_total",
 		"Operations answered from the analysis cache, by GraphQL route.", []string{"route"}, nil)
@@ -72,14 +79,14 @@ func (ac analysisCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	for _, r := range tbl.graphql {
-		sch := r.schema.Load()
-		if sch == nil {
+		s, ok := r.CacheStats()
+		if !ok {
 			continue
 		}
-		s := sch.analyzer.Stats()
-		ch <- prometheus.MustNewConstMetric(descCacheHits, prometheus.CounterValue, float64(s.Hits), r.cfg.Name)
-		ch <- prometheus.MustNewConstMetric(descCacheMisses, prometheus.CounterValue, float64(s.Misses), r.cfg.Name)
-		ch <- prometheus.MustNewConstMetric(descCacheEntries, prometheus.GaugeValue, float64(s.Entries), r.cfg.Name)
-		ch <- prometheus.MustNewConstMetric(descCacheBytes, prometheus.GaugeValue, float64(s.Bytes), r.cfg.Name)
+		name := r.Name()
+		ch <- prometheus.MustNewConstMetric(descCacheHits, prometheus.CounterValue, float64(s.Hits), name)
+		ch <- prometheus.MustNewConstMetric(descCacheMisses, prometheus.CounterValue, float64(s.Misses), name)
+		ch <- prometheus.MustNewConstMetric(descCacheEntries, prometheus.GaugeValue, float64(s.Entries), name)
+		ch <- prometheus.MustNewConstMetric(descCacheBytes, prometheus.GaugeValue, float64(s.Bytes), name)
 	}
 }

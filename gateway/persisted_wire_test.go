@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/portcullis-gw/portcullis/gateway/errcode"
 )
 
 const helloHash = "3f710a83decac3d21ddeae7bd265d8c5a48749226d23327b5dfd7031f406a987"
@@ -12,7 +14,7 @@ const helloHash = "3f710a83decac3d21ddeae7bd265d8c5a48749226d23327b5dfd7031f406a
 func persistedConfig(t *testing.T, mode string) string {
 	manifest := ""
 	if mode == "safelist" {
-		abs, err := filepath.Abs("testdata/persisted/apollo.json")
+		abs, err := filepath.Abs("graphqlhttp/testdata/persisted/apollo.json")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -51,8 +53,8 @@ func TestSafelistThroughGateway(t *testing.T) {
 		{"by hash", `{"extensions":{"persistedQuery":{"version":1,"sha256Hash":"` + helloHash + `"}}}`, 200, "", "query Hello { hello }"},
 		{"by custom id", `{"extensions":{"persistedQuery":{"version":1,"sha256Hash":"set-hello-v1"}},"variables":{"v":"x"}}`, 200, "", "mutation SetHello"},
 		{"identical text", `{"query":"query Hello { hello }"}`, 200, "", "query Hello { hello }"},
-		{"other text", `{"query":"{ hello }"}`, 403, CodePersistedNotInList, ""},
-		{"unknown hash", `{"extensions":{"persistedQuery":{"version":1,"sha256Hash":"` + strings.Repeat("a", 64) + `"}}}`, 403, CodePersistedNotInList, ""},
+		{"other text", `{"query":"{ hello }"}`, 403, errcode.PersistedNotInList, ""},
+		{"unknown hash", `{"extensions":{"persistedQuery":{"version":1,"sha256Hash":"` + strings.Repeat("a", 64) + `"}}}`, 403, errcode.PersistedNotInList, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -86,11 +88,11 @@ func TestAPQThroughGateway(t *testing.T) {
 	h := newHarness(t, persistedConfig(t, "allow_apq"))
 	hashOnly := `{"extensions":{"persistedQuery":{"version":1,"sha256Hash":"` + helloHash + `"}}}`
 	resp, body := h.do("POST", "/graphql", jsonCT, hashOnly)
-	if resp.StatusCode != 400 || gqlCode(t, body) != CodePersistedNotFound {
+	if resp.StatusCode != 400 || gqlCode(t, body) != errcode.PersistedNotFound {
 		t.Fatalf("miss: %d %s", resp.StatusCode, body)
 	}
 	resp, body = h.do("POST", "/graphql", jsonCT, `{"query":"query Hello { hello }","extensions":{"persistedQuery":{"version":1,"sha256Hash":"`+strings.Repeat("b", 64)+`"}}}`)
-	if resp.StatusCode != 400 || gqlCode(t, body) != CodeBadRequest {
+	if resp.StatusCode != 400 || gqlCode(t, body) != errcode.BadRequest {
 		t.Fatalf("wrong hash: %d %s", resp.StatusCode, body)
 	}
 	resp, body = h.do("POST", "/graphql", jsonCT, `{"query":"query Hello { hello }","extensions":{"persistedQuery":{"version":1,"sha256Hash":"`+helloHash+`"}}}`)

@@ -32,14 +32,14 @@ func (g *Gateway) Probe(ctx context.Context) []Unreachable {
 		mu.Unlock()
 	}
 	var wg sync.WaitGroup
-	if g.cfg.RateLimit.Store == "redis" && tbl.limiter != nil {
+	if lim := tbl.limiter(); g.cfg.RateLimit.Store == "redis" && lim != nil {
 		wg.Go(func() {
-			if err := tbl.limiter.Ping(ctx); err != nil {
+			if err := lim.Ping(ctx); err != nil {
 				report("rate_limit.redis", fmt.Errorf("pinging Redis: %w", err))
 			}
 		})
 	}
-	for i, err := range tbl.auth.Unready() {
+	for i, err := range tbl.shared.Auth.Unready() {
 		report(fmt.Sprintf("identity.oidc[%d]", i), err)
 	}
 	for i := range g.cfg.GraphQL {
@@ -49,20 +49,20 @@ func (g *Gateway) Probe(ctx context.Context) []Unreachable {
 		}
 		p := fmt.Sprintf("graphql[%d]", i)
 		wg.Go(func() {
-			if err := r.loadSchema(ctx); err != nil {
+			if err := r.LoadSchema(ctx); err != nil {
 				report(p+".schema", err)
 			}
 		})
 		wg.Go(func() {
-			for _, err := range r.proxy.Ping(ctx) {
+			for _, err := range r.Ping(ctx) {
 				report(p+".upstream", err)
 			}
 		})
 	}
 	for i, r := range tbl.rest {
-		p := restPath(g, r, i)
+		p := restPath(g, r.Name(), i)
 		wg.Go(func() {
-			for _, err := range r.proxy.Ping(ctx) {
+			for _, err := range r.Ping(ctx) {
 				report(p+".upstream", err)
 			}
 		})
@@ -73,10 +73,10 @@ func (g *Gateway) Probe(ctx context.Context) []Unreachable {
 }
 
 // restPath is the key path of a REST route: the table is sorted by prefix,
-// the config is not.
-func restPath(g *Gateway, r *restRoute, fallback int) string {
+// the config is not; route names are unique.
+func restPath(g *Gateway, name string, fallback int) string {
 	for i := range g.cfg.REST {
-		if &g.cfg.REST[i] == r.cfg {
+		if g.cfg.REST[i].Name == name {
 			return fmt.Sprintf("rest[%d]", i)
 		}
 	}

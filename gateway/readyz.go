@@ -22,7 +22,7 @@ func (g *Gateway) waitingFor() []string {
 	if g.draining.Load() {
 		pending = append(pending, shuttingDown)
 	}
-	if tbl := g.routes.Load(); tbl != nil && tbl.limiter != nil && !tbl.limiter.Ready() {
+	if tbl := g.routes.Load(); tbl != nil && tbl.limiter() != nil && !tbl.limiter().Ready() {
 		pending = append(pending, storeCheck)
 	}
 	return pending
@@ -38,8 +38,9 @@ func (g *Gateway) serveReadyz(w http.ResponseWriter, r *http.Request) {
 	}
 	if r.URL.Query().Has("verbose") {
 		body["upstreams"] = g.UpstreamStatus()
-		if tbl := g.routes.Load(); tbl != nil && tbl.limiter != nil {
-			body["rate_limit_store"] = map[string]any{"up": tbl.limiter.StoreUp(), "ready": tbl.limiter.Ready()}
+		if tbl := g.routes.Load(); tbl != nil && tbl.limiter() != nil {
+			lim := tbl.limiter()
+			body["rate_limit_store"] = map[string]any{"up": lim.StoreUp(), "ready": lim.Ready()}
 		}
 	}
 	writeJSON(w, status, body)
@@ -59,10 +60,10 @@ func (g *Gateway) UpstreamStatus() []RouteUpstream {
 	}
 	out := []RouteUpstream{}
 	for _, r := range tbl.graphql {
-		out = append(out, RouteUpstream{Route: r.cfg.Name, PoolStatus: r.proxy.Pool().Status()})
+		out = append(out, RouteUpstream{Route: r.Name(), PoolStatus: r.Pool().Status()})
 	}
 	for _, r := range tbl.rest {
-		out = append(out, RouteUpstream{Route: r.cfg.Name, PoolStatus: r.proxy.Pool().Status()})
+		out = append(out, RouteUpstream{Route: r.Name(), PoolStatus: r.Pool().Status()})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Route < out[j].Route })
 	return out

@@ -23,6 +23,21 @@ var allowed = map[string][]string{
 	"test":     {"cmd", "gateway", "policy", "analysis", "schema", "upstream", "configs"},
 }
 
+// gatewayAllowed maps each package under gateway/ to the gateway packages
+// it may import (docs/architecture.md): the root over the front doors, the
+// doors over the pipeline they share, the pipeline over the error registry.
+// The doors never import each other or the root. A package nested deeper
+// (gateway/config/x) follows the line of the package it is in, and may
+// import that package too; any other package under gateway/ needs a line.
+var gatewayAllowed = map[string][]string{
+	"gateway":             {"gateway/config", "gateway/errcode", "gateway/pipeline", "gateway/graphqlhttp", "gateway/resthttp"},
+	"gateway/config":      {},
+	"gateway/errcode":     {},
+	"gateway/pipeline":    {"gateway/errcode"},
+	"gateway/graphqlhttp": {"gateway/config", "gateway/errcode", "gateway/pipeline"},
+	"gateway/resthttp":    {"gateway/config", "gateway/errcode", "gateway/pipeline"},
+}
+
 func area(pkg string) string {
 	rel := strings.TrimPrefix(strings.TrimPrefix(pkg, module), "/")
 	a, _, _ := strings.Cut(rel, "/")
@@ -60,6 +75,41 @@ func TestImportDirection(t *testing.T) {
 // violations lists the imports of pkg that break the direction.
 func violations(pkg string, imports []string) []string {
 	from := area(pkg)
+	if from == "gateway" {
+		return append(gatewayViolations(pkg, imports), areaViolations(pkg, from, imports)...)
+	}
+	return areaViolations(pkg, from, imports)
+}
+
+// gatewayViolations checks imports among the packages under gateway/.
+func gatewayViolations(pkg string, imports []string) []string {
+	from := strings.TrimPrefix(pkg, module+"/")
+	owner := from
+	for owner != "gateway" && gatewayAllowed[owner] == nil {
+		owner = owner[:strings.LastIndex(owner, "/")]
+	}
+	if owner == "gateway" && from != "gateway" && !strings.Contains(strings.TrimPrefix(from, "gateway/"), "/") {
+		return []string{pkg + ": gateway package " + from + " has no import rule in gatewayAllowed"}
+	}
+	rules := append([]string{owner}, gatewayAllowed[owner]...)
+	var out []string
+	for _, imp := range imports {
+		to := strings.TrimPrefix(imp, module+"/")
+		if area(imp) != "gateway" || to == from || strings.HasPrefix(to, from+"/") || !strings.HasPrefix(imp, module+"/") {
+			continue
+		}
+		ok := false
+		for _, a := range rules {
+			ok = ok || a == to
+		}
+		if !ok {
+			out = append(out, pkg+" imports "+imp+": "+from+" may not import "+to)
+		}
+	}
+	return out
+}
+
+func areaViolations(pkg, from string, imports []string) []string {
 	rules, known := allowed[from]
 	if !known {
 		return []string{pkg + ": top-level folder " + from + " has no import rule in this table"}
@@ -99,6 +149,12 @@ func TestViolations(t *testing.T) {
 		{"unknown folder", module + "/util", nil, 1},
 		{"gateway may import policy and analysis", module + "/gateway", []string{module + "/policy/authn", module + "/analysis", "fmt"}, 0},
 		{"policy siblings", module + "/policy/authz", []string{module + "/policy/authn"}, 0},
+		{"a front door may not import the other", module + "/gateway/graphqlhttp", []string{module + "/gateway/resthttp"}, 1},
+		{"a front door may not import the gateway root", module + "/gateway/resthttp", []string{module + "/gateway"}, 1},
+		{"the pipeline may not import a front door", module + "/gateway/pipeline", []string{module + "/gateway/graphqlhttp"}, 1},
+		{"a front door uses the pipeline and the registry", module + "/gateway/graphqlhttp", []string{module + "/gateway/pipeline", module + "/gateway/errcode", module + "/analysis"}, 0},
+		{"unknown gateway package", module + "/gateway/util", nil, 1},
+		{"a nested package follows its parent's line", module + "/gateway/config/problems", []string{module + "/gateway/config", module + "/gateway/resthttp"}, 1},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -17,7 +17,9 @@ import (
 )
 
 // Proxy forwards requests to one back end. Set OnError and OnResponse before
-// the first Forward; a Proxy is safe for concurrent use afterwards.
+// the first Forward; a Proxy is safe for concurrent use afterwards. A caller
+// that answers failures in its own shape and decides per request what
+// happens to the answer uses Send and Outbound.Answer instead.
 type Proxy struct {
 	// OnError writes the client's answer when the exchange fails before a
 	// response was sent; r is the inbound request given to Forward. err is
@@ -68,7 +70,22 @@ type Outbound struct {
 	// x-portcullis-idempotent): only then are timeouts and 502/503 answers
 	// retried. Connect failures are retried for any request.
 	Idempotent bool
+	// Answer, when set, completes this request's answer before it is sent
+	// on, after OnResponse: the caller's plan for what must happen to the
+	// answer, handed over with the request. Returning an error drops the
+	// response and reports KindError (502).
+	Answer func(*http.Response) error
 }
+
+// Failure is an exchange that failed before a response was sent: how the
+// client is told (Kind) and the cause for logs (Err, which may name the
+// upstream's address and must not be shown to the client).
+type Failure struct {
+	Kind ErrorKind
+	Err  error
+}
+
+func (f *Failure) Error() string { return f.Kind.Code() + ": " + f.Err.Error() }
 
 // New builds the proxy for one back end: a Pool of its endpoints (see
 // NewPool) behind a hardened httputil.ReverseProxy.
@@ -180,6 +197,10 @@ type forward struct {
 	out     *Outbound
 	path    string
 	rawPath string
+	// failed is set, instead of answering, when the caller renders
+	// failures itself (Send).
+	report bool
+	failed *Failure
 }
 
 // Forward sends the request upstream as out describes and streams the answer
@@ -188,16 +209,30 @@ type forward struct {
 // response (http.ErrAbortHandler under a real server, which a recovery
 // middleware must re-panic), as the status is already sent.
 func (p *Proxy) Forward(w http.ResponseWriter, in *http.Request, out Outbound) {
-	f := &forward{in: in, out: &out}
+	if f := p.send(w, in, &out, false); f != nil {
+		p.fail(w, in, f.Kind, f.Err)
+	}
+}
+
+// Send is Forward for a caller that answers failures in its own shape: a
+// failure before the response header is returned, with nothing written,
+// instead of going to OnError. A client that went away is recorded as
+// StatusClientClosedRequest and is no failure.
+func (p *Proxy) Send(w http.ResponseWriter, in *http.Request, out Outbound) *Failure {
+	return p.send(w, in, &out, true)
+}
+
+func (p *Proxy) send(w http.ResponseWriter, in *http.Request, out *Outbound, report bool) *Failure {
+	f := &forward{in: in, out: out, report: report}
 	var err error
 	if f.path, f.rawPath, err = p.joinPath(out.Path); err != nil {
-		p.fail(w, in, KindError, err)
-		return
+		return &Failure{Kind: KindError, Err: err}
 	}
 	ctx, cancel := context.WithTimeout(in.Context(), p.timeout)
 	defer cancel()
 	ctx = WithIdempotent(ctx, out.Idempotent)
 	p.rp.ServeHTTP(w, in.WithContext(context.WithValue(ctx, forwardKey{}, f)))
+	return f.failed
 }
 
 // joinPath appends the escaped request path to the upstream URL's path with
@@ -267,21 +302,25 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 		pr.Out.Method = out.Method
 	}
 	if out.Body != nil {
-		b := out.Body
-		pr.Out.ContentLength = int64(len(b))
-		pr.Out.TransferEncoding = nil
-		pr.Out.Trailer = nil
-		h.Del("Content-Length")
-		// The gateway already read the body, answering any 100-continue.
-		h.Del("Expect")
-		pr.Out.GetBody = func() (io.ReadCloser, error) {
-			if len(b) == 0 {
-				return http.NoBody, nil
-			}
-			return io.NopCloser(bytes.NewReader(b)), nil
-		}
-		pr.Out.Body, _ = pr.Out.GetBody()
+		setBody(pr.Out, out.Body)
 	}
+}
+
+// setBody makes b the outbound request's body, replacing the inbound one.
+func setBody(out *http.Request, b []byte) {
+	out.ContentLength = int64(len(b))
+	out.TransferEncoding = nil
+	out.Trailer = nil
+	out.Header.Del("Content-Length")
+	// The gateway already read the body, answering any 100-continue.
+	out.Header.Del("Expect")
+	out.GetBody = func() (io.ReadCloser, error) {
+		if len(b) == 0 {
+			return http.NoBody, nil
+		}
+		return io.NopCloser(bytes.NewReader(b)), nil
+	}
+	out.Body, _ = out.GetBody()
 }
 
 func headerIs(k, name string) bool {
@@ -347,7 +386,12 @@ func (p *Proxy) modifyResponse(res *http.Response) error {
 		return errUpgradeRefused
 	}
 	if p.OnResponse != nil {
-		return p.OnResponse(res)
+		if err := p.OnResponse(res); err != nil {
+			return err
+		}
+	}
+	if f, _ := res.Request.Context().Value(forwardKey{}).(*forward); f != nil && f.out.Answer != nil {
+		return f.out.Answer(res)
 	}
 	return nil
 }
@@ -361,6 +405,10 @@ func (p *Proxy) handleError(w http.ResponseWriter, r *http.Request, err error) {
 	if f.in.Context().Err() != nil {
 		// The client cancelled: not an upstream failure, nobody to answer.
 		w.WriteHeader(StatusClientClosedRequest)
+		return
+	}
+	if f.report {
+		f.failed = &Failure{Kind: Classify(err), Err: err}
 		return
 	}
 	// OnError sees the inbound request, not ReverseProxy's outbound one,

@@ -1,6 +1,6 @@
 package gqlrequest
 
-import "unicode/utf8"
+import "github.com/portcullis-gw/portcullis/analysis/jsonstrict"
 
 // AppendRequest appends the canonical JSON form of r: the members query,
 // operationName, variables, extensions, documentId in that order, each only
@@ -15,16 +15,16 @@ func AppendRequest(dst []byte, r *Request) []byte {
 			dst = append(dst, ',')
 		}
 		first = false
-		dst = appendString(dst, name)
+		dst = jsonstrict.AppendString(dst, name)
 		dst = append(dst, ':')
 	}
 	if r.HasQuery || r.Query != "" {
 		member(MemberQuery)
-		dst = appendString(dst, r.Query)
+		dst = jsonstrict.AppendString(dst, r.Query)
 	}
 	if r.OperationName != "" {
 		member(MemberOperationName)
-		dst = appendString(dst, r.OperationName)
+		dst = jsonstrict.AppendString(dst, r.OperationName)
 	}
 	if r.Variables.kind == Object {
 		member(MemberVariables)
@@ -36,7 +36,7 @@ func AppendRequest(dst []byte, r *Request) []byte {
 	}
 	if r.HasDocumentID {
 		member(MemberDocumentID)
-		dst = appendString(dst, r.DocumentID)
+		dst = jsonstrict.AppendString(dst, r.DocumentID)
 	}
 	return append(dst, '}')
 }
@@ -60,7 +60,7 @@ func AppendValue(dst []byte, v Value) []byte {
 	case Bool, Number:
 		return append(dst, v.text...)
 	case String:
-		return appendString(dst, v.text)
+		return jsonstrict.AppendString(dst, v.text)
 	case Array:
 		dst = append(dst, '[')
 		for i, m := range v.items {
@@ -76,63 +76,11 @@ func AppendValue(dst []byte, v Value) []byte {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendString(dst, m.Name)
+			dst = jsonstrict.AppendString(dst, m.Name)
 			dst = append(dst, ':')
 			dst = AppendValue(dst, m.Value)
 		}
 		return append(dst, '}')
 	}
 	return append(dst, "null"...)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString writes s quoted: '"', '\\' and the control characters are
-// escaped (the short forms where RFC 8259 has one), everything else is
-// copied. s is valid UTF-8 when it came from the reader; any invalid byte
-// of a string set by the caller becomes U+FFFD, so the output is always
-// valid JSON.
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			i++
-			continue
-		}
-		if c >= utf8.RuneSelf {
-			r, n := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && n == 1 {
-				dst = append(dst, s[start:i]...)
-				dst = append(dst, "\ufffd"...)
-				i++
-				start = i
-				continue
-			}
-			i += n
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\b':
-			dst = append(dst, '\\', 'b')
-		case '\f':
-			dst = append(dst, '\\', 'f')
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-		}
-		i++
-		start = i
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

@@ -1,11 +1,10 @@
-package gateway
+package graphqlhttp
 
 import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -14,13 +13,10 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/parser"
 
+	"github.com/portcullis-gw/portcullis/analysis"
 	"github.com/portcullis-gw/portcullis/gateway/config"
-)
-
-// Codes of the docs/ pages for persisted operations.
-const (
-	CodePersistedNotFound  = "PERSISTED_QUERY_NOT_FOUND"
-	CodePersistedNotInList = "PERSISTED_QUERY_NOT_IN_LIST"
+	"github.com/portcullis-gw/portcullis/gateway/errcode"
+	"github.com/portcullis-gw/portcullis/gateway/pipeline"
 )
 
 // msgPersistedNotFound is the exact message Apollo clients match on to send
@@ -76,7 +72,7 @@ func newPersisted(cfg config.PersistedOperations) (*persisted, error) {
 // resolve runs before analysis. It fills p.Query from the APQ cache or the
 // manifest when the request sends only a hash or id, and refuses what the
 // mode does not allow. It does not store anything: see remember.
-func (ps *persisted) resolve(p *gqlParams) *gqlRefusal {
+func (ps *persisted) resolve(p *analysis.Request) *pipeline.Refusal {
 	if ps == nil {
 		return nil
 	}
@@ -90,29 +86,29 @@ func (ps *persisted) resolve(p *gqlParams) *gqlRefusal {
 	return ps.resolveSafelist(p, key, sent)
 }
 
-func (ps *persisted) resolveAPQ(p *gqlParams, key string, sent bool) *gqlRefusal {
+func (ps *persisted) resolveAPQ(p *analysis.Request, key string, sent bool) *pipeline.Refusal {
 	if !sent {
 		return nil
 	}
 	sum, ok := parseSHA256(key)
 	if !ok {
-		return refuse(http.StatusBadRequest, CodeBadRequest, "extensions.persistedQuery.sha256Hash must be a hex sha256 digest")
+		return pipeline.Refuse(errcode.BadRequest, "extensions.persistedQuery.sha256Hash must be a hex sha256 digest")
 	}
 	if p.Query == "" {
 		q, found := ps.apq.get(sum)
 		if !found {
-			return refuse(http.StatusBadRequest, CodePersistedNotFound, msgPersistedNotFound)
+			return pipeline.Refuse(errcode.PersistedNotFound, msgPersistedNotFound).Paying(pipeline.PayMinimum)
 		}
 		p.Query = q
 		return nil
 	}
 	if sha256.Sum256([]byte(p.Query)) != sum {
-		return refuse(http.StatusBadRequest, CodeBadRequest, "provided sha does not match query")
+		return pipeline.Refuse(errcode.BadRequest, "provided sha does not match query")
 	}
 	return nil
 }
 
-func (ps *persisted) resolveSafelist(p *gqlParams, key string, sent bool) *gqlRefusal {
+func (ps *persisted) resolveSafelist(p *analysis.Request, key string, sent bool) *pipeline.Refusal {
 	if p.Query == "" {
 		if !sent {
 			// Nothing to look up: the front door answers "missing query".
@@ -122,20 +118,20 @@ func (ps *persisted) resolveSafelist(p *gqlParams, key string, sent bool) *gqlRe
 		if !ok {
 			// The same answer whether or not the hash is known anywhere
 			// else: a safelist is not an oracle.
-			return refuse(http.StatusForbidden, CodePersistedNotInList, "the persisted operation is not in this route's safelist")
+			return pipeline.Refuse(errcode.PersistedNotInList, "the persisted operation is not in this route's safelist")
 		}
 		p.Query = body
 		return nil
 	}
 	sum := sha256.Sum256([]byte(p.Query))
 	if _, ok := ps.byHash[sum]; !ok {
-		return refuse(http.StatusForbidden, CodePersistedNotInList, "this route only serves operations from its safelist")
+		return pipeline.Refuse(errcode.PersistedNotInList, "this route only serves operations from its safelist")
 	}
 	if sent {
 		// The query is listed; the id sent beside it must name that same
 		// query, or the client is confused about what it runs.
 		if body, ok := ps.lookup(key); !ok || body != p.Query {
-			return refuse(http.StatusBadRequest, CodeBadRequest, "provided sha does not match query")
+			return pipeline.Refuse(errcode.BadRequest, "provided sha does not match query")
 		}
 	}
 	return nil
@@ -157,7 +153,7 @@ func (ps *persisted) lookup(key string) (string, bool) {
 // remember stores an APQ registration (a request that sent both the query
 // and its hash). It must run only once the request passed every check and
 // was charged, so the cache never holds an operation the gateway refused.
-func (ps *persisted) remember(p gqlParams) {
+func (ps *persisted) remember(p analysis.Request) {
 	if ps == nil || ps.apq == nil || p.Query == "" {
 		return
 	}
@@ -169,21 +165,21 @@ func (ps *persisted) remember(p gqlParams) {
 
 // persistedKey reads extensions.persistedQuery {version: 1, sha256Hash}.
 // sent is false when the request has no persistedQuery extension.
-func persistedKey(ext map[string]any) (key string, sent bool, ref *gqlRefusal) {
+func persistedKey(ext map[string]any) (key string, sent bool, ref *pipeline.Refusal) {
 	raw, ok := ext["persistedQuery"]
 	if !ok {
 		return "", false, nil
 	}
 	pq, ok := raw.(map[string]any)
 	if !ok {
-		return "", false, refuse(http.StatusBadRequest, CodeBadRequest, "extensions.persistedQuery must be an object")
+		return "", false, pipeline.Refuse(errcode.BadRequest, "extensions.persistedQuery must be an object")
 	}
 	if v, ok := pq["version"].(float64); !ok || v != 1 {
-		return "", false, refuse(http.StatusBadRequest, CodeBadRequest, "unsupported persisted query version")
+		return "", false, pipeline.Refuse(errcode.BadRequest, "unsupported persisted query version")
 	}
 	key, ok = pq["sha256Hash"].(string)
 	if !ok || key == "" {
-		return "", false, refuse(http.StatusBadRequest, CodeBadRequest, "extensions.persistedQuery.sha256Hash must be a non-empty string")
+		return "", false, pipeline.Refuse(errcode.BadRequest, "extensions.persistedQuery.sha256Hash must be a non-empty string")
 	}
 	return key, true, nil
 }

@@ -1,4 +1,4 @@
-package gateway
+package graphqlhttp
 
 import (
 	"crypto/sha256"
@@ -13,7 +13,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/portcullis-gw/portcullis/analysis"
 	"github.com/portcullis-gw/portcullis/gateway/config"
+	"github.com/portcullis-gw/portcullis/gateway/errcode"
 )
 
 // Bodies of the manifests under testdata/persisted (valid against
@@ -40,7 +42,7 @@ func pqBody(query, hash string) string {
 
 // params decodes a body as the front door does, so the extension values
 // have the types JSON decoding gives them.
-func params(t testing.TB, body string) gqlParams {
+func params(t testing.TB, body string) analysis.Request {
 	t.Helper()
 	p, err := decodeParams(body)
 	if err != nil {
@@ -50,8 +52,8 @@ func params(t testing.TB, body string) gqlParams {
 }
 
 // decodeParams is params for goroutines, which must not call t.Fatal.
-func decodeParams(body string) (gqlParams, error) {
-	var p gqlParams
+func decodeParams(body string) (analysis.Request, error) {
+	var p analysis.Request
 	err := json.Unmarshal([]byte(body), &p)
 	return p, err
 }
@@ -71,7 +73,7 @@ func checkResolve(t *testing.T, ps *persisted, body string, want wantResolve) {
 	ref := ps.resolve(&p)
 	if want.code == "" {
 		if ref != nil {
-			t.Fatalf("resolve(%s) refused %d %+v, want success", body, ref.status, ref.errs)
+			t.Fatalf("resolve(%s) refused %d %+v, want success", body, ref.Status, errorsOf(ref))
 		}
 		if p.Query != want.query {
 			t.Fatalf("resolve(%s): query %q, want %q", body, p.Query, want.query)
@@ -81,12 +83,12 @@ func checkResolve(t *testing.T, ps *persisted, body string, want wantResolve) {
 	if ref == nil {
 		t.Fatalf("resolve(%s) succeeded (query %q), want %d %s", body, p.Query, want.status, want.code)
 	}
-	if len(ref.errs) != 1 {
-		t.Fatalf("resolve(%s): %d errors, want 1", body, len(ref.errs))
+	if len(errorsOf(ref)) != 1 {
+		t.Fatalf("resolve(%s): %d errors, want 1", body, len(errorsOf(ref)))
 	}
-	got := ref.errs[0]
-	if ref.status != want.status || got.Extensions["code"] != want.code {
-		t.Fatalf("resolve(%s) = %d %v, want %d %s", body, ref.status, got.Extensions["code"], want.status, want.code)
+	got := errorsOf(ref)[0]
+	if ref.Status != want.status || got.Extensions["code"] != want.code {
+		t.Fatalf("resolve(%s) = %d %v, want %d %s", body, ref.Status, got.Extensions["code"], want.status, want.code)
 	}
 	if want.msg != "" && got.Message != want.msg {
 		t.Fatalf("resolve(%s) message %q, want %q", body, got.Message, want.msg)
@@ -115,7 +117,7 @@ func TestPersistedOff(t *testing.T) {
 		p := params(t, body)
 		before := params(t, body)
 		if ref := ps.resolve(&p); ref != nil {
-			t.Errorf("nil resolve(%s) refused: %+v", body, ref.errs)
+			t.Errorf("nil resolve(%s) refused: %+v", body, errorsOf(ref))
 		}
 		ps.remember(p)
 		if !reflect.DeepEqual(p, before) {
@@ -125,8 +127,8 @@ func TestPersistedOff(t *testing.T) {
 }
 
 func TestPersistedAPQ(t *testing.T) {
-	bad := func(msg string) wantResolve { return wantResolve{http.StatusBadRequest, CodeBadRequest, msg, ""} }
-	notFound := wantResolve{http.StatusBadRequest, CodePersistedNotFound, "PersistedQueryNotFound", ""}
+	bad := func(msg string) wantResolve { return wantResolve{http.StatusBadRequest, errcode.BadRequest, msg, ""} }
+	notFound := wantResolve{http.StatusBadRequest, errcode.PersistedNotFound, "PersistedQueryNotFound", ""}
 	tests := []struct {
 		name     string
 		register []string // bodies passed to remember first
@@ -170,16 +172,16 @@ func TestPersistedAPQStoresOnlyOnRemember(t *testing.T) {
 	ps := mustPersisted(t, config.PersistedOperations{Mode: "allow_apq"})
 	reg := params(t, pqBody(pqHello, sha(pqHello)))
 	if ref := ps.resolve(&reg); ref != nil {
-		t.Fatalf("registration refused: %+v", ref.errs)
+		t.Fatalf("registration refused: %+v", errorsOf(ref))
 	}
-	checkResolve(t, ps, pqBody("", sha(pqHello)), wantResolve{http.StatusBadRequest, CodePersistedNotFound, "PersistedQueryNotFound", ""})
+	checkResolve(t, ps, pqBody("", sha(pqHello)), wantResolve{http.StatusBadRequest, errcode.PersistedNotFound, "PersistedQueryNotFound", ""})
 	ps.remember(reg)
 	checkResolve(t, ps, pqBody("", sha(pqHello)), wantResolve{query: pqHello})
 }
 
 func TestPersistedSafelist(t *testing.T) {
-	notInList := wantResolve{status: http.StatusForbidden, code: CodePersistedNotInList}
-	mismatch := wantResolve{http.StatusBadRequest, CodeBadRequest, "provided sha does not match query", ""}
+	notInList := wantResolve{status: http.StatusForbidden, code: errcode.PersistedNotInList}
+	mismatch := wantResolve{http.StatusBadRequest, errcode.BadRequest, "provided sha does not match query", ""}
 	unlisted := "query Hello { hello products { upc } }"
 	tests := []struct {
 		name string
@@ -203,7 +205,7 @@ func TestPersistedSafelist(t *testing.T) {
 		{"unlisted query", fmt.Sprintf(`{"query":%q}`, unlisted), notInList},
 		{"unlisted query with its own hash (APQ registration)", pqBody(unlisted, sha(unlisted)), notInList},
 		{"unlisted query with a listed hash", pqBody(unlisted, sha(pqHello)), notInList},
-		{"version 2", `{"extensions":{"persistedQuery":{"version":2,"sha256Hash":"` + sha(pqHello) + `"}}}`, wantResolve{status: http.StatusBadRequest, code: CodeBadRequest}},
+		{"version 2", `{"extensions":{"persistedQuery":{"version":2,"sha256Hash":"` + sha(pqHello) + `"}}}`, wantResolve{status: http.StatusBadRequest, code: errcode.BadRequest}},
 		{"neither query nor hash is left to the front door", `{"variables":{}}`, wantResolve{query: ""}},
 	}
 	for _, manifest := range []string{"apollo.json", "plain.json"} {
@@ -225,8 +227,8 @@ func TestPersistedSafelist(t *testing.T) {
 func TestPersistedEmptyManifestRefusesEverything(t *testing.T) {
 	path := writeManifest(t, `{}`)
 	ps := mustPersisted(t, config.PersistedOperations{Mode: "safelist", Manifest: path})
-	checkResolve(t, ps, pqBody("", sha(pqHello)), wantResolve{status: http.StatusForbidden, code: CodePersistedNotInList})
-	checkResolve(t, ps, fmt.Sprintf(`{"query":%q}`, pqHello), wantResolve{status: http.StatusForbidden, code: CodePersistedNotInList})
+	checkResolve(t, ps, pqBody("", sha(pqHello)), wantResolve{status: http.StatusForbidden, code: errcode.PersistedNotInList})
+	checkResolve(t, ps, fmt.Sprintf(`{"query":%q}`, pqHello), wantResolve{status: http.StatusForbidden, code: errcode.PersistedNotInList})
 }
 
 func writeManifest(t *testing.T, content string) string {
@@ -356,12 +358,12 @@ func TestPersistedAPQCacheBound(t *testing.T) {
 		query := func(i int) string { return fmt.Sprintf("query Q%d { hello }", i) }
 		for i := 0; i <= apqMaxEntries; i++ {
 			q := query(i)
-			ps.remember(gqlParams{Query: q, Extensions: map[string]any{"persistedQuery": map[string]any{"version": float64(1), "sha256Hash": sha(q)}}})
+			ps.remember(analysis.Request{Query: q, Extensions: map[string]any{"persistedQuery": map[string]any{"version": float64(1), "sha256Hash": sha(q)}}})
 		}
 		if n, _ := ps.apq.len(); n != apqMaxEntries {
 			t.Errorf("cache holds %d entries, want %d", n, apqMaxEntries)
 		}
-		checkResolve(t, ps, pqBody("", sha(query(0))), wantResolve{status: http.StatusBadRequest, code: CodePersistedNotFound})
+		checkResolve(t, ps, pqBody("", sha(query(0))), wantResolve{status: http.StatusBadRequest, code: errcode.PersistedNotFound})
 		checkResolve(t, ps, pqBody("", sha(query(apqMaxEntries))), wantResolve{query: query(apqMaxEntries)})
 	})
 }
@@ -379,7 +381,7 @@ func TestPersistedConcurrent(t *testing.T) {
 				q := fmt.Sprintf("query Q%d { hello }", (g*200+i)%50)
 				reg, _ := decodeParams(pqBody(q, sha(q)))
 				if ref := apq.resolve(&reg); ref != nil {
-					errs <- fmt.Sprintf("registration of %q refused: %+v", q, ref.errs)
+					errs <- fmt.Sprintf("registration of %q refused: %+v", q, errorsOf(ref))
 					return
 				}
 				apq.remember(reg)
@@ -405,7 +407,7 @@ func TestPersistedConcurrent(t *testing.T) {
 }
 
 func TestPersistedOutbound(t *testing.T) {
-	rt := &graphqlRoute{persisted: mustPersisted(t, config.PersistedOperations{Mode: "allow_apq"})}
+	rt := &Route{persisted: mustPersisted(t, config.PersistedOperations{Mode: "allow_apq"})}
 	rt.readOpts = readOptions("refuse", true)
 	tests := []struct {
 		name, body, want string
@@ -421,7 +423,7 @@ func TestPersistedOutbound(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			params, reqs, batch, ref := rt.parseBody([]byte(tt.body), 1)
 			if ref != nil {
-				t.Fatalf("refused: %+v", ref.errs)
+				t.Fatalf("refused: %+v", errorsOf(ref))
 			}
 			if reqs[0].HasDocumentID {
 				// What resolution does: the query now travels in full.

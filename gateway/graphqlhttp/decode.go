@@ -1,12 +1,15 @@
-package gateway
+package graphqlhttp
 
 import (
+	"mime"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/portcullis-gw/portcullis/analysis"
 	"github.com/portcullis-gw/portcullis/analysis/gqlrequest"
+	"github.com/portcullis-gw/portcullis/gateway/errcode"
+	"github.com/portcullis-gw/portcullis/gateway/pipeline"
 )
 
 // The GraphQL request is read by one strict reader (analysis/gqlrequest)
@@ -21,25 +24,80 @@ func readOptions(c string, persistedOn bool) gqlrequest.Options {
 }
 
 // fromChecked is the analysis view of one decoded request.
-func fromChecked(r *gqlrequest.Request) gqlParams {
-	return gqlParams{Query: r.Query, OperationName: r.OperationName, Variables: r.Variables.Map(), Extensions: r.Extensions.Map()}
+func fromChecked(r *gqlrequest.Request) analysis.Request {
+	return analysis.Request{Query: r.Query, OperationName: r.OperationName, Variables: r.Variables.Map(), Extensions: r.Extensions.Map()}
+}
+
+// decode reads a GraphQL-over-HTTP request: POST with a JSON body (an object,
+// or an array when batching), or GET with query parameters.
+func (rt *Route) decode(r *http.Request, maxBatch int) (params []analysis.Request, reqs []gqlrequest.Request, batch bool, ref *pipeline.Refusal) {
+	switch r.Method {
+	case http.MethodGet:
+		params, reqs, ref := rt.parseGET(r)
+		return params, reqs, false, ref
+	case http.MethodPost:
+	default:
+		ref := pipeline.Refuse(errcode.MethodNotAllowed, "GraphQL requests use GET or POST").WithHeader("Allow", "GET, POST")
+		return nil, nil, false, ref
+	}
+	if ref := rt.checkContentType(r); ref != nil {
+		return nil, nil, false, ref
+	}
+	body, ref := pipeline.ReadBody(r, rt.maxBody)
+	if ref != nil {
+		return nil, nil, false, ref
+	}
+	return rt.parseBody(body, maxBatch)
+}
+
+// checkContentType admits JSON bodies, and the content types a browser
+// form can send only with proof that the request is no forged form post.
+func (rt *Route) checkContentType(r *http.Request) *pipeline.Refusal {
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch {
+	case ct == MediaJSON || ct == MediaGraphQLResponse:
+	case isSimpleContentType(ct):
+		// A browser can send these cross-site without a preflight, so a
+		// request carrying one must prove it is not a forged form post
+		// (Apollo's CSRF prevention).
+		if rt.csrf && r.Header.Get("X-Portcullis-CSRF") == "" && r.Header.Get("Apollo-Require-Preflight") == "" {
+			return pipeline.Refuse(errcode.CSRF,
+				"this request has a content type a browser form can send; use Content-Type: application/json or set the X-Portcullis-CSRF header")
+		}
+		if ct != "text/plain" && ct != "" {
+			return pipeline.Refuse(errcode.UnsupportedMedia, "GraphQL POST bodies are application/json")
+		}
+	default:
+		return pipeline.Refuse(errcode.UnsupportedMedia, "GraphQL POST bodies are application/json")
+	}
+	return nil
+}
+
+// isSimpleContentType reports content types a browser sends without a CORS
+// preflight (the Fetch standard's CORS-safelisted request types).
+func isSimpleContentType(ct string) bool {
+	switch ct {
+	case "", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data":
+		return true
+	}
+	return false
 }
 
 // parseBody reads a POST body with the strict reader.
-func (rt *graphqlRoute) parseBody(body []byte, maxBatch int) ([]gqlParams, []gqlrequest.Request, bool, *gqlRefusal) {
+func (rt *Route) parseBody(body []byte, maxBatch int) ([]analysis.Request, []gqlrequest.Request, bool, *pipeline.Refusal) {
 	reqs, batch, err := gqlrequest.Parse(body, rt.readOpts)
 	if err != nil {
-		return nil, nil, false, refuse(http.StatusBadRequest, CodeBadRequest, "body is not a valid GraphQL request: "+err.Error())
+		return nil, nil, false, pipeline.Refuse(errcode.BadRequest, "body is not a valid GraphQL request: "+err.Error())
 	}
 	if batch {
 		if len(reqs) == 0 {
-			return nil, nil, false, refuse(http.StatusBadRequest, CodeBadRequest, "empty batch")
+			return nil, nil, false, pipeline.Refuse(errcode.BadRequest, "empty batch")
 		}
 		if e := analysis.CheckBatch(len(reqs), analysis.Limits{MaxBatch: maxBatch}); e != nil {
-			return nil, nil, false, &gqlRefusal{status: http.StatusBadRequest, errs: []GraphQLError{fromAnalysis(*e)}}
+			return nil, nil, false, &pipeline.Refusal{Status: http.StatusBadRequest, Code: e.Code, Message: e.Message, Issues: []pipeline.Issue{issueOf(*e)}}
 		}
 	}
-	params := make([]gqlParams, len(reqs))
+	params := make([]analysis.Request, len(reqs))
 	for i := range reqs {
 		params[i] = fromChecked(&reqs[i])
 	}
@@ -53,15 +111,15 @@ var getParams = []string{gqlrequest.MemberQuery, gqlrequest.MemberOperationName,
 
 // parseGET reads a GET request's query parameters; variables and extensions
 // are JSON read by the same strict reader as a POST body.
-func (rt *graphqlRoute) parseGET(r *http.Request) ([]gqlParams, []gqlrequest.Request, *gqlRefusal) {
+func (rt *Route) parseGET(r *http.Request) ([]analysis.Request, []gqlrequest.Request, *pipeline.Refusal) {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		// A pair Go drops (e.g. one with ';') is one another reader keeps.
-		return nil, nil, refuse(http.StatusBadRequest, CodeBadRequest, "malformed query string")
+		return nil, nil, pipeline.Refuse(errcode.BadRequest, "malformed query string")
 	}
 	for _, k := range getParams {
 		if len(q[k]) > 1 {
-			return nil, nil, refuse(http.StatusBadRequest, CodeBadRequest, "query parameter "+k+" appears more than once")
+			return nil, nil, pipeline.Refuse(errcode.BadRequest, "query parameter "+k+" appears more than once")
 		}
 	}
 	var req gqlrequest.Request
@@ -82,32 +140,32 @@ func (rt *graphqlRoute) parseGET(r *http.Request) ([]gqlParams, []gqlrequest.Req
 		}
 		v, err := gqlrequest.ParseValue(raw, rt.readOpts)
 		if err != nil {
-			return nil, nil, refuse(http.StatusBadRequest, CodeBadRequest, m.name+" is not valid JSON: "+err.Error())
+			return nil, nil, pipeline.Refuse(errcode.BadRequest, m.name+" is not valid JSON: "+err.Error())
 		}
 		switch v.Kind() {
 		case gqlrequest.Object:
 			*m.dst = v
 		case gqlrequest.Null:
 		default:
-			return nil, nil, refuse(http.StatusBadRequest, CodeBadRequest, m.name+" must be a JSON object")
+			return nil, nil, pipeline.Refuse(errcode.BadRequest, m.name+" must be a JSON object")
 		}
 	}
-	return []gqlParams{fromChecked(&req)}, []gqlrequest.Request{req}, nil
+	return []analysis.Request{fromChecked(&req)}, []gqlrequest.Request{req}, nil
 }
 
 // resolveEntry resolves a persisted operation sent by documentId (the
 // GraphQL-over-HTTP persisted documents proposal) or by
 // extensions.persistedQuery (Apollo's APQ).
-func (ps *persisted) resolveEntry(p *gqlParams, req *gqlrequest.Request) *gqlRefusal {
+func (ps *persisted) resolveEntry(p *analysis.Request, req *gqlrequest.Request) *pipeline.Refusal {
 	if ps == nil || !req.HasDocumentID {
 		return ps.resolve(p)
 	}
 	if _, ok := p.Extensions["persistedQuery"]; ok {
-		return refuse(http.StatusBadRequest, CodeBadRequest, "send documentId or extensions.persistedQuery, not both")
+		return pipeline.Refuse(errcode.BadRequest, "send documentId or extensions.persistedQuery, not both")
 	}
 	id := req.DocumentID
 	if id == "" {
-		return refuse(http.StatusBadRequest, CodeBadRequest, "documentId must not be empty")
+		return pipeline.Refuse(errcode.BadRequest, "documentId must not be empty")
 	}
 	if ps.apq != nil {
 		// APQ documents are named by their hash.
@@ -126,7 +184,7 @@ func (ps *persisted) resolveEntry(p *gqlParams, req *gqlrequest.Request) *gqlRef
 // carry the filtered document and only the variables it still uses, as
 // the client sent them (number literals intact); emptied batch entries are
 // left out.
-func (rt *graphqlRoute) outboundBody(params []gqlParams, reqs []gqlrequest.Request, plan *gqlPlan, batch bool) []byte {
+func (rt *Route) outboundBody(params []analysis.Request, reqs []gqlrequest.Request, filter *filterPlan, batch bool) []byte {
 	out := make([]gqlrequest.Request, 0, len(reqs))
 	for i := range reqs {
 		o := gqlrequest.Request{
@@ -139,8 +197,8 @@ func (rt *graphqlRoute) outboundBody(params []gqlParams, reqs []gqlrequest.Reque
 				o.Extensions = gqlrequest.Value{}
 			}
 		}
-		if plan != nil {
-			if d := plan.decisions[i]; d != nil {
+		if filter != nil {
+			if d := filter.decisions[i]; d != nil {
 				if d.Empty {
 					continue
 				}
@@ -156,15 +214,4 @@ func (rt *graphqlRoute) outboundBody(params []gqlParams, reqs []gqlrequest.Reque
 		return gqlrequest.AppendBatch(make([]byte, 0, 256*len(out)), out)
 	}
 	return gqlrequest.AppendRequest(make([]byte, 0, len(out[0].Query)+256), &out[0])
-}
-
-// answerMediaType gives an upstream answer the GraphQL-over-HTTP media type
-// when the client asked for it (GraphQL over HTTP, "application/graphql-
-// response+json"): the client then reads the status code as the spec
-// defines, whatever the upstream labelled its answer. r is the outbound
-// request, which carries the client's Accept.
-func answerMediaType(resp *http.Response) {
-	if resp.Request != nil && graphqlMediaType(resp.Request) == mediaGraphQLResponse {
-		resp.Header.Set("Content-Type", mediaGraphQLResponse+"; charset=utf-8")
-	}
 }

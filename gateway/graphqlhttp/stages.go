@@ -1,0 +1,216 @@
+package graphqlhttp
+
+import (
+	"math"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/portcullis-gw/portcullis/analysis"
+	"github.com/portcullis-gw/portcullis/analysis/gqlrequest"
+	"github.com/portcullis-gw/portcullis/gateway/errcode"
+	"github.com/portcullis-gw/portcullis/gateway/pipeline"
+	"github.com/portcullis-gw/portcullis/policy/authn"
+	"github.com/portcullis-gw/portcullis/policy/authz"
+	"github.com/portcullis-gw/portcullis/policy/ratelimit"
+	"github.com/portcullis-gw/portcullis/upstream"
+)
+
+// request is one GraphQL request on its way through the door: each stage
+// reads what the stages before it found and adds its own finding.
+type request struct {
+	rt *Route
+	w  http.ResponseWriter
+	r  *http.Request
+	ex *pipeline.Exchange
+
+	sch     *gqlSchema         // schema: the compiled schema
+	id      authn.Identity     // identity
+	subj    ratelimit.Subject  // identity: who pays
+	lim     analysis.Limits    // identity: the caller's tier's limits
+	params  []analysis.Request // decode (persisted fills in queries)
+	reqs    []gqlrequest.Request
+	batch   bool
+	reports []*analysis.Report // analysis, one per entry
+	filter  *filterPlan        // authorization, filter mode
+	// rate limit: the estimate, what was charged and the slot to release
+	estimate float64
+	charged  pipeline.Charged
+}
+
+// stages are the GraphQL door's checks in request order, cheapest first
+// (docs/architecture.md). A new check is one more line here; what it
+// finds goes into request, and a refusal is returned, never written.
+var stages = []pipeline.Stage[*request]{
+	{Name: "schema", Run: (*request).stageSchema},
+	{Name: "identity", Run: (*request).stageIdentity},
+	{Name: "decode", Run: (*request).stageDecode},
+	{Name: "persisted operations", Run: (*request).stagePersisted},
+	{Name: "analysis", Run: (*request).stageAnalysis},
+	{Name: "authorization", Run: (*request).stageAuthorization},
+	{Name: "rate limit", Run: (*request).stageRateLimit},
+}
+
+// Serve runs the stages, then forwards the checked request and applies the
+// answer plan to what comes back. ex is the request's Exchange.
+func (rt *Route) Serve(w http.ResponseWriter, r *http.Request, ex *pipeline.Exchange) {
+	q := &request{rt: rt, w: w, r: r, ex: ex}
+	defer q.charged.Done()
+	if ref := pipeline.Run(stages, q); ref != nil {
+		Render(w, r, rt.shared.Settle(r, ex, q.subj, ref, "graphql_refused"))
+		return
+	}
+	rt.forward(q)
+}
+
+func (q *request) stageSchema() *pipeline.Refusal {
+	if q.sch = q.rt.schema.Load(); q.sch == nil {
+		return pipeline.Refuse(errcode.NotReady, "the gateway is still loading this route's schema").Paying(pipeline.PayNothing)
+	}
+	return nil
+}
+
+func (q *request) stageIdentity() *pipeline.Refusal {
+	var ref *pipeline.Refusal
+	if q.id, q.subj, ref = q.rt.shared.Caller(q.r, q.ex); ref != nil {
+		return ref
+	}
+	q.lim = q.rt.limitsFor(q.id.Tier)
+	return nil
+}
+
+func (q *request) stageDecode() (ref *pipeline.Refusal) {
+	q.params, q.reqs, q.batch, ref = q.rt.decode(q.r, q.lim.MaxBatch)
+	return ref
+}
+
+func (q *request) stagePersisted() *pipeline.Refusal {
+	for i := range q.params {
+		if ref := q.rt.persisted.resolveEntry(&q.params[i], &q.reqs[i]); ref != nil {
+			return ref
+		}
+	}
+	return nil
+}
+
+// stageAnalysis analyses each entry against the route's schema and limits
+// (analysis does tokens, parse, validation and the rules, in that order,
+// cheapest first).
+func (q *request) stageAnalysis() *pipeline.Refusal {
+	access := q.rt.access(q.id)
+	q.reports = make([]*analysis.Report, 0, len(q.params))
+	for _, p := range q.params {
+		if strings.TrimSpace(p.Query) == "" {
+			return pipeline.Refuse(errcode.BadRequest, "missing query")
+		}
+		rep := q.sch.analyzer.Analyze(p, q.lim, access)
+		if !rep.OK() {
+			return fromReport(rep)
+		}
+		if q.r.Method == http.MethodGet && rep.OperationType != "query" {
+			// GET must be safe (GraphQL over HTTP): mutations only over POST.
+			return pipeline.Refuse(errcode.MethodNotAllowed, rep.OperationType+" operations must use POST").WithHeader("Allow", "POST")
+		}
+		q.reports = append(q.reports, rep)
+	}
+	return nil
+}
+
+// stageAuthorization applies field-level authorization to every entry.
+// Reject mode refuses with 403 and the errors; filter mode plans the
+// rewrite when anything was removed; dry-run only reports.
+func (q *request) stageAuthorization() *pipeline.Refusal {
+	req := pipeline.PolicyRequest(q.r, q.ex.ClientIP, q.rt.policyHeaders)
+	for i, rep := range q.reports {
+		d := q.sch.authorizer.Authorize(rep, q.id, req)
+		if d.Cause != nil {
+			q.rt.logger().Warn("policy evaluation failed; denying", "request_id", q.ex.ID, "error", d.Cause.Error())
+		}
+		if len(d.Errors) > 0 {
+			q.rt.shared.Audit(q.ex, "unauthorized_fields", "mode", d.Mode, "dry_run", d.DryRun, "paths", len(d.Errors))
+		}
+		if d.Allowed {
+			continue
+		}
+		if d.Mode != authz.ModeFilter {
+			return unauthorized(d)
+		}
+		if q.filter == nil {
+			q.filter = &filterPlan{az: q.sch.authorizer, batch: q.batch, decisions: make([]*authz.Decision, len(q.reports))}
+		}
+		q.filter.decisions[i] = d
+	}
+	return nil
+}
+
+func unauthorized(d *authz.Decision) *pipeline.Refusal {
+	ref := pipeline.Refuse(authz.CodeUnauthorized, "not authorized")
+	for _, e := range d.Errors {
+		ref.Issues = append(ref.Issues, pipeline.Issue{Message: e.Message, Path: e.Path, Code: e.Code})
+	}
+	if len(ref.Issues) > 0 {
+		ref.Code, ref.Message = ref.Issues[0].Code, ref.Issues[0].Message
+	}
+	return ref
+}
+
+// stageRateLimit charges the estimate: a batch pays the sum of its
+// entries, and every request at least min_cost, however cheap.
+func (q *request) stageRateLimit() (ref *pipeline.Refusal) {
+	for _, rep := range q.reports {
+		q.estimate += rep.Cost
+	}
+	cost := max(int(math.Ceil(q.estimate)), q.rt.shared.MinCost())
+	q.charged, ref = q.rt.shared.Charge(q.r.Context(), q.ex, q.subj, cost)
+	return ref
+}
+
+// forward sends the canonical form of what was checked upstream, with the
+// answer plan, or answers itself when filter mode emptied every entry.
+func (rt *Route) forward(q *request) {
+	// APQ registrations are kept only for operations that passed every check.
+	for i := range q.params {
+		rt.persisted.remember(q.params[i])
+	}
+	plan := rt.planAnswer(q)
+	q.ex.Allowed()
+	if q.filter != nil && q.filter.allEmpty() {
+		// Filter mode removed everything: no upstream call.
+		writeAnswer(q.w, q.r, plan.withoutUpstream())
+		return
+	}
+	out := upstream.Outbound{ClientIP: q.ex.ClientIP, Header: http.Header{echo.HeaderXRequestID: {q.ex.ID}}}
+	out.StripHeaders = rt.shared.Forward.Apply(out.Header, q.id, rt.cfg.ForwardAuthorization)
+	// Never the client's bytes: the canonical form of what was checked
+	// (a GET goes as the equivalent POST, which every subgraph serves).
+	out.Body = rt.outboundBody(q.params, q.reqs, q.filter, q.batch)
+	if q.r.Method == http.MethodGet {
+		out.Method = http.MethodPost
+	}
+	// What goes upstream is always a JSON GraphQL request, whatever
+	// (preflighted) content type the client declared.
+	out.Header.Set("Content-Type", MediaJSON)
+	out.Idempotent = onlyQueries(q.reports)
+	if plan != nil {
+		out.Answer = plan.apply
+		if plan.needsBody() {
+			// The plan reads the answer, which must come as plain JSON.
+			out.StripHeaders = append(out.StripHeaders, "Accept-Encoding")
+		}
+	}
+	if f := rt.proxy.Send(q.w, q.r, out); f != nil {
+		Render(q.w, q.r, rt.shared.UpstreamFailed(q.ex, f))
+	}
+}
+
+// onlyQueries: a request of queries alone may be retried upstream; one
+// mutation (or subscription) anywhere in a batch makes it unsafe to send twice.
+func onlyQueries(reports []*analysis.Report) bool {
+	for _, rep := range reports {
+		if rep == nil || rep.OperationType != "query" {
+			return false
+		}
+	}
+	return len(reports) > 0
+}

@@ -1,0 +1,28 @@
+package pipeline
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/portcullis-gw/portcullis/upstream"
+)
+
+// Counters are the gateway metrics the front doors count into.
+type Counters struct {
+	// UpstreamErrors is by route and code.
+	UpstreamErrors *prometheus.CounterVec
+	// ResponseViolations is by route and operation (validate_responses).
+	ResponseViolations *prometheus.CounterVec
+}
+
+// UpstreamFailed is the forward stage's refusal: the failure is counted,
+// logged with its cause, recorded, and answered with a public message
+// that never names the upstream's address.
+func (s *Shared) UpstreamFailed(ex *Exchange, f *upstream.Failure) *Refusal {
+	code := f.Kind.Code()
+	if s.Counters.UpstreamErrors != nil {
+		s.Counters.UpstreamErrors.WithLabelValues(ex.Route, code).Inc()
+	}
+	s.Log.Warn("upstream failed", "route", ex.Route, "code", code, "error", f.Err)
+	ex.Failed(code)
+	return &Refusal{Status: f.Kind.Status(), Code: code, Message: f.Kind.Message(), Charge: PayNothing}
+}
