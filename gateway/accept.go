@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/portcullis-gw/portcullis/gateway/errcode"
 	"github.com/portcullis-gw/portcullis/gateway/graphqlhttp"
@@ -28,13 +29,14 @@ func (g *Gateway) accept(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
 		ex := g.open(r, c.Response().Header())
-		c.SetRequest(pipeline.With(r, ex))
+		ctx, span := g.mon.startSpan(r, ex)
+		c.SetRequest(pipeline.WithContext(r, ctx, ex))
 		c.Response().Header().Set(echo.HeaderXRequestID, ex.ID)
 
 		if err := next(c); err != nil {
 			g.echoError(err, c)
 		}
-		g.record(r, ex, c.Response().Status)
+		g.record(r, ex, c.Response().Status, span)
 		return nil
 	}
 }
@@ -54,8 +56,10 @@ func (g *Gateway) open(r *http.Request, h http.Header) *pipeline.Exchange {
 	return ex
 }
 
-// record is the last stage: the decision, one access log line, the metrics.
-func (g *Gateway) record(r *http.Request, ex *pipeline.Exchange, status int) {
+// record is the last stage and the one place a decision is reported: one
+// access log line, the metrics, the span, the live view and the audit
+// event.
+func (g *Gateway) record(r *http.Request, ex *pipeline.Exchange, status int, span trace.Span) {
 	d := ex.Finish(status)
 	route := ex.Route
 	if route == "" {
@@ -70,6 +74,7 @@ func (g *Gateway) record(r *http.Request, ex *pipeline.Exchange, status int) {
 		clientIP: ex.ClientIP, decision: decision, code: d.Code, subject: ex.Subject,
 		status: status, duration: took,
 	})
+	g.mon.observe(r, ex, d, status, route, span)
 }
 
 // peerTrusted reports whether the connection comes from a trusted proxy,

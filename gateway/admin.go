@@ -10,17 +10,26 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/portcullis-gw/portcullis/gateway/liveview"
 )
 
-// AdminHandler serves /healthz, /readyz and /metrics.
+// AdminHandler serves /healthz, /readyz, /metrics and the live view at /;
+// with server.admin_token set, all but the probes need the token.
 func (g *Gateway) AdminHandler() http.Handler {
 	mux := http.NewServeMux()
+	if g.mon.live != nil {
+		lv := liveview.NewHandler(g.mon.liveCfg, g.mon.live, g.status)
+		for _, p := range liveview.Routes {
+			mux.Handle(p, lv)
+		}
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", g.serveReadyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g.metrics.reg, promhttp.HandlerOpts{}))
-	return mux
+	return liveview.RequireToken(g.cfg.Server.AdminToken, []string{"/healthz", "/readyz"}, mux)
 }
 
 // Ready reports whether the gateway can serve: every start-up check has

@@ -46,6 +46,12 @@ rest:
 // /query and REST elsewhere; hits counts the requests that reached it.
 func benchGateway(b *testing.B) (gw *Gateway, hits *atomic.Int64) {
 	b.Helper()
+	return benchGatewayWith(b, "")
+}
+
+// benchGatewayWith is benchGateway with extra top-level config sections.
+func benchGatewayWith(b *testing.B, extra string) (gw *Gateway, hits *atomic.Int64) {
+	b.Helper()
 	hits = &atomic.Int64{}
 	gqlReply, restReply := []byte(benchGraphQLReply), []byte(benchRESTReply)
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -71,7 +77,7 @@ func benchGateway(b *testing.B) (gw *Gateway, hits *atomic.Int64) {
 		}
 	}
 	path := filepath.Join(dir, "portcullis.yaml")
-	if err := os.WriteFile(path, []byte(strings.ReplaceAll(benchConfig, "{{up}}", up.URL)), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(strings.ReplaceAll(benchConfig, "{{up}}", up.URL)+extra), 0o600); err != nil {
 		b.Fatal(err)
 	}
 	cfg, err := config.Load(path)

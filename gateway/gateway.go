@@ -48,6 +48,11 @@ type Gateway struct {
 	idCounter atomic.Uint64
 	// draining is set on SIGTERM (drain.go).
 	draining atomic.Bool
+
+	// mon reports decisions: spans, audit events, the live view.
+	mon     *monitor
+	version string
+	noMon   bool
 }
 
 // Option adjusts a Gateway at construction.
@@ -66,6 +71,14 @@ func WithAccessLog(w io.Writer) Option {
 func WithMiddleware(m echo.MiddlewareFunc) Option {
 	return func(g *Gateway) { g.extra = append(g.extra, m) }
 }
+
+// WithVersion names the gateway's version in spans, audit events and the
+// live view.
+func WithVersion(v string) Option { return func(g *Gateway) { g.version = v } }
+
+// WithoutMonitoring builds no tracer, audit sinks or live view (the check
+// command, which serves nothing).
+func WithoutMonitoring() Option { return func(g *Gateway) { g.noMon = true } }
 
 // WithRequireSchemas makes New fail when a subgraph served over HTTP cannot
 // be fetched, instead of starting not ready (for `portcullis check`).
@@ -98,9 +111,18 @@ func New(cfg *config.Config, opts ...Option) (*Gateway, error) {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	g.idPrefix = hex.EncodeToString(b[:]) + "-"
+	if g.version == "" {
+		g.version = "dev"
+	}
+	mon, err := newMonitor(cfg, g, g.noMon)
+	if err != nil {
+		return nil, err
+	}
+	g.mon = mon
 
 	rt, err := g.buildRoutes(context.Background(), cfg, g.requireSchemas, nil)
 	if err != nil {
+		_ = mon.close(context.Background())
 		return nil, err
 	}
 	g.routes.Store(rt)
@@ -132,6 +154,12 @@ func (g *Gateway) Reload(cfg *config.Config) error {
 		keep = cur.limiter()
 	}
 	rt, err := g.buildRoutes(context.Background(), cfg, true, keep)
+	g.mon.reloaded(cfg, err)
+	if err == nil && !reflect.DeepEqual([]any{g.cfg.Telemetry, g.cfg.Audit, g.cfg.LiveView}, []any{cfg.Telemetry, cfg.Audit, cfg.LiveView}) {
+		// The sinks and the exporter hold queues and connections; they are
+		// built once (docs/monitoring.md).
+		g.log.Warn("telemetry, audit and live_view changes take effect at the next start, not on reload")
+	}
 	if err != nil {
 		return err
 	}
@@ -148,7 +176,12 @@ func (g *Gateway) Reload(cfg *config.Config) error {
 }
 
 // Close releases what New acquired without serving (the check command).
-func (g *Gateway) Close() { g.routes.Load().close() }
+func (g *Gateway) Close() {
+	g.routes.Load().close()
+	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.Server.ShutdownGrace)
+	defer cancel()
+	_ = g.mon.close(ctx)
+}
 
 // RouteCoverage is one GraphQL route's authorization coverage.
 type RouteCoverage struct {

@@ -58,9 +58,9 @@ func (m *metrics) counters() pipeline.Counters {
 
 var (
 	descCacheHits = prometheus.NewDesc("portcullis_analysis_cache_hits_total",
-		"Operations answered from the analysis cache, by GraphQL route.", []string{"route"}, nil)
+		"Operations answered from the analysis cache, by GraphQL route; resets when a reload rebuilds the route.", []string{"route"}, nil)
 	descCacheMisses = prometheus.NewDesc("portcullis_analysis_cache_misses_total",
-		"Operations parsed, validated and analysed afresh, by GraphQL route.", []string{"route"}, nil)
+		"Operations parsed, validated and analysed afresh, by GraphQL route; resets when a reload rebuilds the route.", []string{"route"}, nil)
 	descCacheEntries = prometheus.NewDesc("portcullis_analysis_cache_entries",
 		"Documents held in the analysis cache, by GraphQL route.", []string{"route"}, nil)
 	descCacheBytes = prometheus.NewDesc("portcullis_analysis_cache_bytes",

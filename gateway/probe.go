@@ -3,6 +3,10 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
 	"sort"
 	"sync"
 )
@@ -21,7 +25,8 @@ func (u Unreachable) String() string { return u.Path + ": " + u.Err.Error() }
 // identity provider (discovery and the first JWKS fetch, tried when the
 // gateway was built), each route's schema source, and every endpoint of
 // every upstream (HEAD over the route's own transport; any HTTP answer
-// counts). It returns the unreachable ones sorted by key path.
+// counts), the audit sinks and the tracing collector. It returns the
+// unreachable ones sorted by key path.
 func (g *Gateway) Probe(ctx context.Context) []Unreachable {
 	tbl := g.routes.Load()
 	var mu sync.Mutex
@@ -67,6 +72,7 @@ func (g *Gateway) Probe(ctx context.Context) []Unreachable {
 			}
 		})
 	}
+	g.probeCollectors(ctx, report, &wg)
 	wg.Wait()
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out
@@ -81,4 +87,60 @@ func restPath(g *Gateway, name string, fallback int) string {
 		}
 	}
 	return fmt.Sprintf("rest[%d]", fallback)
+}
+
+// probeCollectors dials the audit sinks and the tracing collector the config
+// names: a TCP (or TLS-carrying TCP) connection proves the collector is
+// there; what it answers to our payloads is the sinks' own business at run
+// time. UDP syslog has no handshake to check; a file sink's folder must exist.
+func (g *Gateway) probeCollectors(ctx context.Context, report func(string, error), wg *sync.WaitGroup) {
+	dial := func(path, hostport string) {
+		wg.Go(func() {
+			d := net.Dialer{}
+			c, err := d.DialContext(ctx, "tcp", hostport)
+			if err != nil {
+				report(path, fmt.Errorf("connecting to %s: %w", hostport, err))
+				return
+			}
+			_ = c.Close()
+		})
+	}
+	for i, s := range g.cfg.Audit.Sinks {
+		path := fmt.Sprintf("audit.sinks[%d]", i)
+		switch s.Type {
+		case "http":
+			if hp, err := hostPort(s.URL); err == nil {
+				dial(path, hp)
+			}
+		case "syslog":
+			if u, err := url.Parse(s.Address); err == nil && (u.Scheme == "tcp" || u.Scheme == "tls") {
+				dial(path, u.Host)
+			}
+		case "file":
+			if info, err := os.Stat(filepath.Dir(s.Path)); err != nil || !info.IsDir() {
+				report(path, fmt.Errorf("the folder of %s does not exist", s.Path))
+			}
+		}
+	}
+	if t := g.cfg.Telemetry.Tracing; t.Exporter == "otlp" {
+		if hp, err := hostPort(t.Endpoint); err == nil {
+			dial("telemetry.tracing.endpoint", hp)
+		}
+	}
+}
+
+// hostPort is a URL's host:port, with the scheme's default port.
+func hostPort(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", err
+	}
+	if u.Port() != "" {
+		return u.Host, nil
+	}
+	switch u.Scheme {
+	case "https", "grpcs":
+		return net.JoinHostPort(u.Hostname(), "443"), nil
+	}
+	return net.JoinHostPort(u.Hostname(), "80"), nil
 }

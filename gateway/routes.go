@@ -45,7 +45,7 @@ func (g *Gateway) buildRoutes(ctx context.Context, cfg *config.Config, requireSc
 			return nil, fmt.Errorf("building rate limiter: %w", err)
 		}
 	}
-	sh := &pipeline.Shared{Auth: auth, Limiter: limiter, Forward: pipeline.NewForwardHeaders(cfg.Identity.Forward), Log: g.log, Counters: g.metrics.counters()}
+	sh := &pipeline.Shared{Auth: auth, Limiter: limiter, Forward: pipeline.NewForwardHeaders(cfg.Identity.Forward), Log: g.log, Counters: g.metrics.counters(), Tracer: g.mon.tracer}
 	rt := &routeTable{shared: sh, ownsLimiter: keep == nil, rateCfg: cfg.RateLimit, graphql: map[string]*graphqlhttp.Route{}}
 	var errs []error
 	for i := range cfg.GraphQL {

@@ -99,5 +99,10 @@ func (g *Gateway) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 		}
 	}
 	g.routes.Load().close()
+	// After the drain no request records any more: flush what the audit
+	// sinks and the span exporter hold, within what is left of the grace.
+	if err := g.mon.close(sctx); err != nil {
+		g.log.Error("monitoring did not flush before the shutdown grace ended", "error", err.Error())
+	}
 	return firstErr
 }

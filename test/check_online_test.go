@@ -43,8 +43,9 @@ func runCheck(t *testing.T, args ...string) (int, string) {
 // checkOnlineConfig names a Redis, an identity provider, a GraphQL upstream,
 // a REST pool (one endpoint alive, one not) and, when subgraphURL is set, a
 // second route whose subgraph is fetched over HTTP.
-func checkOnlineConfig(t *testing.T, redisAddr, issuer, gqlUpstream, restAlive, restDead, subgraphURL string) string {
+func checkOnlineConfig(t *testing.T, redisAddr, issuer, gqlUpstream, restAlive, restDead, subgraphURL string, collectors ...string) string {
 	t.Helper()
+	collectors = append(collectors, "")
 	second := ""
 	if subgraphURL != "" {
 		second = fmt.Sprintf(`
@@ -80,7 +81,7 @@ rest:
     prefix: /api
     openapi: resil/api.yaml
     upstream: {urls: [%q, %q], timeout: 5s}
-`, issuer, redisAddr, gqlUpstream, second, restAlive, restDead)
+%s`, issuer, redisAddr, gqlUpstream, second, restAlive, restDead, collectors[0])
 	path := writeConfig(t, yaml)
 	if err := os.CopyFS(filepath.Join(filepath.Dir(path), "resil"), os.DirFS(filepath.Join("testdata", "resil"))); err != nil {
 		t.Fatal(err)
@@ -93,7 +94,13 @@ rest:
 func TestCheckOnline(t *testing.T) {
 	alive := rsvStartBackend(t)
 	dead := "http://" + deadAddr(t)
-	cfg := checkOnlineConfig(t, deadAddr(t), "http://"+deadAddr(t), dead+"/graphql", alive.url(), dead, dead+"/graphql")
+	collectors := fmt.Sprintf(`audit:
+  sinks:
+    - {type: http, url: %q}
+telemetry:
+  tracing: {exporter: otlp, endpoint: %q}
+`, dead+"/audit", dead)
+	cfg := checkOnlineConfig(t, deadAddr(t), "http://"+deadAddr(t), dead+"/graphql", alive.url(), dead, dead+"/graphql", collectors)
 
 	code, out := runCheck(t, "-c", checkOnlineConfig(t, deadAddr(t), "http://"+deadAddr(t), dead+"/graphql", alive.url(), dead, ""))
 	if code != 0 || !strings.Contains(out, ": ok") {
@@ -110,6 +117,8 @@ func TestCheckOnline(t *testing.T) {
 		"graphql[0].upstream: pinging upstream " + strings.TrimPrefix(dead, "http://"),
 		"graphql[1].schema: ",
 		"rest[0].upstream: pinging upstream " + strings.TrimPrefix(dead, "http://"),
+		"audit.sinks[0]: connecting to " + strings.TrimPrefix(dead, "http://"),
+		"telemetry.tracing.endpoint: connecting to ",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("check --online output lacks %q:\n%s", want, out)

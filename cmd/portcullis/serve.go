@@ -43,7 +43,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "portcullis serve: %s:\n%v\n", *file, err)
 		return 1
 	}
-	gw, err := gateway.New(cfg, gateway.WithLogger(log), gateway.WithAccessLog(stdout))
+	gw, err := gateway.New(cfg, gateway.WithLogger(log), gateway.WithAccessLog(stdout), gateway.WithVersion(buildVersion()))
 	if err != nil {
 		fmt.Fprintf(stderr, "portcullis serve: %v\n", err)
 		return 1
@@ -61,10 +61,15 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 				return
 			case <-hup:
 			}
+			// Audit files first: logrotate's SIGHUP must reopen them even
+			// when the config does not reload.
+			gw.Reopen()
 			// A bad reload keeps the running config.
 			next, err := config.Load(*file)
 			if err == nil {
 				err = gw.Reload(next)
+			} else {
+				gw.ReloadFailed(err)
 			}
 			if err != nil {
 				log.Error("reload failed; keeping the running config", "error", err.Error())
@@ -98,7 +103,7 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	quiet := slog.New(slog.DiscardHandler)
 	ratelimit.LogRedisTo(quiet)
-	opts := []gateway.Option{gateway.WithLogger(quiet)}
+	opts := []gateway.Option{gateway.WithLogger(quiet), gateway.WithoutMonitoring()}
 	if !*online {
 		// Offline, a schema that cannot be fetched is a failure of its own;
 		// online, Probe names it with the other unreachable dependencies.

@@ -19,10 +19,16 @@ func runVersion(args []string, stdout, stderr io.Writer) int {
 	if code, done := parseFlags(fs, args); done {
 		return code
 	}
+	fmt.Fprintf(stdout, "portcullis %s %s %s/%s\n", buildVersion(), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	return 0
+}
+
+// buildVersion is the -ldflags version, else the module's from the build
+// info, else "dev".
+func buildVersion() string {
 	v := version
 	if bi, ok := debug.ReadBuildInfo(); ok && v == "dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		v = bi.Main.Version
 	}
-	fmt.Fprintf(stdout, "portcullis %s %s %s/%s\n", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	return 0
+	return v
 }

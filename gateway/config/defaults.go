@@ -51,6 +51,10 @@ func applyDefaults(c *Config) {
 	setDuration(&s.IdleTimeout, DefaultIdleTimeout)
 	setDuration(&s.ShutdownGrace, DefaultShutdownGrace)
 
+	c.Telemetry = c.Telemetry.WithDefaults()
+	c.Audit = c.Audit.WithDefaults()
+	c.LiveView = c.LiveView.WithDefaults()
+
 	for i := range c.Identity.OIDC {
 		setString(&c.Identity.OIDC[i].ScopesClaim, DefaultScopesClaim)
 	}

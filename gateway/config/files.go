@@ -53,7 +53,30 @@ func fileRefs(c *Config) []fileRef {
 		add(p+".openapi", &r.OpenAPI)
 		addUpstream(p+".upstream", &r.Upstream)
 	}
+	for i := range c.Audit.Sinks {
+		add(fmt.Sprintf("audit.sinks[%d].ca_file", i), &c.Audit.Sinks[i].CAFile)
+	}
 	return refs
+}
+
+// resolveOutputs makes the relative paths of files the gateway writes
+// absolute against dir; the file may not exist yet, its folder must.
+func resolveOutputs(c *Config, dir string) []Problem {
+	var problems []Problem
+	for i := range c.Audit.Sinks {
+		s := &c.Audit.Sinks[i]
+		if s.Type != "file" || s.Path == "" {
+			continue
+		}
+		written := s.Path
+		if !filepath.IsAbs(s.Path) {
+			s.Path = filepath.Join(dir, s.Path)
+		}
+		if info, err := os.Stat(filepath.Dir(s.Path)); err != nil || !info.IsDir() {
+			problems = append(problems, Problem{Path: fmt.Sprintf("audit.sinks[%d].path", i), Message: fmt.Sprintf("the folder of %q does not exist", written)})
+		}
+	}
+	return problems
 }
 
 // resolveFiles makes every relative file path absolute against dir (the

@@ -65,6 +65,7 @@ func parse(data []byte, path string, lookupEnv func(string) (string, bool)) (*Co
 	}
 	var found []Problem
 	found = append(found, resolveFiles(cfg, dir)...)
+	found = append(found, resolveOutputs(cfg, dir)...)
 	found = append(found, validate(cfg)...)
 
 	problems := d.problems

@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/portcullis-gw/portcullis/analysis"
+	"github.com/portcullis-gw/portcullis/gateway/audit"
+	"github.com/portcullis-gw/portcullis/gateway/liveview"
+	"github.com/portcullis-gw/portcullis/gateway/telemetry"
 	"github.com/portcullis-gw/portcullis/policy/authn"
 	"github.com/portcullis-gw/portcullis/policy/authz"
 	"github.com/portcullis-gw/portcullis/policy/ratelimit"
@@ -48,6 +51,7 @@ func TestLoadFull(t *testing.T) {
 			IdleTimeout: 90 * time.Second, ShutdownGrace: 15 * time.Second,
 			TLS:            &TLS{CertFile: abs(t, "tls/server.crt"), KeyFile: abs(t, "tls/server.key"), ClientCAFile: abs(t, "tls/clients.pem")},
 			TrustedProxies: []string{"10.0.0.0/8", "::1/128"},
+			AdminToken:     "admin-token-0123456789",
 		},
 		Identity: authn.Config{
 			OIDC: []authn.OIDC{{
@@ -116,6 +120,19 @@ func TestLoadFull(t *testing.T) {
 			Upstream:          upstream.Config{URL: "http://127.0.0.1:5000", Timeout: 4 * time.Second},
 			ValidateResponses: "report", DefaultCost: 3, StripPrefix: true,
 		}},
+		Telemetry: telemetry.Config{ServiceName: "shop-gateway", Tracing: telemetry.Tracing{
+			Exporter: "otlp", Endpoint: "grpc://127.0.0.1:4317", SampleRatio: ptr(0.25),
+			Headers: map[string]string{"x-api-key": "collector-key"}, QueueSize: telemetry.DefaultQueueSize,
+			BatchSize: telemetry.DefaultBatchSize, FlushInterval: telemetry.DefaultFlushInterval, Timeout: telemetry.DefaultTimeout,
+		}},
+		Audit: audit.Config{IncludeAllowed: true, AggregateWindow: 30 * time.Second, Sinks: []audit.SinkConfig{
+			sinkDefaults(audit.SinkConfig{Type: "log", Name: "log"}),
+			sinkDefaults(audit.SinkConfig{Type: "http", Name: "http", URL: "https://siem.example/services/collector/event", Envelope: "splunk_hec",
+				Headers: map[string]string{"Authorization": "Splunk hec-token"}, BatchSize: 50, FlushInterval: 2 * time.Second, QueueSize: 5000}),
+			sinkDefaults(audit.SinkConfig{Type: "syslog", Name: "syslog", Address: "tls://siem.example:6514", CAFile: abs(t, "tls/upstream-ca.pem")}),
+			sinkDefaults(audit.SinkConfig{Type: "file", Name: "file", Path: abs(t, "audit.jsonl")}),
+		}},
+		LiveView: liveview.Config{Enabled: ptr(true), Recent: 20, Refresh: 5 * time.Second},
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("Load(full.yaml) =\n%+v\nwant\n%+v", cfg, want)
@@ -123,6 +140,11 @@ func TestLoadFull(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// sinkDefaults fills what audit.Config.WithDefaults fills for one sink.
+func sinkDefaults(s audit.SinkConfig) audit.SinkConfig {
+	return audit.Config{Sinks: []audit.SinkConfig{s}}.WithDefaults().Sinks[0]
+}
 
 func TestDefaults(t *testing.T) {
 	cfg := mustLoad(t, "testdata/good/minimal.yaml")

@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/portcullis-gw/portcullis/analysis"
+	"github.com/portcullis-gw/portcullis/gateway/audit"
+	"github.com/portcullis-gw/portcullis/gateway/liveview"
+	"github.com/portcullis-gw/portcullis/gateway/telemetry"
 	"github.com/portcullis-gw/portcullis/policy/authn"
 	"github.com/portcullis-gw/portcullis/policy/authz"
 	"github.com/portcullis-gw/portcullis/policy/ratelimit"
@@ -23,6 +26,9 @@ type Config struct {
 	RateLimit ratelimit.Config `yaml:"rate_limit"`
 	GraphQL   []GraphQLRoute   `yaml:"graphql"`
 	REST      []RESTRoute      `yaml:"rest"`
+	Telemetry telemetry.Config `yaml:"telemetry"`
+	Audit     audit.Config     `yaml:"audit"`
+	LiveView  liveview.Config  `yaml:"live_view"`
 
 	// Path is the file the config was loaded from; relative paths inside it
 	// have already been resolved against its folder.
@@ -47,6 +53,9 @@ type Server struct {
 	TLS        *TLS           `yaml:"tls"`
 	// TrustedProxies are CIDRs whose X-Forwarded-For and X-Request-Id are believed.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// AdminToken, when set, is required as "Authorization: Bearer" on the
+	// admin port except /healthz and /readyz (docs/monitoring.md).
+	AdminToken string `yaml:"admin_token"`
 }
 
 // TLS terminates HTTPS; with ClientCAFile, client certificates are required.

@@ -30,6 +30,9 @@ func validate(c *Config) []Problem {
 	from("identity", c.Identity.Validate())
 	from("policies", c.Policies.Validate())
 	from("rate_limit", c.RateLimit.Validate())
+	from("telemetry", c.Telemetry.Validate())
+	from("audit", c.Audit.Validate())
+	from("live_view", c.LiveView.Validate())
 
 	for i, k := range c.Identity.APIKeys {
 		if k.Tier == "" {
@@ -209,6 +212,9 @@ func validateServer(s *Server, add func(path, format string, args ...any)) {
 		if t.KeyFile == "" {
 			add("server.tls.key_file", "is required when tls is set")
 		}
+	}
+	if t := s.AdminToken; t != "" && (len(t) < 16 || strings.ContainsAny(t, " \t\r\n")) {
+		add("server.admin_token", "must be at least 16 characters without spaces (a bearer token, RFC 6750 section 2.1)")
 	}
 	for i, cidr := range s.TrustedProxies {
 		if _, err := netip.ParsePrefix(cidr); err != nil {

@@ -23,11 +23,13 @@ import (
 
 // Route is one GraphQL endpoint, compiled at load.
 type Route struct {
-	cfg     *config.GraphQLRoute
-	shared  *pipeline.Shared
-	proxy   *upstream.Proxy
-	csrf    bool
-	maxBody int64
+	cfg    *config.GraphQLRoute
+	shared *pipeline.Shared
+	proxy  *upstream.Proxy
+	// upstream names the upstream in client spans.
+	upstream pipeline.Upstream
+	csrf     bool
+	maxBody  int64
 	// limits are the route's limits per rate-limit tier, merged at load
 	// (analysis.Merge: defaults, then the route's, then the tier's).
 	limits        map[string]analysis.Limits
@@ -61,6 +63,7 @@ func New(ctx context.Context, c *config.GraphQLRoute, cfg *config.Config, sh *pi
 		cfg:           c,
 		shared:        sh,
 		proxy:         p,
+		upstream:      pipeline.UpstreamOf(c.Upstream.URL),
 		csrf:          c.CSRFPrevention == nil || *c.CSRFPrevention,
 		maxBody:       cfg.Server.MaxBodyBytes,
 		defaultLimits: analysis.Merge(c.Limits),

@@ -1,6 +1,7 @@
 package graphqlhttp
 
 import (
+	"fmt"
 	"math"
 	"net/http"
 	"strings"
@@ -44,12 +45,12 @@ type request struct {
 // finds goes into request, and a refusal is returned, never written.
 var stages = []pipeline.Stage[*request]{
 	{Name: "schema", Run: (*request).stageSchema},
-	{Name: "identity", Run: (*request).stageIdentity},
+	{Name: "identity", Run: (*request).stageIdentity, Span: "portcullis.identity"},
 	{Name: "decode", Run: (*request).stageDecode},
 	{Name: "persisted operations", Run: (*request).stagePersisted},
-	{Name: "analysis", Run: (*request).stageAnalysis},
-	{Name: "authorization", Run: (*request).stageAuthorization},
-	{Name: "rate limit", Run: (*request).stageRateLimit},
+	{Name: "analysis", Run: (*request).stageAnalysis, Span: "portcullis.analysis"},
+	{Name: "authorization", Run: (*request).stageAuthorization, Span: "portcullis.authorization"},
+	{Name: "rate limit", Run: (*request).stageRateLimit, Span: "portcullis.rate_limit"},
 }
 
 // Serve runs the stages, then forwards the checked request and applies the
@@ -57,11 +58,33 @@ var stages = []pipeline.Stage[*request]{
 func (rt *Route) Serve(w http.ResponseWriter, r *http.Request, ex *pipeline.Exchange) {
 	q := &request{rt: rt, w: w, r: r, ex: ex}
 	defer q.charged.Done()
-	if ref := pipeline.Run(stages, q); ref != nil {
+	ex.Facts.RouteTemplate = rt.cfg.Path
+	if ref := pipeline.RunTraced(rt.shared.Tracer, r.Context(), stages, q); ref != nil {
+		q.noteFields()
 		Render(w, r, rt.shared.Settle(r, ex, q.subj, ref, "graphql_refused"))
 		return
 	}
 	rt.forward(q)
+}
+
+// maxCoordinates bounds the field coordinates an audit event carries.
+const maxCoordinates = 64
+
+// noteFields records the fields a refused or flagged request touches, for
+// its audit event.
+func (q *request) noteFields() {
+	seen := map[string]bool{}
+	for _, rep := range q.reports {
+		for _, f := range rep.Fields {
+			if len(seen) == maxCoordinates {
+				return
+			}
+			if !seen[f.Coordinate] {
+				seen[f.Coordinate] = true
+				q.ex.Facts.Coordinates = append(q.ex.Facts.Coordinates, f.Coordinate)
+			}
+		}
+	}
 }
 
 func (q *request) stageSchema() *pipeline.Refusal {
@@ -105,6 +128,9 @@ func (q *request) stageAnalysis() *pipeline.Refusal {
 			return pipeline.Refuse(errcode.BadRequest, "missing query")
 		}
 		rep := q.sch.analyzer.Analyze(p, q.lim, access)
+		if len(q.reports) == 0 {
+			q.ex.Facts.OperationType, q.ex.Facts.OperationName = rep.OperationType, rep.OperationName
+		}
 		if !rep.OK() {
 			return fromReport(rep)
 		}
@@ -129,6 +155,7 @@ func (q *request) stageAuthorization() *pipeline.Refusal {
 		}
 		if len(d.Errors) > 0 {
 			q.rt.shared.Audit(q.ex, "unauthorized_fields", "mode", d.Mode, "dry_run", d.DryRun, "paths", len(d.Errors))
+			q.ex.Flag("unauthorized_fields", errorPaths(d.Errors))
 		}
 		if d.Allowed {
 			continue
@@ -142,6 +169,23 @@ func (q *request) stageAuthorization() *pipeline.Refusal {
 		q.filter.decisions[i] = d
 	}
 	return nil
+}
+
+// errorPaths are the response paths of authorization errors, dotted
+// (orders.0.total), at most maxCoordinates of them.
+func errorPaths(errs []authz.Error) []string {
+	out := make([]string, 0, min(len(errs), maxCoordinates))
+	for _, e := range errs[:min(len(errs), maxCoordinates)] {
+		var b strings.Builder
+		for i, p := range e.Path {
+			if i > 0 {
+				b.WriteByte('.')
+			}
+			fmt.Fprint(&b, p)
+		}
+		out = append(out, b.String())
+	}
+	return out
 }
 
 func unauthorized(d *authz.Decision) *pipeline.Refusal {
@@ -199,7 +243,10 @@ func (rt *Route) forward(q *request) {
 			out.StripHeaders = append(out.StripHeaders, "Accept-Encoding")
 		}
 	}
-	if f := rt.proxy.Send(q.w, q.r, out); f != nil {
+	if q.ex.Facts.Flagged {
+		q.noteFields()
+	}
+	if f := rt.shared.Send(rt.proxy, rt.upstream, q.w, q.r, out); f != nil {
 		Render(q.w, q.r, rt.shared.UpstreamFailed(q.ex, f))
 	}
 }

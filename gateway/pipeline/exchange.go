@@ -69,7 +69,9 @@ type Exchange struct {
 	Subject string
 	// Header is the response's header, for stages that add to the answer
 	// whatever it turns out to be (the RateLimit headers).
-	Header   http.Header
+	Header http.Header
+	// Facts are what monitoring reports beside the decision.
+	Facts    Facts
 	decision Decision
 }
 
@@ -120,6 +122,12 @@ type exchangeKey struct{}
 // accepted the request.
 func With(r *http.Request, ex *Exchange) *http.Request {
 	return r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex))
+}
+
+// WithContext returns r with ctx (which carries the request's span, when
+// tracing) and ex, in one copy of the request.
+func WithContext(r *http.Request, ctx context.Context, ex *Exchange) *http.Request {
+	return r.WithContext(context.WithValue(ctx, exchangeKey{}, ex))
 }
 
 // Of returns the request's Exchange; never nil (a handler run outside the

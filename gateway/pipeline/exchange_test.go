@@ -1,9 +1,11 @@
 package pipeline
 
 import (
+	"net/http"
 	"testing"
 
 	"github.com/portcullis-gw/portcullis/gateway/errcode"
+	"github.com/portcullis-gw/portcullis/policy/authn"
 )
 
 // TestDecision: the first refusal is why a request was refused, whatever
@@ -70,4 +72,17 @@ func TestChargedDone(t *testing.T) {
 		t.Fatalf("released %d times, want 1", released)
 	}
 	(&Charged{}).Done() // no slot taken: nothing to release, no panic
+}
+
+// TestForwardHeadersShared: appending to the strip list of one request
+// never changes another's (the lists are shared by every request).
+func TestForwardHeadersShared(t *testing.T) {
+	fh := NewForwardHeaders(authn.Forward{SubjectHeader: "X-User", ScopesHeader: "X-Scopes", TierHeader: "X-Tier"})
+	for _, fwdAuth := range []bool{false, true} {
+		a := append(fh.Apply(http.Header{}, authn.Identity{}, fwdAuth), "Accept-Encoding")
+		b := append(fh.Apply(http.Header{}, authn.Identity{}, fwdAuth), "X-Other")
+		if a[len(a)-1] != "Accept-Encoding" || b[len(b)-1] != "X-Other" {
+			t.Fatalf("forward_authorization=%v: one request's strip list changed another's: %q %q", fwdAuth, a, b)
+		}
+	}
 }

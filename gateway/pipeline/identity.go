@@ -26,6 +26,7 @@ func (s *Shared) Identify(r *http.Request, ex *Exchange) (authn.Identity, *Refus
 		id = authn.MTLSIdentity(ex.PeerSubject)
 	}
 	ex.Subject = id.Principal
+	ex.noteIdentity(id)
 	return id, nil
 }
 
@@ -97,8 +98,11 @@ func (fh ForwardHeaders) Apply(h http.Header, id authn.Identity, forwardAuthoriz
 	if fh.tier != "" && id.Tier != "" {
 		h.Set(fh.tier, id.Tier)
 	}
+	// Capped at their length: a caller appending to the list (the answer
+	// plan adds Accept-Encoding) gets its own copy, never a write into the
+	// array every request shares.
 	if forwardAuthorization {
-		return fh.strip
+		return fh.strip[:len(fh.strip):len(fh.strip)]
 	}
-	return fh.stripWithAuth
+	return fh.stripWithAuth[:len(fh.stripWithAuth):len(fh.stripWithAuth)]
 }

@@ -55,6 +55,7 @@ func (c *Charged) Done() {
 // for concurrency pays the penalty, not its cost. On success the caller
 // must call Release when the exchange is over.
 func (s *Shared) Charge(ctx context.Context, ex *Exchange, subj ratelimit.Subject, cost int) (Charged, *Refusal) {
+	ex.Facts.Cost = int64(cost)
 	release, ok := s.Limiter.Acquire(subj.Key, subj.Tier)
 	if !ok {
 		s.penalize(ctx, ex, subj)

@@ -98,6 +98,10 @@ func (r *Refusal) ApplyHeader(h http.Header) {
 type Stage[R any] struct {
 	Name string
 	Run  func(R) *Refusal
+	// Span, when set, is the name of the stage's trace span
+	// (docs/monitoring.md lists them); other stages run inside their
+	// parent's span.
+	Span string
 }
 
 // Run runs the stages in order and returns the first refusal, or nil when

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/portcullis-gw/portcullis/gateway/errcode"
+	"github.com/portcullis-gw/portcullis/gateway/telemetry"
 	"github.com/portcullis-gw/portcullis/policy/authn"
 	"github.com/portcullis-gw/portcullis/policy/authz"
 	"github.com/portcullis-gw/portcullis/policy/ratelimit"
@@ -24,6 +25,8 @@ type Shared struct {
 	Log     *slog.Logger
 	// Counters are the gateway's, shared by every route table.
 	Counters Counters
+	// Tracer starts the stage and upstream spans; nil is tracing off.
+	Tracer *telemetry.Tracer
 }
 
 // Settle is what every front door does with a stage's refusal: record it,
@@ -47,18 +50,11 @@ func (s *Shared) Settle(r *http.Request, ex *Exchange, subj ratelimit.Subject, r
 	return rep
 }
 
-// Audit records a denial as one structured event in the operational log,
-// with the request's facts and the reason (docs/operations.md).
+// Audit records why a request is refused; the audit event itself is
+// built once the request is decided, with everything the stages learned,
+// and goes to the configured sinks (docs/monitoring.md).
 func (s *Shared) Audit(ex *Exchange, reason string, kv ...any) {
-	attrs := append([]any{
-		slog.Bool("audit", true),
-		slog.String("request_id", ex.ID),
-		slog.String("route", ex.Route),
-		slog.String("client_ip", ex.ClientIP),
-		slog.String("subject", ex.Subject),
-		slog.String("reason", reason),
-	}, kv...)
-	s.Log.Info("denied", attrs...)
+	ex.noteAudit(reason, kv)
 }
 
 // ReadBody reads at most limit bytes of the request body; a longer body is

@@ -20,10 +20,12 @@ import (
 
 // Route is one REST prefix guarded by its OpenAPI document, compiled at load.
 type Route struct {
-	cfg      *config.RESTRoute
-	shared   *pipeline.Shared
-	prefix   string
-	proxy    *upstream.Proxy
+	cfg    *config.RESTRoute
+	shared *pipeline.Shared
+	prefix string
+	proxy  *upstream.Proxy
+	// upstream names the upstream in client spans.
+	upstream pipeline.Upstream
 	maxBody  int64
 	api      *rest.Route
 	policies *authz.RESTAuthorizer
@@ -71,6 +73,7 @@ func New(c *config.RESTRoute, cfg *config.Config, sh *pipeline.Shared) (*Route, 
 		shared:    sh,
 		prefix:    strings.TrimSuffix(c.Prefix, "/"),
 		proxy:     p,
+		upstream:  pipeline.UpstreamOf(c.Upstream.URL),
 		maxBody:   cfg.Server.MaxBodyBytes,
 		api:       api,
 		policies:  pol,

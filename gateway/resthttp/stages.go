@@ -38,13 +38,13 @@ type request struct {
 // security requirements (401/403), policy, rate limit
 // (docs/architecture.md). A new check is one more line here.
 var stages = []pipeline.Stage[*request]{
-	{Name: "identity", Run: (*request).stageIdentity},
+	{Name: "identity", Run: (*request).stageIdentity, Span: "portcullis.identity"},
 	{Name: "match", Run: (*request).stageMatch},
 	{Name: "body", Run: (*request).stageBody},
-	{Name: "validation", Run: (*request).stageValidation},
-	{Name: "security", Run: (*request).stageSecurity},
-	{Name: "policy", Run: (*request).stagePolicy},
-	{Name: "rate limit", Run: (*request).stageRateLimit},
+	{Name: "validation", Run: (*request).stageValidation, Span: "portcullis.validation"},
+	{Name: "security", Run: (*request).stageSecurity, Span: "portcullis.authorization"},
+	{Name: "policy", Run: (*request).stagePolicy, Span: "portcullis.policy"},
+	{Name: "rate limit", Run: (*request).stageRateLimit, Span: "portcullis.rate_limit"},
 }
 
 // Serve runs the stages, then forwards the checked request and applies the
@@ -52,7 +52,8 @@ var stages = []pipeline.Stage[*request]{
 func (rt *Route) Serve(w http.ResponseWriter, r *http.Request, ex *pipeline.Exchange) {
 	q := &request{rt: rt, w: w, r: r, ex: ex}
 	defer q.charged.Done()
-	if ref := pipeline.Run(stages, q); ref != nil {
+	ex.Facts.RouteTemplate = rt.cfg.Prefix
+	if ref := pipeline.RunTraced(rt.shared.Tracer, r.Context(), stages, q); ref != nil {
 		Render(w, rt.shared.Settle(r, ex, q.subj, ref, "rest_refused"))
 		return
 	}
@@ -75,6 +76,8 @@ func (q *request) stageMatch() *pipeline.Refusal {
 		return fromFailure(fail)
 	}
 	q.op = op
+	q.ex.Facts.OperationID = op.ID()
+	q.ex.Facts.RouteTemplate = q.rt.prefix + op.Template
 	return nil
 }
 
@@ -168,7 +171,7 @@ func (rt *Route) forward(q *request) {
 		out.StripHeaders = append(out.StripHeaders, "Accept-Encoding")
 	}
 	q.ex.Allowed()
-	if f := rt.proxy.Send(q.w, q.r, out); f != nil {
+	if f := rt.shared.Send(rt.proxy, rt.upstream, q.w, q.r, out); f != nil {
 		Render(q.w, rt.shared.UpstreamFailed(q.ex, f))
 		return
 	}

@@ -54,6 +54,11 @@ type env struct {
 	redis      *benchRedis
 	gateways   []runningGateway
 	tmp        string
+	// tracingURL and auditURL are gateways exporting spans and audit
+	// events to collect.
+	tracingURL, auditURL string
+	collect              *collector
+	collectSrv           *http.Server
 }
 
 type runningGateway struct {
@@ -94,7 +99,10 @@ func startEnv(ctx context.Context, stderr io.Writer) (_ *env, err error) {
 		return nil, fmt.Errorf("creating temp dir: %w", err)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	if e.gwURL, err = e.startGateway(ctx, log, "memory", "store: memory"); err != nil {
+	if e.gwURL, err = e.startGateway(ctx, log, "memory", "store: memory", ""); err != nil {
+		return nil, err
+	}
+	if err := e.startMonitoring(ctx, log); err != nil {
 		return nil, err
 	}
 
@@ -110,20 +118,38 @@ func startEnv(ctx context.Context, stderr io.Writer) (_ *env, err error) {
 	if err := rd.clean(ctx); err != nil {
 		return nil, err
 	}
-	if e.redisGWURL, err = e.startGateway(ctx, log, "redis", rd.storeYAML()); err != nil {
+	if e.redisGWURL, err = e.startGateway(ctx, log, "redis", rd.storeYAML(), ""); err != nil {
 		return nil, err
 	}
 	return e, nil
 }
 
+// startMonitoring starts the collector and the two gateways that export to it.
+func (e *env) startMonitoring(ctx context.Context, log *slog.Logger) error {
+	ln, err := listen()
+	if err != nil {
+		return err
+	}
+	e.collect = &collector{}
+	e.collectSrv = newServer(e.collect.handler())
+	go func() { _ = e.collectSrv.Serve(ln) }()
+	tracing, audit := monitoringYAML("http://" + ln.Addr().String())
+	if e.tracingURL, err = e.startGateway(ctx, log, "tracing", "store: memory", tracing); err != nil {
+		return err
+	}
+	e.auditURL, err = e.startGateway(ctx, log, "audit", "store: memory", audit)
+	return err
+}
+
 // startGateway serves a gateway built from the fixture config with the given
-// rate_limit store keys, from a folder of its own under e.tmp.
-func (e *env) startGateway(ctx context.Context, log *slog.Logger, name, store string) (string, error) {
+// rate_limit store keys and extra top-level sections, from a folder of its
+// own under e.tmp.
+func (e *env) startGateway(ctx context.Context, log *slog.Logger, name, store, extra string) (string, error) {
 	dir := filepath.Join(e.tmp, name)
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return "", fmt.Errorf("creating %s: %w", dir, err)
 	}
-	cfg, err := writeConfig(dir, e.upURL, store)
+	cfg, err := writeConfig(dir, e.upURL, store, extra)
 	if err != nil {
 		return "", err
 	}
@@ -214,14 +240,14 @@ func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
 // writeConfig puts the gateway's config, with store as its rate_limit
 // store keys, and the files it names in dir, and loads it through the same
 // loader the CLI uses.
-func writeConfig(dir, upURL, store string) (*config.Config, error) {
+func writeConfig(dir, upURL, store, extra string) (*config.Config, error) {
 	for _, name := range []string{"schema.graphql", "orders.yaml", "portcullis.yaml"} {
 		b, err := fixtures.ReadFile("fixtures/" + name)
 		if err != nil {
 			return nil, fmt.Errorf("reading fixture %q: %w", name, err)
 		}
 		if name == "portcullis.yaml" {
-			b = []byte(strings.NewReplacer("{{upstream}}", upURL, "{{store}}", store).Replace(string(b)))
+			b = []byte(strings.NewReplacer("{{upstream}}", upURL, "{{store}}", store).Replace(string(b)) + extra)
 		}
 		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
 			return nil, fmt.Errorf("writing %q: %w", name, err)
@@ -245,7 +271,7 @@ func (e *env) close() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	for _, s := range []*http.Server{e.bare, e.upstream} {
+	for _, s := range []*http.Server{e.bare, e.upstream, e.collectSrv} {
 		if s != nil {
 			if err := s.Shutdown(ctx); err != nil {
 				s.Close()
@@ -307,6 +333,9 @@ func (e *env) targets() []target {
 	}
 	if e.redisGWURL != "" {
 		ts = append(ts, gql(redisTarget, e.redisGWURL, "bare-proxy graphql"))
+	}
+	if e.tracingURL != "" {
+		ts = append(ts, gql(tracingTarget, e.tracingURL, "portcullis graphql"), gql(auditTarget, e.auditURL, "portcullis graphql"))
 	}
 	return append(ts,
 		fresh("bare-proxy graphql (new document each request)", e.bareURL, ""),

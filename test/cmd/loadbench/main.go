@@ -75,6 +75,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	rep.Skipped = skips
+	if err := env.collect.check(); err != nil {
+		fmt.Fprintf(stderr, "loadbench: %v\n", err)
+		return 1
+	}
 	if o.json {
 		err = rep.writeJSON(stdout)
 	} else {

@@ -127,7 +127,7 @@ func TestWriteConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, err := writeConfig(t.TempDir(), "http://127.0.0.1:1", tt.store)
+			cfg, err := writeConfig(t.TempDir(), "http://127.0.0.1:1", tt.store, "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -139,6 +139,28 @@ func TestWriteConfig(t *testing.T) {
 				t.Errorf("redis %+v, want the URL's address and password", rl.Redis)
 			}
 		})
+	}
+}
+
+// TestMonitoringConfigs: the monitoring rows' gateways really export.
+func TestMonitoringConfigs(t *testing.T) {
+	tracing, audit := monitoringYAML("http://127.0.0.1:1")
+	cfg, err := writeConfig(t.TempDir(), "http://127.0.0.1:1", "store: memory", tracing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr := cfg.Telemetry.Tracing; tr.Exporter != "otlp" || *tr.SampleRatio != 1 || tr.Endpoint != "http://127.0.0.1:1" {
+		t.Errorf("tracing %+v", tr)
+	}
+	cfg, err = writeConfig(t.TempDir(), "http://127.0.0.1:1", "store: memory", audit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := cfg.Audit; !a.IncludeAllowed || len(a.Sinks) != 1 || a.Sinks[0].Type != "http" {
+		t.Errorf("audit %+v", a)
+	}
+	if err := (&collector{}).check(); err == nil {
+		t.Error("a collector that received nothing passes")
 	}
 }
 
