@@ -4,7 +4,7 @@ BIN             := bin
 VERSION         ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS         := -X main.version=$(VERSION)
 
-.PHONY: all build demo test lint bench fuzz clean
+.PHONY: all build demo test lint bench bench-go bench-core fuzz clean
 
 all: build
 
@@ -28,10 +28,23 @@ lint:
 test: lint
 	$(GO) test -race -count=1 -timeout 8m ./...
 
-## bench: Go benchmarks of the request path, then the end-to-end load comparison
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1s ./gateway/... ./upstream/... ./analysis/... ./policy/... ./schema/...
+## bench: Go benchmarks of the request path, the pinned per-core benchmark (the figure of record:
+## each proxy alone on one core with GOMAXPROCS=1, wrk and the upstream on the other), then the
+## in-process load comparison. COREBENCH_FLAGS passes flags (-rounds, -duration, -only, -cpuprofile DIR).
+COREBENCH_FLAGS ?=
+bench: bench-go bench-core
 	$(GO) run ./test/cmd/loadbench
+
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1s ./gateway/... ./upstream/... ./analysis/... ./policy/... ./schema/...
+
+bench-core:
+	@command -v wrk >/dev/null 2>&1 || { echo "make bench: wrk not found; installing it with apt-get"; \
+	  apt-get install -y wrk >/dev/null 2>&1 || sudo -n apt-get install -y wrk >/dev/null 2>&1 || \
+	  { echo "make bench: could not install wrk: install it (apt-get install -y wrk; brew install wrk) and re-run"; exit 1; }; }
+	@command -v taskset >/dev/null 2>&1 || { echo "make bench: taskset not found: install util-linux (apt-get install -y util-linux)"; exit 1; }
+	$(GO) build -o $(BIN)/corebench ./test/cmd/corebench
+	$(BIN)/corebench $(COREBENCH_FLAGS)
 
 ## fuzz: run each fuzz target for FUZZTIME (default 20s); new finds land in testdata/fuzz
 FUZZTIME ?= 20s

@@ -4,8 +4,10 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/portcullis-gw/portcullis/schema"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -127,7 +129,7 @@ func (a *Analyzer) Analyze(req Request, lim Limits, access Access) *Report {
 	cacheable := len(req.Query) <= a.maxBytes && a.cache.enabled()
 	var key docKey
 	if cacheable {
-		key = docKey{sum: sha256.Sum256([]byte(req.Query)), version: a.graph.Version()}
+		key = docKey{sum: hashQuery(req.Query), version: a.graph.Version()}
 		e = a.cache.get(key)
 		if e != nil && e.selOver && e.selections <= lim.MaxSelections {
 			// Refused under a lower limit than this request's: count again.
@@ -170,7 +172,7 @@ func (a *Analyzer) Analyze(req Request, lim Limits, access Access) *Report {
 		r.Errors = validationErrors(e.validation, access)
 		return r
 	}
-	r.Document = e.doc
+	r.Document, r.TypeConditions = e.doc, e.conditions
 	op, err := selectOperation(e.doc, req.OperationName)
 	if err != nil {
 		r.Errors = []Error{*err}
@@ -196,7 +198,7 @@ func (a *Analyzer) Analyze(req Request, lim Limits, access Access) *Report {
 	o := m.apply(scorer{graph: a.graph, schema: a.graph.Schema(), vars: vars})
 	r.Depth, r.Height, r.Aliases = m.depth, m.height, m.aliases
 	r.RootFields, r.Directives = m.rootFields, m.directives
-	r.Cost, r.Fields, r.Introspection = o.cost, o.fields, m.introspection
+	r.Cost, r.Fields, r.args, r.Introspection = o.cost, m.fields, o.args, m.introspection
 
 	r.Errors = append(r.Errors, limitErrors(m, lim)...)
 	r.Errors = append(r.Errors, costError(o.cost, lim.MaxCost)...)
@@ -205,6 +207,12 @@ func (a *Analyzer) Analyze(req Request, lim Limits, access Access) *Report {
 		r.Errors = append(r.Errors, Error{Code: CodeIntrospectionDisabled, Message: "Introspection is not allowed."})
 	}
 	return r
+}
+
+// hashQuery is the SHA-256 of q without the copy []byte(q) would make (as
+// large as the document, per request): the hash only reads the bytes.
+func hashQuery(q string) [sha256.Size]byte {
+	return sha256.Sum256(unsafe.Slice(unsafe.StringData(q), len(q)))
 }
 
 func operationType(op *ast.OperationDefinition) string {
@@ -246,7 +254,7 @@ func (a *Analyzer) load(q string, tokens, maxSelections int) (e *docEntry) {
 	}
 	list := validator.ValidateWithRules(a.graph.Schema(), doc, a.rules)
 	if len(list) == 0 {
-		e.doc = doc
+		e.doc, e.conditions = doc, typeConditions(doc)
 		return e
 	}
 	if len(list) > MaxValidationErrors {
@@ -261,6 +269,39 @@ func (a *Analyzer) load(q string, tokens, maxSelections int) (e *docEntry) {
 		e.names[i] = opName{name: strings.Clone(op.Name), typ: operationType(op)}
 	}
 	return e
+}
+
+// typeConditions lists the distinct type conditions of doc's inline
+// fragments and fragment definitions, in every operation and fragment (the
+// document, not one operation: authorization removes a fragment on a type
+// its caller may not see wherever it is), never nil.
+func typeConditions(doc *ast.QueryDocument) []string {
+	out := []string{}
+	add := func(c string) {
+		if c != "" && !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	var walk func(set ast.SelectionSet)
+	walk = func(set ast.SelectionSet) {
+		for _, sel := range set {
+			switch s := sel.(type) {
+			case *ast.Field:
+				walk(s.SelectionSet)
+			case *ast.InlineFragment:
+				add(s.TypeCondition)
+				walk(s.SelectionSet)
+			}
+		}
+	}
+	for _, op := range doc.Operations {
+		walk(op.SelectionSet)
+	}
+	for _, f := range doc.Fragments {
+		add(f.TypeCondition)
+		walk(f.SelectionSet)
+	}
+	return out
 }
 
 // selectName is selectOperation for a document kept without its AST.

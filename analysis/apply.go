@@ -3,9 +3,10 @@ package analysis
 // outcome is what a request's variables make of measures: the parts of the
 // report that may differ between two requests for the same operation.
 type outcome struct {
-	cost   float64
-	fields []FieldUse
-	errs   []Error
+	cost float64
+	// args are the values of the fields whose arguments name variables.
+	args []fieldArgs
+	errs []Error
 }
 
 // dynamic reports whether any part of the measures depends on variables.
@@ -32,15 +33,14 @@ func (m *measures) apply(sc scorer) *outcome {
 	if len(m.checks) > 0 {
 		found = make([]int, len(m.checks))
 	}
-	o := &outcome{cost: m.cost.eval(sc, found), fields: m.fields, errs: m.errs}
+	o := &outcome{cost: m.cost.eval(sc, found), errs: m.errs}
 	if len(m.args) > 0 {
-		// A fresh slice: the cached one is shared, and argument values are
-		// this request's.
-		o.fields = make([]FieldUse, len(m.fields))
-		copy(o.fields, m.fields)
+		// Only the fields whose arguments name variables; the walk
+		// records them in field order, which Report.Arguments searches.
+		o.args = make([]fieldArgs, len(m.args))
 		for i := range m.args {
 			t := &m.args[i]
-			o.fields[t.index].Arguments = t.eval(sc.vars)
+			o.args[i] = fieldArgs{index: t.index, values: t.eval(sc.vars)}
 		}
 	}
 	if len(m.checks) > 0 {

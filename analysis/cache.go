@@ -27,6 +27,8 @@ type docEntry struct {
 	selections int
 	selOver    bool
 	doc        *ast.QueryDocument // nil unless the document is valid
+	// conditions are the distinct type conditions of a valid document.
+	conditions []string
 	parseErr   *gqlerror.Error
 	validation gqlerror.List
 	// names are the operations of an invalid document, which keeps no AST,
@@ -88,7 +90,7 @@ func (e *docEntry) size(src string) int64 {
 	}
 	if e.doc != nil {
 		// The AST's names and values are substrings of the source.
-		n += len(src) + e.tokens*astBytesPerToken
+		n += len(src) + e.tokens*astBytesPerToken + 16*len(e.conditions)
 	}
 	return int64(n)
 }

@@ -15,8 +15,8 @@ func TestCache(t *testing.T) {
 		t.Errorf("stats = %+v", s)
 	}
 	// Variable-dependent parts are recomputed on a hit.
-	if r1.Cost != 3 || r2.Cost != 7 || r2.Fields[0].Arguments["limit"] == r1.Fields[0].Arguments["limit"] {
-		t.Errorf("costs %v %v, args %v %v", r1.Cost, r2.Cost, r1.Fields[0].Arguments, r2.Fields[0].Arguments)
+	if r1.Cost != 3 || r2.Cost != 7 || r2.Arguments(0)["limit"] == r1.Arguments(0)["limit"] {
+		t.Errorf("costs %v %v, args %v %v", r1.Cost, r2.Cost, r1.Arguments(0), r2.Arguments(0))
 	}
 	// Cached errors are re-rendered per access.
 	bad := `{ bok { id } }`

@@ -2,10 +2,7 @@
 // many rules, one Report) and checks REST requests against OpenAPI.
 package analysis
 
-import (
-	"errors"
-	"fmt"
-)
+import "github.com/portcullis-gw/portcullis/keypath"
 
 // Limits are the per-operation ceilings of the docs/ pages A zero
 // field means "use the default", never "unlimited": zero values fail closed.
@@ -57,35 +54,36 @@ func (l Limits) named() []struct {
 	}
 }
 
-// Validate reports every limit that is not positive; run it after defaults
-// are applied, since a zero limit would refuse everything. Each message
-// starts with the key path relative to l.
-func (l Limits) Validate() []error {
-	var errs []error
+// Validate reports every limit that is not positive, at its key path
+// relative to l; run it after defaults are applied, since a zero limit
+// would refuse everything.
+func (l Limits) Validate() keypath.Problems {
+	var ps keypath.Problems
 	for _, f := range l.named() {
 		if f.value <= 0 {
-			errs = append(errs, fmt.Errorf("%s: must be > 0", f.name))
+			ps.Addf(keypath.Key(f.name), "must be > 0")
 		}
 	}
-	return errs
+	return ps
 }
 
 // ValidateOverride checks limits that override others field by field (a
 // rate-limit tier's limits), where zero means "keep the route's limit".
-func (l Limits) ValidateOverride() []error {
-	var errs []error
+func (l Limits) ValidateOverride() keypath.Problems {
+	var ps keypath.Problems
 	for _, f := range l.named() {
 		if f.value < 0 {
-			errs = append(errs, fmt.Errorf("%s: must be >= 0 (0 keeps the route's limit)", f.name))
+			ps.Addf(keypath.Key(f.name), "must be >= 0 (0 keeps the route's limit)")
 		}
 	}
-	return errs
+	return ps
 }
 
-// Validate reports every problem in c; messages start with the key path relative to c.
-func (c CostConfig) Validate() []error {
+// Validate reports every problem in c, each at its key path relative to c.
+func (c CostConfig) Validate() keypath.Problems {
+	var ps keypath.Problems
 	if c.ListSize <= 0 {
-		return []error{errors.New("list_size: must be > 0")}
+		ps.Addf(keypath.Key("list_size"), "must be > 0")
 	}
-	return nil
+	return ps
 }

@@ -2,14 +2,13 @@ package analysis
 
 import (
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+	"github.com/portcullis-gw/portcullis/internal/testkit/golden"
+)
 
 // TestGolden analyses each operation of testdata/ops (variables from the
 // .vars.json beside it) and compares the whole report with its golden JSON,
@@ -42,19 +41,7 @@ func TestGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			b = append(b, '\n')
-			path := filepath.Join("testdata", "golden", name+".json")
-			if *update {
-				if err := os.WriteFile(path, b, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("reading golden file (run with -update): %v", err)
-			}
-			if string(want) != string(b) {
-				t.Errorf("report differs from %s (run with -update after checking):\n%s", path, b)
-			}
+			golden.Check(t, filepath.Join("testdata", "golden", name+".json"), b)
 		})
 	}
 }

@@ -107,6 +107,7 @@ func comparable(r *Report) Report {
 	c.Fields = make([]FieldUse, len(r.Fields))
 	for i, f := range r.Fields {
 		f.Field = nil
+		f.Arguments = r.Arguments(i)
 		c.Fields[i] = f
 	}
 	return c

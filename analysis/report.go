@@ -1,7 +1,10 @@
 package analysis
 
 import (
+	"cmp"
+	"encoding/json"
 	"net/http"
+	"slices"
 
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -65,7 +68,12 @@ type FieldUse struct {
 	ParentType string `json:"parentType"`
 	ReturnType string `json:"returnType"`
 	// Path is the response path (response keys; lists add no index).
-	Path      []any          `json:"path"`
+	Path []any `json:"path"`
+	// Arguments are the field's argument values, defaults applied, when
+	// none of them names a variable. For a field whose arguments name
+	// variables it is nil here: Fields is shared by every request for the
+	// operation, and Report.Arguments gives this request's values of every
+	// field.
 	Arguments map[string]any `json:"arguments,omitempty"`
 	// Field is the node in Report.Document; it is shared, never mutate it.
 	Field *ast.Field `json:"-"`
@@ -94,8 +102,47 @@ type Report struct {
 	// through the cache: copy before rewriting.
 	Document  *ast.QueryDocument       `json:"-"`
 	Operation *ast.OperationDefinition `json:"-"`
+	// TypeConditions are the distinct type conditions of Document's inline
+	// fragments and fragment definitions (all operations), found once per
+	// document; nil when there is no Document. Shared: never modify.
+	TypeConditions []string `json:"-"`
 	// Variables are the coerced variable values.
 	Variables map[string]any `json:"-"`
+
+	// args are this request's values of the fields whose arguments name
+	// variables, by ascending field index. Keeping them beside the shared
+	// Fields, instead of in a per-request copy of it, makes a cache hit
+	// cost what the variables touch, not the size of the operation.
+	args []fieldArgs
+}
+
+// fieldArgs is one field's argument values for one request.
+type fieldArgs struct {
+	index  int
+	values map[string]any
+}
+
+// Arguments is Fields[i]'s argument values for this request: variables and
+// defaults applied, nil when the field has no arguments.
+func (r *Report) Arguments(i int) map[string]any {
+	if k, ok := slices.BinarySearchFunc(r.args, i, func(a fieldArgs, i int) int { return cmp.Compare(a.index, i) }); ok {
+		return r.args[k].values
+	}
+	return r.Fields[i].Arguments
+}
+
+// MarshalJSON writes the report with every field's arguments as this
+// request gives them.
+func (r *Report) MarshalJSON() ([]byte, error) {
+	type plain Report
+	c := plain(*r)
+	if len(r.args) > 0 {
+		c.Fields = slices.Clone(r.Fields)
+		for _, a := range r.args {
+			c.Fields[a.index].Arguments = a.values
+		}
+	}
+	return json.Marshal(c)
 }
 
 // OK reports whether the operation passed every check.

@@ -18,6 +18,10 @@ type metrics struct {
 	// responseViolations counts upstream answers that break their OpenAPI
 	// document (validate_responses).
 	responseViolations *prometheus.CounterVec
+	// unknownOperations and maskedErrors are the governance counters
+	// (docs/governance.md).
+	unknownOperations *prometheus.CounterVec
+	maskedErrors      *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -45,7 +49,15 @@ func newMetrics() *metrics {
 		Name: "portcullis_response_violations_total",
 		Help: "Upstream answers that break the route's OpenAPI document, by route and operation.",
 	}, []string{"route", "operation"})
-	m.reg.MustRegister(m.responseViolations, m.requests, m.duration, m.upstreamErrors, m.panics,
+	m.unknownOperations = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "portcullis_unknown_operations_total",
+		Help: "Operations that persisted_operations audit mode let through although no manifest lists them, by route and client.",
+	}, []string{"route", "client"})
+	m.maskedErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "portcullis_upstream_errors_masked_total",
+		Help: "Upstream GraphQL errors whose message or members were removed before the answer went back, by route.",
+	}, []string{"route"})
+	m.reg.MustRegister(m.unknownOperations, m.maskedErrors, m.responseViolations, m.requests, m.duration, m.upstreamErrors, m.panics,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -53,7 +65,8 @@ func newMetrics() *metrics {
 
 // counters are the metrics the front doors count into.
 func (m *metrics) counters() pipeline.Counters {
-	return pipeline.Counters{UpstreamErrors: m.upstreamErrors, ResponseViolations: m.responseViolations}
+	return pipeline.Counters{UpstreamErrors: m.upstreamErrors, ResponseViolations: m.responseViolations,
+		UnknownOperations: m.unknownOperations, MaskedErrors: m.maskedErrors}
 }
 
 var (

@@ -64,6 +64,12 @@ func (g *Gateway) buildRoutes(ctx context.Context, cfg *config.Config, requireSc
 		}
 		rt.rest = append(rt.rest, r)
 	}
+	// Every GraphQL route built: only then can a coordinate be on none.
+	if len(rt.graphql) == len(cfg.GraphQL) {
+		if err := rt.checkCoordinateLimits(cfg); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if len(errs) > 0 {
 		rt.close()
 		return nil, errors.Join(errs...)

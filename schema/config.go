@@ -3,10 +3,10 @@
 package schema
 
 import (
-	"errors"
-	"fmt"
 	"net/url"
 	"time"
+
+	"github.com/portcullis-gw/portcullis/keypath"
 )
 
 // Subgraph names one subgraph's SDL source: a file or a running service
@@ -25,49 +25,49 @@ type Config struct {
 	Supergraph string     `yaml:"supergraph"`
 }
 
-// Validate reports every problem in c without I/O; each message starts with
-// the key path relative to c. The config loader checks that files exist.
-func (c Config) Validate() []error {
-	var errs []error
+// Validate reports every problem in c without I/O, each at its key path
+// relative to c. The config loader checks that files exist.
+func (c Config) Validate() keypath.Problems {
+	var ps keypath.Problems
 	switch {
 	case len(c.Subgraphs) > 0 && c.Supergraph != "":
-		errs = append(errs, errors.New("supergraph: set either subgraphs or supergraph, not both"))
+		ps.Addf(keypath.Key("supergraph"), "set either subgraphs or supergraph, not both")
 	case len(c.Subgraphs) == 0 && c.Supergraph == "":
-		errs = append(errs, errors.New("subgraphs: one of subgraphs or supergraph is required"))
+		ps.Addf(keypath.Key("subgraphs"), "one of subgraphs or supergraph is required")
 	}
 	seen := map[string]int{}
 	for i, sg := range c.Subgraphs {
-		p := fmt.Sprintf("subgraphs[%d]", i)
+		p := keypath.Key("subgraphs").Index(i)
 		switch {
 		case sg.Name == "":
-			errs = append(errs, fmt.Errorf("%s.name: is required", p))
+			ps.Addf(p.Key("name"), "is required")
 		case !validName(sg.Name):
-			errs = append(errs, fmt.Errorf("%s.name: %q must match [A-Za-z][A-Za-z0-9_-]*", p, sg.Name))
+			ps.Addf(p.Key("name"), "%q must match [A-Za-z][A-Za-z0-9_-]*", sg.Name)
 		default:
 			if j, dup := seen[sg.Name]; dup {
-				errs = append(errs, fmt.Errorf("%s.name: duplicate subgraph name %q (also subgraphs[%d])", p, sg.Name, j))
+				ps.Addf(p.Key("name"), "duplicate subgraph name %q (also subgraphs[%d])", sg.Name, j)
 			} else {
 				seen[sg.Name] = i
 			}
 		}
 		switch {
 		case sg.File != "" && sg.URL != "":
-			errs = append(errs, fmt.Errorf("%s.url: set either file or url, not both", p))
+			ps.Addf(p.Key("url"), "set either file or url, not both")
 		case sg.File == "" && sg.URL == "":
-			errs = append(errs, fmt.Errorf("%s.file: one of file or url is required", p))
+			ps.Addf(p.Key("file"), "one of file or url is required")
 		case sg.URL != "":
 			if u, err := url.Parse(sg.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				errs = append(errs, fmt.Errorf("%s.url: must be an absolute http or https URL, got %q", p, sg.URL))
+				ps.Addf(p.Key("url"), "must be an absolute http or https URL, got %q", sg.URL)
 			}
 		}
 		if sg.Timeout < 0 {
-			errs = append(errs, fmt.Errorf("%s.timeout: must be >= 0", p))
+			ps.Addf(p.Key("timeout"), "must be >= 0")
 		}
 		if sg.Timeout > 0 && sg.URL == "" {
-			errs = append(errs, fmt.Errorf("%s.timeout: only applies to a subgraph fetched by url", p))
+			ps.Addf(p.Key("timeout"), "only applies to a subgraph fetched by url")
 		}
 	}
-	return errs
+	return ps
 }
 
 // validName keeps subgraph names usable as identifiers in the composed

@@ -9,19 +9,29 @@ import (
 
 const module = "github.com/portcullis-gw/portcullis"
 
-// allowed maps a top-level area to the areas it may import (the docs/ pages
-// section 2). An area imports itself freely (gateway/config from gateway,
-// policy/authz from policy/authn).
+// allowed maps a top-level area to the areas it may import
+// (docs/architecture.md). An area imports itself freely (gateway/config from
+// gateway, policy/authz from policy/authn). keypath, the config key paths
+// every section's Validate reports problems at, imports only the standard
+// library and sits below every floor.
 var allowed = map[string][]string{
-	"cmd":      {"gateway", "policy", "analysis", "schema", "upstream", "configs"},
-	"gateway":  {"analysis", "policy", "upstream", "schema", "configs"},
-	"policy":   {"analysis", "schema"},
-	"analysis": {"schema"},
-	"schema":   {},
-	"upstream": {},
+	"cmd":      {"gateway", "policy", "analysis", "schema", "upstream", "configs", "keypath"},
+	"gateway":  {"analysis", "policy", "upstream", "schema", "configs", "keypath"},
+	"policy":   {"analysis", "schema", "keypath"},
+	"analysis": {"schema", "keypath"},
+	"schema":   {"keypath"},
+	"upstream": {"keypath"},
 	"configs":  {},
-	"test":     {"cmd", "gateway", "policy", "analysis", "schema", "upstream", "configs"},
+	"keypath":  {},
+	"internal": {},
+	"test":     {"cmd", "gateway", "policy", "analysis", "schema", "upstream", "configs", "keypath"},
 }
+
+// testOnly are the areas only tests may import: the test files of any
+// package, and the packages under test/ (the end-to-end suites and the
+// programs they drive). internal/ holds the shared test kit; code that
+// ships must never depend on a fake clock or a test Redis helper.
+var testOnly = map[string]bool{"internal": true}
 
 // gatewayAllowed maps each package under gateway/ to the gateway packages
 // it may import (docs/architecture.md): the root over the front doors, the
@@ -52,8 +62,9 @@ func area(pkg string) string {
 }
 
 // TestImportDirection fails when a package imports against the direction of
-// the docs/ pages, or when anything imports test/. Test files count too:
-// a _test.go that reaches upward is still an upward import.
+// the tables, when anything imports test/, or when code that is not a test
+// imports internal/. Test files count too: a _test.go that reaches upward
+// is still an upward import.
 func TestImportDirection(t *testing.T) {
 	out, err := exec.Command("go", "list", "-json=ImportPath,Imports,TestImports,XTestImports", module+"/...").Output()
 	if err != nil {
@@ -70,7 +81,7 @@ func TestImportDirection(t *testing.T) {
 			t.Fatalf("decoding go list output: %v", err)
 		}
 		seen++
-		for _, v := range violations(p.ImportPath, append(append(p.Imports, p.TestImports...), p.XTestImports...)) {
+		for _, v := range violations(p.ImportPath, p.Imports, append(p.TestImports, p.XTestImports...)) {
 			t.Error(v)
 		}
 	}
@@ -79,13 +90,21 @@ func TestImportDirection(t *testing.T) {
 	}
 }
 
-// violations lists the imports of pkg that break the direction.
-func violations(pkg string, imports []string) []string {
+// violations lists the imports of pkg (its code's, then its test files')
+// that break the direction.
+func violations(pkg string, imports, testImports []string) []string {
 	from := area(pkg)
+	all := append(append([]string(nil), imports...), testImports...)
+	out := areaViolations(pkg, from, all)
 	if from == "gateway" {
-		return append(gatewayViolations(pkg, imports), areaViolations(pkg, from, imports)...)
+		out = append(gatewayViolations(pkg, all), out...)
 	}
-	return areaViolations(pkg, from, imports)
+	for _, imp := range imports {
+		if to := area(imp); strings.HasPrefix(imp, module+"/") && testOnly[to] && from != to && from != "test" {
+			out = append(out, pkg+" imports "+imp+": only tests may import "+to+"/ (test files, or packages under test/)")
+		}
+	}
+	return out
 }
 
 // gatewayViolations checks imports among the packages under gateway/.
@@ -127,8 +146,8 @@ func areaViolations(pkg, from string, imports []string) []string {
 			continue
 		}
 		to := area(imp)
-		if to == from {
-			continue
+		if to == from || testOnly[to] {
+			continue // test-only areas have their own rule
 		}
 		ok := false
 		for _, a := range rules {
@@ -144,28 +163,39 @@ func areaViolations(pkg, from string, imports []string) []string {
 // TestViolations proves the checker catches each kind of upward import.
 func TestViolations(t *testing.T) {
 	cases := []struct {
-		name, pkg string
-		imports   []string
-		bad       int
+		name, pkg   string
+		imports     []string
+		testImports []string
+		bad         int
 	}{
-		{"schema may not import analysis", module + "/schema", []string{module + "/analysis"}, 1},
-		{"analysis may not import policy", module + "/analysis", []string{module + "/policy/authz"}, 1},
-		{"policy may not import gateway", module + "/policy/authz", []string{module + "/gateway"}, 1},
-		{"nothing imports test", module + "/gateway", []string{module + "/test/upstreams"}, 1},
-		{"upstream imports nothing of ours", module + "/upstream", []string{module + "/schema", "net/http"}, 1},
-		{"unknown folder", module + "/util", nil, 1},
-		{"gateway may import policy and analysis", module + "/gateway", []string{module + "/policy/authn", module + "/analysis", "fmt"}, 0},
-		{"policy siblings", module + "/policy/authz", []string{module + "/policy/authn"}, 0},
-		{"a front door may not import the other", module + "/gateway/graphqlhttp", []string{module + "/gateway/resthttp"}, 1},
-		{"a front door may not import the gateway root", module + "/gateway/resthttp", []string{module + "/gateway"}, 1},
-		{"the pipeline may not import a front door", module + "/gateway/pipeline", []string{module + "/gateway/graphqlhttp"}, 1},
-		{"a front door uses the pipeline and the registry", module + "/gateway/graphqlhttp", []string{module + "/gateway/pipeline", module + "/gateway/errcode", module + "/analysis"}, 0},
-		{"unknown gateway package", module + "/gateway/util", nil, 1},
-		{"a nested package follows its parent's line", module + "/gateway/config/problems", []string{module + "/gateway/config", module + "/gateway/resthttp"}, 1},
+		{"schema may not import analysis", module + "/schema", []string{module + "/analysis"}, nil, 1},
+		{"analysis may not import policy", module + "/analysis", []string{module + "/policy/authz"}, nil, 1},
+		{"policy may not import gateway", module + "/policy/authz", []string{module + "/gateway"}, nil, 1},
+		{"nothing imports test", module + "/gateway", []string{module + "/test/upstreams"}, nil, 1},
+		{"upstream imports nothing of ours", module + "/upstream", []string{module + "/schema", "net/http"}, nil, 1},
+		{"unknown folder", module + "/util", nil, nil, 1},
+		{"gateway may import policy and analysis", module + "/gateway", []string{module + "/policy/authn", module + "/analysis", "fmt"}, nil, 0},
+		{"policy siblings", module + "/policy/authz", []string{module + "/policy/authn"}, nil, 0},
+		{"a front door may not import the other", module + "/gateway/graphqlhttp", []string{module + "/gateway/resthttp"}, nil, 1},
+		{"a front door may not import the gateway root", module + "/gateway/resthttp", []string{module + "/gateway"}, nil, 1},
+		{"the pipeline may not import a front door", module + "/gateway/pipeline", []string{module + "/gateway/graphqlhttp"}, nil, 1},
+		{"a front door uses the pipeline and the registry", module + "/gateway/graphqlhttp", []string{module + "/gateway/pipeline", module + "/gateway/errcode", module + "/analysis"}, nil, 0},
+		{"unknown gateway package", module + "/gateway/util", nil, nil, 1},
+		{"not even from a test file", module + "/gateway", nil, []string{module + "/test/upstreams"}, 1},
+		{"upward from a test file", module + "/schema", nil, []string{module + "/analysis"}, 1},
+		{"keypath imports nothing of ours", module + "/keypath", []string{module + "/schema"}, nil, 1},
+		{"every floor may use keypath", module + "/upstream", []string{module + "/keypath"}, nil, 0},
+		{"shipped code may not import the test kit", module + "/policy/ratelimit", []string{module + "/internal/testkit/redistest"}, nil, 1},
+		{"nor may cmd", module + "/cmd/portcullis", []string{module + "/internal/testkit/fakeclock"}, nil, 1},
+		{"nor a front door", module + "/gateway/graphqlhttp", []string{module + "/internal/testkit/gatewaytest"}, nil, 1},
+		{"test files may", module + "/policy/ratelimit", nil, []string{module + "/internal/testkit/redistest"}, 0},
+		{"test/ may", module + "/test/cmd/loadbench", []string{module + "/internal/testkit/redistest"}, nil, 0},
+		{"the test kit imports nothing of ours", module + "/internal/testkit/gatewaytest", []string{module + "/gateway"}, nil, 1},
+		{"a nested package follows its parent's line", module + "/gateway/config/problems", []string{module + "/gateway/config", module + "/gateway/resthttp"}, nil, 1},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got := violations(c.pkg, c.imports); len(got) != c.bad {
+			if got := violations(c.pkg, c.imports, c.testImports); len(got) != c.bad {
 				t.Errorf("violations = %q, want %d", got, c.bad)
 			}
 		})

@@ -11,6 +11,9 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/portcullis-gw/portcullis/keypath"
+	"golang.org/x/net/http/httpguts"
 )
 
 // Config is one route's back end.
@@ -38,6 +41,12 @@ type Config struct {
 	// default because back ends read them as the URL, method, client address
 	// or user (IsRoutingHeader), for the rare back end that needs one.
 	ForwardHeaders []string `yaml:"forward_headers"`
+
+	// RemoveResponseHeaders are removed from every answer beside the
+	// fingerprinting ones (mask.FingerprintHeaders); KeepResponseHeaders
+	// lets one of those through.
+	RemoveResponseHeaders []string `yaml:"remove_response_headers"`
+	KeepResponseHeaders   []string `yaml:"keep_response_headers"`
 
 	// Health, when set, probes every endpoint in the background.
 	Health *HealthConfig `yaml:"health"`
@@ -122,58 +131,70 @@ func (c Config) Endpoints() []string {
 	return nil
 }
 
-// Validate reports every problem in c without I/O; each message starts with
-// the key path relative to c. The config loader checks that files exist.
-func (c Config) Validate() []error {
-	var errs []error
+// Validate reports every problem in c without I/O, each at its key path
+// relative to c. The config loader checks that files exist.
+func (c Config) Validate() keypath.Problems {
+	var ps keypath.Problems
 	switch {
 	case c.URL != "" && len(c.URLs) > 0:
-		errs = append(errs, errors.New("urls: set url or urls, not both"))
+		ps.Addf(keypath.Key("urls"), "set url or urls, not both")
 	case len(c.URLs) > 0:
-		errs = append(errs, checkURLs(c.URLs)...)
+		ps.AddAll(keypath.Key("urls"), checkURLs(c.URLs))
 	default:
 		if err := checkURL(c.URL); err != nil {
-			errs = append(errs, fmt.Errorf("url: %w", err))
+			ps.Addf(keypath.Key("url"), "%v", err)
 		}
 	}
 	switch c.Balance {
 	case "", BalanceRoundRobin, BalanceLeastRequests:
 	default:
-		errs = append(errs, fmt.Errorf("balance: must be %s or %s, got %q", BalanceRoundRobin, BalanceLeastRequests, c.Balance))
+		ps.Addf(keypath.Key("balance"), "must be %s or %s, got %q", BalanceRoundRobin, BalanceLeastRequests, c.Balance)
 	}
 	if c.Timeout <= 0 {
-		errs = append(errs, errors.New("timeout: must be > 0"))
+		ps.Addf(keypath.Key("timeout"), "must be > 0")
 	}
 	if (c.CertFile == "") != (c.KeyFile == "") {
-		errs = append(errs, errors.New("cert_file: cert_file and key_file must be set together"))
+		ps.Addf(keypath.Key("cert_file"), "cert_file and key_file must be set together")
 	}
 	if c.MaxIdleConns < 0 {
-		errs = append(errs, errors.New("max_idle_conns: must be >= 0"))
+		ps.Addf(keypath.Key("max_idle_conns"), "must be >= 0")
 	}
-	errs = append(errs, checkForwardHeaders(c.ForwardHeaders)...)
+	ps.AddAll(keypath.Key("forward_headers"), checkForwardHeaders(c.ForwardHeaders))
+	for _, l := range []struct {
+		key   string
+		names []string
+	}{{"remove_response_headers", c.RemoveResponseHeaders}, {"keep_response_headers", c.KeepResponseHeaders}} {
+		for i, n := range l.names {
+			if !httpguts.ValidHeaderFieldName(n) {
+				ps.Addf(keypath.Key(l.key).Index(i), "%q is not a header name", n)
+			}
+		}
+	}
 	if c.Health != nil {
-		errs = append(errs, c.Health.validate()...)
+		ps.AddAll(keypath.Key("health"), c.Health.validate())
 	}
-	errs = append(errs, c.Ejection.validate()...)
-	errs = append(errs, c.Breaker.validate()...)
-	errs = append(errs, c.Retry.validate(c.Timeout)...)
-	return errs
+	ps.AddAll(keypath.Key("ejection"), c.Ejection.validate())
+	ps.AddAll(keypath.Key("breaker"), c.Breaker.validate())
+	ps.AddAll(keypath.Key("retry"), c.Retry.validate(c.Timeout))
+	return ps
 }
 
 // checkURLs checks each URL and that they differ only in host:port: the
-// request path is joined once, before an endpoint is picked.
-func checkURLs(urls []string) []error {
-	var errs []error
+// request path is joined once, before an endpoint is picked. Paths are
+// relative to the urls list.
+func checkURLs(urls []string) keypath.Problems {
+	var ps keypath.Problems
 	var first *url.URL
 	seen := map[string]bool{}
 	for i, raw := range urls {
+		at := keypath.Index(i)
 		if err := checkURL(raw); err != nil {
-			errs = append(errs, fmt.Errorf("urls[%d]: %w", i, err))
+			ps.Addf(at, "%v", err)
 			continue
 		}
 		u, _ := url.Parse(raw)
 		if seen[u.Host] {
-			errs = append(errs, fmt.Errorf("urls[%d]: %s is listed twice", i, u.Host))
+			ps.Addf(at, "%s is listed twice", u.Host)
 		}
 		seen[u.Host] = true
 		if first == nil {
@@ -181,83 +202,83 @@ func checkURLs(urls []string) []error {
 			continue
 		}
 		if u.Scheme != first.Scheme || u.EscapedPath() != first.EscapedPath() || u.RawQuery != first.RawQuery {
-			errs = append(errs, fmt.Errorf("urls[%d]: must have the scheme and path of urls[0] (%s://host%s), got %q", i, first.Scheme, first.EscapedPath(), raw))
+			ps.Addf(at, "must have the scheme and path of the first URL (%s://host%s), got %q", first.Scheme, first.EscapedPath(), raw)
 		}
 	}
-	return errs
+	return ps
 }
 
-func (h HealthConfig) validate() []error {
-	var errs []error
+func (h HealthConfig) validate() keypath.Problems {
+	var ps keypath.Problems
 	if h.Path == "" || !strings.HasPrefix(h.Path, "/") {
-		errs = append(errs, fmt.Errorf("health.path: must be an absolute path, got %q", h.Path))
+		ps.Addf(keypath.Key("path"), "must be an absolute path, got %q", h.Path)
 	} else if u, err := url.Parse(h.Path); err != nil || u.Host != "" || u.Fragment != "" {
-		errs = append(errs, fmt.Errorf("health.path: must be a path with an optional query, got %q", h.Path))
+		ps.Addf(keypath.Key("path"), "must be a path with an optional query, got %q", h.Path)
 	}
 	if h.Interval < 0 {
-		errs = append(errs, errors.New("health.interval: must be >= 0"))
+		ps.Addf(keypath.Key("interval"), "must be >= 0")
 	}
 	if h.Timeout < 0 {
-		errs = append(errs, errors.New("health.timeout: must be >= 0"))
+		ps.Addf(keypath.Key("timeout"), "must be >= 0")
 	}
 	if h.Interval > 0 && h.Timeout > h.Interval {
-		errs = append(errs, errors.New("health.timeout: must not exceed health.interval"))
+		ps.Addf(keypath.Key("timeout"), "must not exceed interval")
 	}
 	if h.HealthyAfter < 0 {
-		errs = append(errs, errors.New("health.healthy_after: must be >= 0"))
+		ps.Addf(keypath.Key("healthy_after"), "must be >= 0")
 	}
 	if h.UnhealthyAfter < 0 {
-		errs = append(errs, errors.New("health.unhealthy_after: must be >= 0"))
+		ps.Addf(keypath.Key("unhealthy_after"), "must be >= 0")
 	}
-	return errs
+	return ps
 }
 
-func (e EjectionConfig) validate() []error {
-	var errs []error
+func (e EjectionConfig) validate() keypath.Problems {
+	var ps keypath.Problems
 	if e.BaseTime < 0 {
-		errs = append(errs, errors.New("ejection.base_time: must be >= 0"))
+		ps.Addf(keypath.Key("base_time"), "must be >= 0")
 	}
 	if e.MaxTime < 0 {
-		errs = append(errs, errors.New("ejection.max_time: must be >= 0"))
+		ps.Addf(keypath.Key("max_time"), "must be >= 0")
 	}
 	if e.BaseTime > 0 && e.MaxTime > 0 && e.MaxTime < e.BaseTime {
-		errs = append(errs, errors.New("ejection.max_time: must be >= ejection.base_time"))
+		ps.Addf(keypath.Key("max_time"), "must be >= base_time")
 	}
-	return errs
+	return ps
 }
 
-func (b BreakerConfig) validate() []error {
-	var errs []error
+func (b BreakerConfig) validate() keypath.Problems {
+	var ps keypath.Problems
 	if b.Window < 0 {
-		errs = append(errs, errors.New("breaker.window: must be >= 0"))
+		ps.Addf(keypath.Key("window"), "must be >= 0")
 	}
 	if b.FailureRatio < 0 || b.FailureRatio > 1 {
-		errs = append(errs, errors.New("breaker.failure_ratio: must be between 0 and 1"))
+		ps.Addf(keypath.Key("failure_ratio"), "must be between 0 and 1")
 	}
 	if b.OpenFor < 0 {
-		errs = append(errs, errors.New("breaker.open_for: must be >= 0"))
+		ps.Addf(keypath.Key("open_for"), "must be >= 0")
 	}
 	if b.HalfOpenRequests < 0 {
-		errs = append(errs, errors.New("breaker.half_open_requests: must be >= 0"))
+		ps.Addf(keypath.Key("half_open_requests"), "must be >= 0")
 	}
-	return errs
+	return ps
 }
 
-func (r RetryConfig) validate(timeout time.Duration) []error {
-	var errs []error
+func (r RetryConfig) validate(timeout time.Duration) keypath.Problems {
+	var ps keypath.Problems
 	if r.Attempts < 0 || r.Attempts > maxAttempts {
-		errs = append(errs, fmt.Errorf("retry.attempts: must be between 1 and %d (0 means the default %d)", maxAttempts, DefaultRetryAttempts))
+		ps.Addf(keypath.Key("attempts"), "must be between 1 and %d (0 means the default %d)", maxAttempts, DefaultRetryAttempts)
 	}
 	if r.PerTryTimeout < 0 {
-		errs = append(errs, errors.New("retry.per_try_timeout: must be >= 0"))
+		ps.Addf(keypath.Key("per_try_timeout"), "must be >= 0")
 	}
 	if timeout > 0 && r.PerTryTimeout > timeout {
-		errs = append(errs, errors.New("retry.per_try_timeout: must not exceed timeout (it is inside the route's timeout)"))
+		ps.Addf(keypath.Key("per_try_timeout"), "must not exceed the route's timeout (each try runs inside it)")
 	}
 	if r.Budget > 1 {
-		errs = append(errs, errors.New("retry.budget: must be at most 1 (a ratio of requests)"))
+		ps.Addf(keypath.Key("budget"), "must be at most 1 (a ratio of requests)")
 	}
-	return errs
+	return ps
 }
 
 // maxAttempts bounds Attempts: more tries only multiply an outage.

@@ -1,11 +1,12 @@
 package upstream
 
 import (
-	"fmt"
 	"net/http"
 	"slices"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/portcullis-gw/portcullis/keypath"
 )
 
 // Headers a client may send but that back ends, frameworks and the proxies
@@ -98,17 +99,17 @@ func IsRoutingHeader(name string) bool {
 // checkForwardHeaders validates an upstream's forward_headers: header
 // names the gateway would otherwise strip (anything else is a typo, since
 // other headers pass anyway).
-func checkForwardHeaders(names []string) []error {
-	var errs []error
+func checkForwardHeaders(names []string) keypath.Problems {
+	var ps keypath.Problems
 	for i, n := range names {
 		switch {
 		case !httpguts.ValidHeaderFieldName(n):
-			errs = append(errs, fmt.Errorf("forward_headers[%d]: %q is not a header name", i, n))
+			ps.Addf(keypath.Index(i), "%q is not a header name", n)
 		case !IsRoutingHeader(n):
-			errs = append(errs, fmt.Errorf("forward_headers[%d]: %q is not stripped by default, so listing it changes nothing", i, n))
+			ps.Addf(keypath.Index(i), "%q is not stripped by default, so listing it changes nothing", n)
 		}
 	}
-	return errs
+	return ps
 }
 
 // stripClientHeaders removes the routing headers (except those allowed)

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/portcullis-gw/portcullis/keypath"
 )
 
 // Balancing policies of Config.Balance.
@@ -68,8 +70,10 @@ func NewPool(cfg Config, opts PoolOptions) (*Pool, error) {
 	if len(urls) == 0 {
 		return nil, errors.New("configuring upstream: url or urls is required")
 	}
-	if errs := checkURLs(urls); len(errs) > 0 {
-		return nil, fmt.Errorf("configuring upstream: %w", errors.Join(errs...))
+	var ps keypath.Problems
+	ps.AddAll(keypath.Key("urls"), checkURLs(urls))
+	if err := ps.Err(); err != nil {
+		return nil, fmt.Errorf("configuring upstream: %w", err)
 	}
 	timeout, maxIdle, err := transportLimits(cfg)
 	if err != nil {

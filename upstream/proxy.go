@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/portcullis-gw/portcullis/upstream/mask"
 )
 
 // Proxy forwards requests to one back end. Set OnError and OnResponse before
@@ -42,6 +44,8 @@ type Proxy struct {
 	pool    *Pool
 	rp      *httputil.ReverseProxy
 	allow   []string // Config.ForwardHeaders
+	// hideHeaders are removed from every answer (mask.NewHeaders).
+	hideHeaders mask.Headers
 }
 
 // Outbound is what the gateway decided to send upstream for one request.
@@ -115,7 +119,8 @@ func NewWithOptions(cfg Config, opts PoolOptions) (*Proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Proxy{target: target, timeout: timeout, pool: pool, allow: cfg.ForwardHeaders}
+	p := &Proxy{target: target, timeout: timeout, pool: pool, allow: cfg.ForwardHeaders,
+		hideHeaders: mask.NewHeaders(cfg.RemoveResponseHeaders, cfg.KeepResponseHeaders)}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:        p.rewrite,
 		Transport:      pool,
@@ -356,7 +361,7 @@ func cleanQuery(raw string) string {
 	if raw == "" {
 		return ""
 	}
-	if _, err := url.ParseQuery(raw); err == nil {
+	if queryParses(raw) {
 		return raw
 	}
 	var b strings.Builder
@@ -379,12 +384,48 @@ func cleanQuery(raw string) string {
 	return b.String()
 }
 
+// queryParses reports whether url.ParseQuery accepts raw, without building
+// its map: no pair holds ';', and every '%' starts a two-digit hex escape
+// (the only errors url.QueryUnescape reports in query mode). Past
+// urlMaxPairs pairs it defers to url.ParseQuery, which caps their number.
+func queryParses(raw string) bool {
+	pairs := 1
+	for i := 0; i < len(raw); i++ {
+		switch raw[i] {
+		case ';':
+			return false
+		case '&':
+			if pairs++; pairs > urlMaxPairs {
+				_, err := url.ParseQuery(raw)
+				return err == nil
+			}
+		case '%':
+			if i+2 >= len(raw) || !isHex(raw[i+1]) || !isHex(raw[i+2]) {
+				return false
+			}
+			i += 2
+		}
+	}
+	return true
+}
+
+// urlMaxPairs is below the number of pairs url.ParseQuery accepts by
+// default (the urlmaxqueryparams setting of the net/url documentation).
+const urlMaxPairs = 1000
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
 var errUpgradeRefused = errors.New("upstream switched protocols; upgrades are not forwarded")
 
 func (p *Proxy) modifyResponse(res *http.Response) error {
 	if res.StatusCode == http.StatusSwitchingProtocols {
 		return errUpgradeRefused
 	}
+	// Headers that name the back end's software never reach the client.
+	p.hideHeaders.Strip(res.Header)
+	p.hideHeaders.Strip(res.Trailer)
 	if p.OnResponse != nil {
 		if err := p.OnResponse(res); err != nil {
 			return err

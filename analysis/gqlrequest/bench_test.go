@@ -2,6 +2,8 @@ package gqlrequest
 
 import (
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -52,6 +54,28 @@ func BenchmarkEncodingJSON(b *testing.B) {
 			Extensions    map[string]any `json:"extensions,omitempty"`
 		}
 		if err := json.Unmarshal(body, &r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// largeBody is about the large workload of the per-core benchmark: a 7 KB
+// document of 24 lines (each newline an escape), string literals in
+// escaped quotes, and a variable.
+var largeBody = func() []byte {
+	var lines []string
+	for i := range 24 {
+		lines = append(lines, fmt.Sprintf(`  r%02d: search(input: {term: \"t%d\"}) { id title author { id name email books { id title publisher { name } } } publisher { name address { zipCode } } related(first: 4) { id title author { id name email } publisher { name address { zipCode } } related(first: 2) { id title author { name } } } }`, i, i))
+	}
+	return []byte(`{"query":"query Large($n: Int!) {\n` + strings.Join(lines, `\n`) + `\n}\n","variables":{"n":4}}`)
+}()
+
+// BenchmarkParseLarge is the reader on a long document.
+func BenchmarkParseLarge(b *testing.B) {
+	b.SetBytes(int64(len(largeBody)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := Parse(largeBody, Options{}); err != nil {
 			b.Fatal(err)
 		}
 	}

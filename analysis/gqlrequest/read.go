@@ -590,19 +590,40 @@ func (p *parser) strEscaped(start, i int) (string, error) {
 			}
 		case c < 0x20:
 			return "", p.failAt(i, "control character in a string")
+		default:
+			// A run of plain characters is checked byte by byte but copied
+			// at once: documents are long strings with few escapes.
+			j, err := p.plainRun(i)
+			if err != nil {
+				return "", err
+			}
+			b.WriteString(s[i:j])
+			i = j
+		}
+	}
+	return "", p.failAt(len(s), "unterminated string")
+}
+
+// plainRun is the end of the run of characters from i that need no
+// decoding: neither '"', '\\' nor a control character, in valid UTF-8.
+func (p *parser) plainRun(i int) (int, error) {
+	s := p.s
+	for i < len(s) {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\' || c < 0x20:
+			return i, nil
 		case c < utf8.RuneSelf:
-			b.WriteByte(c)
 			i++
 		default:
 			r, n := utf8.DecodeRuneInString(s[i:])
 			if r == utf8.RuneError && n <= 1 {
-				return "", p.failAt(i, "invalid UTF-8 in a string")
+				return 0, p.failAt(i, "invalid UTF-8 in a string")
 			}
-			b.WriteString(s[i : i+n])
 			i += n
 		}
 	}
-	return "", p.failAt(len(s), "unterminated string")
+	return i, nil
 }
 
 func hex4(s string, i int) (rune, bool) {

@@ -92,13 +92,16 @@ type Options struct {
 // Route is one OpenAPI document compiled for matching and validation. It is
 // immutable and safe for concurrent use.
 type Route struct {
-	doc      *openapi.Document
-	base     []string // base path segments
-	opts     Options
-	paths    []*pathEntry
-	costs    map[*openapi.Operation]int
-	idem     map[*openapi.Operation]bool
-	ops      map[*openapi.Operation]*opInfo
+	doc   *openapi.Document
+	base  []string // base path segments
+	opts  Options
+	paths []*pathEntry
+	costs map[*openapi.Operation]int
+	idem  map[*openapi.Operation]bool
+	ops   map[*openapi.Operation]*opInfo
+	// ptrs are the parameters' JSON pointers in errors (/query/limit),
+	// built once rather than per request.
+	ptrs     map[*openapi.Parameter]string
 	maxDepth int
 }
 
@@ -123,7 +126,8 @@ func New(doc *openapi.Document, opts Options) (*Route, error) {
 	if doc == nil {
 		return nil, fmt.Errorf("compiling REST route: no document")
 	}
-	r := &Route{doc: doc, opts: opts, costs: map[*openapi.Operation]int{}, idem: map[*openapi.Operation]bool{}, ops: map[*openapi.Operation]*opInfo{}, maxDepth: opts.MaxJSONDepth}
+	r := &Route{doc: doc, opts: opts, costs: map[*openapi.Operation]int{}, idem: map[*openapi.Operation]bool{}, ops: map[*openapi.Operation]*opInfo{},
+		ptrs: map[*openapi.Parameter]string{}, maxDepth: opts.MaxJSONDepth}
 	if r.maxDepth <= 0 {
 		r.maxDepth = defaultMaxJSONDepth
 	}
@@ -161,6 +165,9 @@ func New(doc *openapi.Document, opts Options) (*Route, error) {
 		}
 		r.idem[op] = idem
 		r.ops[op] = newOpInfo(op)
+		for _, p := range op.Parameters {
+			r.ptrs[p] = pointer("/"+p.In, p.Name)
+		}
 	}
 	for _, e := range r.paths {
 		sort.Strings(e.allow)
@@ -261,6 +268,14 @@ func validationFailure(errs []FieldError) *Failure {
 }
 
 // pointer builds a JSON pointer (RFC 6901) from a prefix and tokens.
+// paramPointer is where p sits in the request: /query/limit.
+func (r *Route) paramPointer(p *openapi.Parameter) string {
+	if s, ok := r.ptrs[p]; ok {
+		return s
+	}
+	return pointer("/"+p.In, p.Name)
+}
+
 func pointer(prefix string, tokens ...string) string {
 	var b strings.Builder
 	b.WriteString(prefix)

@@ -197,7 +197,7 @@ func structured(p *openapi.Parameter, values []string) (any, string) {
 }
 
 func (r *Route) checkPath(p *openapi.Parameter, params map[string]string, add adder) {
-	ptr := pointer("/path", p.Name)
+	ptr := r.paramPointer(p)
 	raw, ok := params[p.Name]
 	if !ok {
 		add(ptr, "path parameter is missing")
@@ -310,7 +310,7 @@ func unescapeAll(v any, why *string) any {
 }
 
 func (r *Route) checkQuery(p *openapi.Parameter, q url.Values, add adder) {
-	ptr := pointer("/query", p.Name)
+	ptr := r.paramPointer(p)
 	if p.Style == "deepObject" {
 		obj := map[string]any{}
 		var sh *openapi.Shape
@@ -382,7 +382,7 @@ func (r *Route) checkHeader(p *openapi.Parameter, h http.Header, add adder) {
 	if ignoredHeaders[name] {
 		return
 	}
-	ptr := pointer("/header", p.Name)
+	ptr := r.paramPointer(p)
 	vs := h.Values(name)
 	if len(vs) == 0 {
 		if p.Required {
@@ -398,11 +398,15 @@ func (r *Route) checkHeader(p *openapi.Parameter, h http.Header, add adder) {
 		add(ptr, "header is repeated")
 		return
 	}
-	r.checkText(p, []string{strings.Join(vs, ",")}, false, ptr, add)
+	if len(vs) > 1 {
+		vs = []string{strings.Join(vs, ",")}
+	}
+	// One line is checked as it is (checkText only reads it).
+	r.checkText(p, vs, false, ptr, add)
 }
 
 func (r *Route) checkCookie(p *openapi.Parameter, req *http.Request, add adder) {
-	ptr := pointer("/cookie", p.Name)
+	ptr := r.paramPointer(p)
 	var vs []string
 	for _, c := range req.CookiesNamed(p.Name) {
 		vs = append(vs, c.Value)

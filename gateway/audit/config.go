@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"regexp"
 	"time"
+
+	"github.com/portcullis-gw/portcullis/keypath"
 )
 
 // Defaults for what the config leaves out.
@@ -135,49 +137,47 @@ func setInt(p *int, def int) {
 
 // Validate reports every problem in a defaulted c; each message starts with
 // the key path relative to the audit section.
-func (c Config) Validate() []error {
-	var errs []error
-	add := func(path, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", path, fmt.Sprintf(format, args...)))
-	}
+func (c Config) Validate() keypath.Problems {
+	var ps keypath.Problems
+	add := func(path keypath.Path, format string, args ...any) { ps.Addf(path, format, args...) }
 	names := map[string]bool{}
 	for i, s := range c.Sinks {
-		p := fmt.Sprintf("sinks[%d]", i)
+		p := keypath.Key("sinks").Index(i)
 		if !sinkNameRE.MatchString(s.Name) {
-			add(p+".name", "%q must match %s", s.Name, sinkNameRE)
+			add(p.Key("name"), "%q must match %s", s.Name, sinkNameRE)
 		} else if names[s.Name] {
-			add(p+".name", "duplicate sink name %q", s.Name)
+			add(p.Key("name"), "duplicate sink name %q", s.Name)
 		}
 		names[s.Name] = true
 		if s.Format != "ocsf" {
-			add(p+".format", "must be ocsf, got %q", s.Format)
+			add(p.Key("format"), "must be ocsf, got %q", s.Format)
 		}
 		switch s.Type {
 		case "log":
 		case "http":
 			if err := checkHTTPURL(s.URL); err != nil {
-				add(p+".url", "%v", err)
+				add(p.Key("url"), "%v", err)
 			}
 			switch s.Envelope {
 			case "ndjson", "splunk_hec", "elasticsearch_bulk":
 			default:
-				add(p+".envelope", "must be ndjson, splunk_hec or elasticsearch_bulk, got %q", s.Envelope)
+				add(p.Key("envelope"), "must be ndjson, splunk_hec or elasticsearch_bulk, got %q", s.Envelope)
 			}
 		case "syslog":
 			if err := checkSyslogAddress(s.Address); err != nil {
-				add(p+".address", "%v", err)
+				add(p.Key("address"), "%v", err)
 			} else if (s.CAFile != "" || s.ServerName != "") && !isTLSAddress(s.Address) {
-				add(p+".ca_file", "ca_file and server_name need a tls:// address")
+				add(p.Key("ca_file"), "ca_file and server_name need a tls:// address")
 			}
 			if f := *s.Facility; f < 0 || f > 23 {
-				add(p+".facility", "must be 0-23 (RFC 5424 section 6.2.1), got %d", f)
+				add(p.Key("facility"), "must be 0-23 (RFC 5424 section 6.2.1), got %d", f)
 			}
 		case "file":
 			if s.Path == "" {
-				add(p+".path", "is required for a file sink")
+				add(p.Key("path"), "is required for a file sink")
 			}
 		default:
-			add(p+".type", "must be log, http, syslog or file, got %q", s.Type)
+			add(p.Key("type"), "must be log, http, syslog or file, got %q", s.Type)
 		}
 		for _, f := range []struct {
 			key string
@@ -190,11 +190,11 @@ func (c Config) Validate() []error {
 			{"timeout", s.Timeout <= 0},
 		} {
 			if f.bad {
-				add(p+"."+f.key, "out of range (docs/monitoring.md lists the bounds)")
+				add(p.Key(f.key), "out of range (docs/monitoring.md lists the bounds)")
 			}
 		}
 	}
-	return errs
+	return ps
 }
 
 func checkHTTPURL(raw string) error {

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/portcullis-gw/portcullis/keypath"
 )
 
 // maxNodes bounds the nodes visited, so aliases that fan out (a "billion
@@ -23,17 +25,17 @@ var durationType = reflect.TypeOf(time.Duration(0))
 type decoder struct {
 	lookupEnv func(string) (string, bool)
 	problems  []Problem
-	// lines maps each key path that appears in the file to its line.
+	// lines maps each key path (as printed) that appears in the file to its line.
 	lines   map[string]int
 	visited int
 	aborted bool
 }
 
-func (d *decoder) addf(path string, line int, format string, args ...any) {
+func (d *decoder) addf(path keypath.Path, line int, format string, args ...any) {
 	d.problems = append(d.problems, Problem{Path: path, Line: line, Message: fmt.Sprintf(format, args...)})
 }
 
-func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
+func (d *decoder) decode(n *yaml.Node, v reflect.Value, path keypath.Path) {
 	if d.aborted {
 		return
 	}
@@ -51,8 +53,10 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		d.decode(n.Alias, v, path)
 		return
 	}
-	if _, seen := d.lines[path]; !seen && path != "" {
-		d.lines[path] = n.Line
+	if !path.IsRoot() {
+		if key := path.String(); d.lines[key] == 0 {
+			d.lines[key] = n.Line
+		}
 	}
 	if isNull(n) {
 		v.Set(reflect.Zero(v.Type()))
@@ -87,21 +91,13 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			v.SetBool(b)
 		}
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		if s, ok := d.scalar(n, path, "an integer"); ok {
-			var i int64
-			if s.ShortTag() != "!!int" || s.Decode(&i) != nil || v.OverflowInt(i) {
-				d.addf(path, n.Line, "expected an integer, got %q", s.Value)
-				return
-			}
+		var i int64
+		if d.integer(n, path, "an integer", &i, func() bool { return v.OverflowInt(i) }) {
 			v.SetInt(i)
 		}
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		if s, ok := d.scalar(n, path, "a non-negative integer"); ok {
-			var u uint64
-			if s.ShortTag() != "!!int" || s.Decode(&u) != nil || v.OverflowUint(u) {
-				d.addf(path, n.Line, "expected a non-negative integer, got %q", s.Value)
-				return
-			}
+		var u uint64
+		if d.integer(n, path, "a non-negative integer", &u, func() bool { return v.OverflowUint(u) }) {
 			v.SetUint(u)
 		}
 	case reflect.Float32, reflect.Float64:
@@ -120,6 +116,20 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	}
 }
 
+// integer decodes an !!int scalar into out (*int64 or *uint64), reporting
+// a value that is not one or that overflows the field.
+func (d *decoder) integer(n *yaml.Node, path keypath.Path, want string, out any, overflows func() bool) bool {
+	s, ok := d.scalar(n, path, want)
+	if !ok {
+		return false
+	}
+	if s.ShortTag() != "!!int" || s.Decode(out) != nil || overflows() {
+		d.addf(path, n.Line, "expected %s, got %q", want, s.Value)
+		return false
+	}
+	return true
+}
+
 func isNull(n *yaml.Node) bool {
 	return n.Kind == 0 || n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
 }
@@ -127,7 +137,7 @@ func isNull(n *yaml.Node) bool {
 // scalar returns a copy of n with ${VAR} expanded. A plain (unquoted,
 // untagged) scalar has its type resolved again after expansion, so
 // `db: ${REDIS_DB}` can fill an integer; the value still stays one scalar.
-func (d *decoder) scalar(n *yaml.Node, path, want string) (*yaml.Node, bool) {
+func (d *decoder) scalar(n *yaml.Node, path keypath.Path, want string) (*yaml.Node, bool) {
 	if n.Kind != yaml.ScalarNode {
 		d.addf(path, n.Line, "expected %s, got %s", want, kindName(n))
 		return nil, false
@@ -161,7 +171,7 @@ func kindName(n *yaml.Node) string {
 	return "nothing"
 }
 
-func (d *decoder) decodeDuration(n *yaml.Node, v reflect.Value, path string) {
+func (d *decoder) decodeDuration(n *yaml.Node, v reflect.Value, path keypath.Path) {
 	s, ok := d.scalar(n, path, `a duration such as "10s"`)
 	if !ok {
 		return
@@ -176,7 +186,7 @@ func (d *decoder) decodeDuration(n *yaml.Node, v reflect.Value, path string) {
 
 // mappingKeys checks a mapping's keys (scalar, no merge key, no duplicate)
 // and calls fn for each good pair.
-func (d *decoder) mappingKeys(n *yaml.Node, path, want string, fn func(key string, keyNode, value *yaml.Node)) {
+func (d *decoder) mappingKeys(n *yaml.Node, path keypath.Path, want string, fn func(key string, keyNode, value *yaml.Node)) {
 	if n.Kind != yaml.MappingNode {
 		d.addf(path, n.Line, "expected %s, got %s", want, kindName(n))
 		return
@@ -192,11 +202,11 @@ func (d *decoder) mappingKeys(n *yaml.Node, path, want string, fn func(key strin
 			continue
 		}
 		if k.ShortTag() == "!!merge" {
-			d.addf(joinKey(path, k.Value), k.Line, "merge keys (<<) are not supported")
+			d.addf(path.Key(k.Value), k.Line, "merge keys (<<) are not supported")
 			continue
 		}
 		if line, dup := first[k.Value]; dup {
-			d.addf(joinKey(path, k.Value), k.Line, "duplicate key (first at line %d)", line)
+			d.addf(path.Key(k.Value), k.Line, "duplicate key (first at line %d)", line)
 			continue
 		}
 		first[k.Value] = k.Line
@@ -204,29 +214,29 @@ func (d *decoder) mappingKeys(n *yaml.Node, path, want string, fn func(key strin
 	}
 }
 
-func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
+func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path keypath.Path) {
 	fields := yamlFields(v.Type())
 	d.mappingKeys(n, path, "a mapping", func(key string, k, val *yaml.Node) {
-		p := joinKey(path, key)
+		p := path.Key(key)
 		idx, ok := fields[key]
 		if !ok {
 			d.addf(p, k.Line, "unknown key")
 			return
 		}
-		d.lines[p] = k.Line
+		d.lines[p.String()] = k.Line
 		d.decode(val, v.Field(idx), p)
 	})
 }
 
-func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string) {
+func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path keypath.Path) {
 	if v.Type().Key().Kind() != reflect.String {
 		d.addf(path, n.Line, "cannot decode into %s", v.Type())
 		return
 	}
 	m := reflect.MakeMap(v.Type())
 	d.mappingKeys(n, path, "a mapping", func(key string, k, val *yaml.Node) {
-		p := joinKey(path, key)
-		d.lines[p] = k.Line
+		p := path.Key(key)
+		d.lines[p.String()] = k.Line
 		elem := reflect.New(v.Type().Elem()).Elem()
 		d.decode(val, elem, p)
 		m.SetMapIndex(reflect.ValueOf(key).Convert(v.Type().Key()), elem)
@@ -234,14 +244,14 @@ func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string) {
 	v.Set(m)
 }
 
-func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, path string) {
+func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, path keypath.Path) {
 	if n.Kind != yaml.SequenceNode {
 		d.addf(path, n.Line, "expected a list, got %s", kindName(n))
 		return
 	}
 	s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
 	for i, item := range n.Content {
-		d.decode(item, s.Index(i), joinIndex(path, i))
+		d.decode(item, s.Index(i), path.Index(i))
 	}
 	v.Set(s)
 }

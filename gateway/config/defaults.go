@@ -86,7 +86,11 @@ func applyDefaults(c *Config) {
 			r.Cost.ListSize = DefaultListSize
 		}
 		setString(&r.Authorization.Mode, DefaultAuthorizationMode)
-		setString(&r.PersistedOperations.Mode, "off")
+		r.PersistedOperations = r.PersistedOperations.WithDefaults()
+		if e := r.Authorization.External; e != nil {
+			d := e.WithDefaults()
+			r.Authorization.External = &d
+		}
 		setString(&r.UnknownMembers, "refuse")
 		if r.CSRFPrevention == nil {
 			on := true
@@ -97,6 +101,10 @@ func applyDefaults(c *Config) {
 		r := &c.REST[i]
 		setDuration(&r.Upstream.Timeout, DefaultUpstreamTimeout)
 		setString(&r.ValidateResponses, "off")
+		if a := r.Authorization; a != nil && a.External != nil {
+			d := a.External.WithDefaults()
+			r.Authorization = &RESTAuthorization{External: &d}
+		}
 		if r.DefaultCost == 0 {
 			r.DefaultCost = 1
 		}

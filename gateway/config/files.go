@@ -4,57 +4,81 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 
+	"github.com/portcullis-gw/portcullis/keypath"
 	"github.com/portcullis-gw/portcullis/upstream"
 )
 
 type fileRef struct {
-	path string
+	path keypath.Path
 	p    *string
+	// set, when not nil, stores the resolved path where p cannot point.
+	set func(string)
+	// mayBeMissing: a file the gateway writes (the operation record); its
+	// folder must exist.
+	mayBeMissing bool
 }
 
 // fileRefs lists every file path in c with its key path.
 func fileRefs(c *Config) []fileRef {
 	var refs []fileRef
-	add := func(path string, p *string) { refs = append(refs, fileRef{path, p}) }
-	addUpstream := func(path string, u *upstream.Config) {
-		add(path+".ca_file", &u.CAFile)
-		add(path+".cert_file", &u.CertFile)
-		add(path+".key_file", &u.KeyFile)
+	add := func(path keypath.Path, p *string) { refs = append(refs, fileRef{path: path, p: p}) }
+	addUpstream := func(path keypath.Path, u *upstream.Config) {
+		add(path.Key("ca_file"), &u.CAFile)
+		add(path.Key("cert_file"), &u.CertFile)
+		add(path.Key("key_file"), &u.KeyFile)
 	}
 	if t := c.Server.TLS; t != nil {
-		add("server.tls.cert_file", &t.CertFile)
-		add("server.tls.key_file", &t.KeyFile)
-		add("server.tls.client_ca_file", &t.ClientCAFile)
+		tls := keypath.Key("server").Key("tls")
+		add(tls.Key("cert_file"), &t.CertFile)
+		add(tls.Key("key_file"), &t.KeyFile)
+		add(tls.Key("client_ca_file"), &t.ClientCAFile)
 	}
 	if t := c.RateLimit.Redis.TLS; t != nil {
-		add("rate_limit.redis.tls.ca_file", &t.CAFile)
-		add("rate_limit.redis.tls.cert_file", &t.CertFile)
-		add("rate_limit.redis.tls.key_file", &t.KeyFile)
+		rt := keypath.Key("rate_limit").Key("redis").Key("tls")
+		add(rt.Key("ca_file"), &t.CAFile)
+		add(rt.Key("cert_file"), &t.CertFile)
+		add(rt.Key("key_file"), &t.KeyFile)
 	}
 	for i := range c.Identity.OIDC {
-		add(fmt.Sprintf("identity.oidc[%d].ca_file", i), &c.Identity.OIDC[i].CAFile)
+		add(keypath.Key("identity").Key("oidc").Index(i).Key("ca_file"), &c.Identity.OIDC[i].CAFile)
 	}
 	for i := range c.GraphQL {
 		r := &c.GraphQL[i]
-		p := joinIndex("graphql", i)
-		addUpstream(p+".upstream", &r.Upstream)
+		p := keypath.Key("graphql").Index(i)
+		addUpstream(p.Key("upstream"), &r.Upstream)
 		for j := range r.Schema.Subgraphs {
-			add(fmt.Sprintf("%s.schema.subgraphs[%d].file", p, j), &r.Schema.Subgraphs[j].File)
+			add(p.Key("schema").Key("subgraphs").Index(j).Key("file"), &r.Schema.Subgraphs[j].File)
 		}
-		add(p+".schema.supergraph", &r.Schema.Supergraph)
-		add(p+".persisted_operations.manifest", &r.PersistedOperations.Manifest)
+		add(p.Key("schema").Key("supergraph"), &r.Schema.Supergraph)
+		po := &r.PersistedOperations
+		pp := p.Key("persisted_operations")
+		add(pp.Key("manifest"), &po.Manifest)
+		for j := range po.Manifests {
+			add(pp.Key("manifests").Index(j), &po.Manifests[j])
+		}
+		for _, name := range slices.Sorted(maps.Keys(po.Clients)) {
+			// Map values are not addressable: resolve a copy, then store it.
+			f := po.Clients[name]
+			refs = append(refs, fileRef{path: pp.Key("clients").Key(name), p: &f,
+				set: func(v string) { po.Clients[name] = v }})
+		}
+		if rec := po.Record; rec != nil {
+			refs = append(refs, fileRef{path: pp.Key("record").Key("file"), p: &rec.File, mayBeMissing: true})
+		}
 	}
 	for i := range c.REST {
 		r := &c.REST[i]
-		p := joinIndex("rest", i)
-		add(p+".openapi", &r.OpenAPI)
-		addUpstream(p+".upstream", &r.Upstream)
+		p := keypath.Key("rest").Index(i)
+		add(p.Key("openapi"), &r.OpenAPI)
+		addUpstream(p.Key("upstream"), &r.Upstream)
 	}
 	for i := range c.Audit.Sinks {
-		add(fmt.Sprintf("audit.sinks[%d].ca_file", i), &c.Audit.Sinks[i].CAFile)
+		add(keypath.Key("audit").Key("sinks").Index(i).Key("ca_file"), &c.Audit.Sinks[i].CAFile)
 	}
 	return refs
 }
@@ -73,7 +97,7 @@ func resolveOutputs(c *Config, dir string) []Problem {
 			s.Path = filepath.Join(dir, s.Path)
 		}
 		if info, err := os.Stat(filepath.Dir(s.Path)); err != nil || !info.IsDir() {
-			problems = append(problems, Problem{Path: fmt.Sprintf("audit.sinks[%d].path", i), Message: fmt.Sprintf("the folder of %q does not exist", written)})
+			problems = append(problems, Problem{Path: keypath.Key("audit").Key("sinks").Index(i).Key("path"), Message: fmt.Sprintf("the folder of %q does not exist", written)})
 		}
 	}
 	return problems
@@ -94,7 +118,16 @@ func resolveFiles(c *Config, dir string) []Problem {
 			resolved = filepath.Join(dir, resolved)
 		}
 		*ref.p = resolved
+		if ref.set != nil {
+			ref.set(resolved)
+		}
 		info, err := os.Stat(resolved)
+		if ref.mayBeMissing && errors.Is(err, fs.ErrNotExist) {
+			if d, derr := os.Stat(filepath.Dir(resolved)); derr != nil || !d.IsDir() {
+				problems = append(problems, Problem{Path: ref.path, Message: fmt.Sprintf("the folder of %q does not exist", written)})
+			}
+			continue
+		}
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			problems = append(problems, Problem{Path: ref.path, Message: fmt.Sprintf("no such file %q", written)})

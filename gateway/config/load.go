@@ -12,6 +12,8 @@ import (
 	"strconv"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/portcullis-gw/portcullis/keypath"
 )
 
 // Load reads, decodes, defaults and validates the config file at path.
@@ -48,7 +50,7 @@ func parse(data []byte, path string, lookupEnv func(string) (string, bool)) (*Co
 	d := &decoder{lookupEnv: lookupEnv, lines: map[string]int{}}
 	cfg := &Config{Path: path}
 	if doc.Kind == yaml.DocumentNode && len(doc.Content) == 1 {
-		d.decode(doc.Content[0], reflect.ValueOf(cfg).Elem(), "")
+		d.decode(doc.Content[0], reflect.ValueOf(cfg).Elem(), keypath.Path{})
 	}
 	cfg.Path = path
 	if d.aborted {
@@ -97,22 +99,18 @@ func syntaxProblem(err error) *Problems {
 
 // lineOf finds the line of path, or of its nearest ancestor written in the
 // file (a defaulted key has no line of its own).
-func lineOf(lines map[string]int, path string) int {
-	for p := path; p != ""; p = parentPath(p) {
-		if l, ok := lines[p]; ok {
+func lineOf(lines map[string]int, path keypath.Path) int {
+	for p := path; !p.IsRoot(); p = p.Parent() {
+		if l, ok := lines[p.String()]; ok {
 			return l
 		}
 	}
 	return 0
 }
 
-func coveredBy(path string, decodeProblems []Problem) bool {
+func coveredBy(path keypath.Path, decodeProblems []Problem) bool {
 	for _, dp := range decodeProblems {
-		if dp.Path == "" {
-			continue
-		}
-		if path == dp.Path || len(path) > len(dp.Path) && path[:len(dp.Path)] == dp.Path &&
-			(path[len(dp.Path)] == '.' || path[len(dp.Path)] == '[') {
+		if !dp.Path.IsRoot() && path.Within(dp.Path) {
 			return true
 		}
 	}

@@ -310,6 +310,8 @@ func TestBrokenFiles(t *testing.T) {
 		// lines are checked for a few problems: path -> line
 		lines map[string]int
 	}{
+		{"bad_policy.yaml", []string{"policies.typo", "policies.notbool", "policies.syntax"},
+			map[string]int{"policies.typo": 2, "policies.notbool": 3, "policies.syntax": 4}},
 		{"unknown_key.yaml", []string{"server.lissten", "graphql[0].limtis"},
 			map[string]int{"server.lissten": 2, "graphql[0].limtis": 8}},
 		{"bad_duration.yaml", []string{"server.read_timeout", "rate_limit.tiers.default.per", "graphql[0].upstream.timeout"},
@@ -351,8 +353,8 @@ func TestBrokenFiles(t *testing.T) {
 			var got []string
 			lines := map[string]int{}
 			for _, p := range ps.List {
-				got = append(got, p.Path)
-				lines[p.Path] = p.Line
+				got = append(got, p.Path.String())
+				lines[p.Path.String()] = p.Line
 			}
 			sort.Strings(got)
 			want := slices.Clone(tt.paths)
@@ -469,7 +471,25 @@ func TestValidationRules(t *testing.T) {
 			"graphql[0].schema.subgraphs[1].url: must be an absolute http or https URL, got \"file:///x\" (line 6)"}},
 		{"safelist manifest resolved", route("    persisted_operations: {mode: safelist, manifest: testdata/good/manifests/shop.json}\n"), nil},
 		{"manifest without safelist", route("    persisted_operations: {mode: allow_apq, manifest: testdata/good/manifests/shop.json}\n"), []string{
-			"graphql[0].persisted_operations.manifest: only used with mode safelist (line 7)"}},
+			"graphql[0].persisted_operations.manifest: only used with mode audit or safelist (line 7)"}},
+		{"audit with clients and a record", route("    persisted_operations: {mode: audit, manifests: [testdata/good/manifests/shop.json], clients: {web: testdata/good/manifests/shop.json}, record: {file: testdata/record.json}}\n"), nil},
+		{"client manifest missing", route("    persisted_operations: {mode: safelist, clients: {web: testdata/none.json}}\n"), []string{
+			`graphql[0].persisted_operations.clients.web: no such file "testdata/none.json" (line 7)`}},
+		{"record folder missing", route("    persisted_operations: {mode: audit, record: {file: testdata/nowhere/record.json}}\n"), []string{
+			`graphql[0].persisted_operations.record.file: the folder of "testdata/nowhere/record.json" does not exist (line 7)`}},
+		{"record with apq", route("    persisted_operations: {mode: allow_apq, record: {file: testdata/record.json}}\n"), []string{
+			"graphql[0].persisted_operations.record: only used with mode audit or safelist (line 7)"}},
+		{"external without url", route("    authorization: {external: {timeout: 10ms}}\n"), []string{
+			"graphql[0].authorization.external.url: is required (line 7)"}},
+		{"external on_error", route("    authorization: {external: {url: 'http://opa:8181/v1/data/x', on_error: open}}\n"), []string{
+			`graphql[0].authorization.external.on_error: must be deny or allow, got "open" (line 7)`}},
+		{"rest external", route("rest: [{name: r, prefix: /r, openapi: testdata/good/specs/orders.yaml, upstream: {url: 'http://h'}, authorization: {external: {url: 'ftp://opa'}}}]\n"), []string{
+			`rest[0].authorization.external.url: must be an absolute http or https URL, got "ftp://opa" (line 7)`}},
+		{"coordinate limit", route("rate_limit: {coordinates: [{coordinate: Mutation.login, rate: 5, per: 1m, burst: 5, key: ip}]}\n"), nil},
+		{"coordinate limit without burst", route("rate_limit: {coordinates: [{coordinate: Mutation.login, rate: 5, per: 1m}]}\n"), []string{
+			"rate_limit.coordinates[0].burst: must be > 0 (line 7)"}},
+		{"operation limit on no route", route("rate_limit: {coordinates: [{operation: orders.createOrder, rate: 5, per: 1m, burst: 5}]}\n"), []string{
+			`rate_limit.coordinates[0].operation: no REST route named "orders" (line 7)`}},
 		{"overflowing integer", "server: {max_body_bytes: 99999999999999999999}\n" + route(""), []string{
 			`server.max_body_bytes: expected an integer, got "99999999999999999999" (line 1)`}},
 		{"listen without port", "server: {listen: localhost}\n" + route(""), []string{
@@ -558,36 +578,6 @@ func TestLoadShippedConfigs(t *testing.T) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			if _, err := Load(f); err != nil {
 				t.Errorf("Load(%s):\n%v", f, err)
-			}
-		})
-	}
-}
-
-func TestPathHelpers(t *testing.T) {
-	parents := map[string]string{
-		"graphql[0].limits.max_depth": "graphql[0].limits",
-		"graphql[0]":                  "graphql",
-		`policies["a.b[c]"]`:          "policies",
-		"server":                      "",
-	}
-	for in, want := range parents {
-		t.Run("parent of "+in, func(t *testing.T) {
-			if got := parentPath(in); got != want {
-				t.Errorf("parentPath(%q) = %q, want %q", in, got, want)
-			}
-		})
-	}
-	splits := []struct{ msg, path, text string }{
-		{"max_depth: must be > 0", "max_depth", "must be > 0"},
-		{`tiers["a: b"]: bad name`, `tiers["a: b"]`, "bad name"},
-		{"no path here: really", "", "no path here: really"},
-		{"subgraphs[1].file: x", "subgraphs[1].file", "x"},
-	}
-	for _, s := range splits {
-		t.Run("split "+s.msg, func(t *testing.T) {
-			p, text := splitRelative(s.msg)
-			if p != s.path || text != s.text {
-				t.Errorf("splitRelative(%q) = %q, %q; want %q, %q", s.msg, p, text, s.path, s.text)
 			}
 		})
 	}

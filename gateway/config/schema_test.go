@@ -110,10 +110,10 @@ func TestSchemaMatchesGoTypes(t *testing.T) {
 				if p, ok := props[k].(map[string]any); ok {
 					if _, ok := resolve(p)["description"]; !ok {
 						if _, ok := p["description"]; !ok {
-							t.Errorf("%s: no description", joinKey(path, k))
+							t.Errorf("%s: no description", path+"."+k)
 						}
 					}
-					walk(joinKey(path, k), typ.Field(fields[k]).Type, p)
+					walk(path+"."+k, typ.Field(fields[k]).Type, p)
 				}
 			}
 		case typ.Kind() == reflect.Slice:

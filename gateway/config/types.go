@@ -13,9 +13,12 @@ import (
 	"github.com/portcullis-gw/portcullis/gateway/telemetry"
 	"github.com/portcullis-gw/portcullis/policy/authn"
 	"github.com/portcullis-gw/portcullis/policy/authz"
+	"github.com/portcullis-gw/portcullis/policy/external"
 	"github.com/portcullis-gw/portcullis/policy/ratelimit"
+	"github.com/portcullis-gw/portcullis/policy/trusted"
 	"github.com/portcullis-gw/portcullis/schema"
 	"github.com/portcullis-gw/portcullis/upstream"
+	"github.com/portcullis-gw/portcullis/upstream/mask"
 )
 
 // Config is the whole file.
@@ -76,6 +79,8 @@ type GraphQLRoute struct {
 	Authorization       authz.GraphQLConfig `yaml:"authorization"`
 	Introspection       *Introspection      `yaml:"introspection"`
 	PersistedOperations PersistedOperations `yaml:"persisted_operations"`
+	// Errors is how errors from the upstream are masked.
+	Errors mask.GraphQL `yaml:"errors"`
 	// CSRFPrevention is on unless explicitly false.
 	CSRFPrevention *bool `yaml:"csrf_prevention"`
 	// ForwardAuthorization passes the client's Authorization header on;
@@ -105,11 +110,9 @@ type Introspection struct {
 	AllowScopes []string `yaml:"allow_scopes"`
 }
 
-// PersistedOperations configures APQ or a safelist.
-type PersistedOperations struct {
-	Mode     string `yaml:"mode"` // off | allow_apq | safelist
-	Manifest string `yaml:"manifest"`
-}
+// PersistedOperations configures APQ or trusted documents (audit or
+// safelist), their manifests and the operation record.
+type PersistedOperations = trusted.Config
 
 // RESTRoute is one REST prefix guarded by an OpenAPI document.
 type RESTRoute struct {
@@ -131,4 +134,14 @@ type RESTRoute struct {
 	// OperationPolicies attach named CEL policies to operations by
 	// operationId; the expression sees identity, request, path, query, body.
 	OperationPolicies map[string]string `yaml:"operation_policies"`
+	// Authorization holds the external decision point of the route.
+	Authorization *RESTAuthorization `yaml:"authorization"`
+	// PassUpstreamErrors relays upstream 5xx bodies as they are; by
+	// default they become a problem document of the same status.
+	PassUpstreamErrors bool `yaml:"pass_upstream_errors"`
+}
+
+// RESTAuthorization is a REST route's authorization section.
+type RESTAuthorization struct {
+	External *external.Config `yaml:"external"`
 }

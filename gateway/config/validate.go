@@ -9,6 +9,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/portcullis-gw/portcullis/keypath"
+	"github.com/portcullis-gw/portcullis/policy/authz"
 )
 
 // validate reports every problem in a defaulted config. Each package checks
@@ -16,134 +19,159 @@ import (
 // references that cross sections.
 func validate(c *Config) []Problem {
 	var ps []Problem
-	add := func(path, format string, args ...any) {
+	add := func(path keypath.Path, format string, args ...any) {
 		ps = append(ps, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
 	}
-	from := func(prefix string, errs []error) {
-		for _, err := range errs {
-			rel, text := splitRelative(err.Error())
-			ps = append(ps, Problem{Path: joinRelative(prefix, rel), Message: text})
+	from := func(at keypath.Path, found keypath.Problems) {
+		for _, p := range found {
+			ps = append(ps, Problem{Path: at.Join(p.Path), Message: p.Message})
 		}
 	}
 
 	validateServer(&c.Server, add)
-	from("identity", c.Identity.Validate())
-	from("policies", c.Policies.Validate())
-	from("rate_limit", c.RateLimit.Validate())
-	from("telemetry", c.Telemetry.Validate())
-	from("audit", c.Audit.Validate())
-	from("live_view", c.LiveView.Validate())
+	from(keypath.Key("identity"), c.Identity.Validate())
+	from(keypath.Key("policies"), c.Policies.Validate())
+	from(keypath.Key("rate_limit"), c.RateLimit.Validate())
+	from(keypath.Key("telemetry"), c.Telemetry.Validate())
+	from(keypath.Key("audit"), c.Audit.Validate())
+	from(keypath.Key("live_view"), c.LiveView.Validate())
 
 	for i, k := range c.Identity.APIKeys {
 		if k.Tier == "" {
 			continue
 		}
 		if _, ok := c.RateLimit.Tiers[k.Tier]; !ok {
-			add(fmt.Sprintf("identity.api_keys[%d].tier", i), "unknown tier %q (tiers: %s)", k.Tier, tierList(c))
+			add(keypath.Key("identity").Key("api_keys").Index(i).Key("tier"), "unknown tier %q (tiers: %s)", k.Tier, tierList(c))
 		}
 	}
 
 	if len(c.GraphQL) == 0 && len(c.REST) == 0 {
-		add("", "at least one route (graphql or rest) is required")
+		add(keypath.Path{}, "at least one route (graphql or rest) is required")
 	}
-	names := map[string]string{}
-	paths := map[string]string{}
-	checkName := func(p, name string) {
+	names := map[string]keypath.Path{}
+	paths := map[string]keypath.Path{}
+	checkName := func(p keypath.Path, name string) {
 		switch {
 		case name == "":
-			add(p+".name", "is required")
+			add(p.Key("name"), "is required")
 		case !routeNameRE.MatchString(name):
-			add(p+".name", "%q must match %s", name, routeNameRE)
+			add(p.Key("name"), "%q must match %s", name, routeNameRE)
 		default:
 			if other, dup := names[name]; dup {
-				add(p+".name", "duplicate route name %q (also %s)", name, other)
+				add(p.Key("name"), "duplicate route name %q (also %s)", name, other)
 			} else {
 				names[name] = p
 			}
 		}
 	}
+	checkPath := func(p keypath.Path, value string) {
+		if msg := checkRoutePath(value); msg != "" {
+			add(p, "%s", msg)
+		} else if other, dup := paths[value]; dup {
+			add(p, "duplicate path %q (also %s)", value, other)
+		} else {
+			paths[value] = p
+		}
+	}
 	for i := range c.GraphQL {
 		r := &c.GraphQL[i]
-		p := joinIndex("graphql", i)
+		p := keypath.Key("graphql").Index(i)
 		checkName(p, r.Name)
-		if msg := checkRoutePath(r.Path); msg != "" {
-			add(p+".path", "%s", msg)
-		} else if other, dup := paths[r.Path]; dup {
-			add(p+".path", "duplicate path %q (also %s)", r.Path, other)
-		} else {
-			paths[r.Path] = p + ".path"
-		}
-		from(p+".upstream", r.Upstream.Validate())
-		from(p+".schema", r.Schema.Validate())
-		from(p+".limits", r.Limits.Validate())
-		from(p+".cost", r.Cost.Validate())
-		if r.AnalysisCacheSize < -1 {
-			add(p+".analysis_cache_size", "must be >= -1 (0: the default, -1: no cache)")
-		}
-		if r.AnalysisCacheBytes < -1 {
-			add(p+".analysis_cache_bytes", "must be >= -1 (0: the default 8 MiB, -1: no cache)")
-		}
-		from(p+".authorization", r.Authorization.Validate())
-		for j, rule := range r.Authorization.Rules {
-			if rule.Policy == "" {
-				continue
-			}
-			if _, ok := c.Policies[rule.Policy]; !ok {
-				add(fmt.Sprintf("%s.authorization.rules[%d].policy", p, j), "unknown policy %q (not in policies)", rule.Policy)
-			}
-		}
-		if in := r.Introspection; in != nil {
-			if len(in.AllowScopes) == 0 {
-				add(p+".introspection.allow_scopes", "list at least one scope, or remove introspection to refuse it")
-			}
-			for j, s := range in.AllowScopes {
-				if s == "" {
-					add(fmt.Sprintf("%s.introspection.allow_scopes[%d]", p, j), "must not be empty")
-				}
-			}
-		}
-		po := r.PersistedOperations
-		switch po.Mode {
-		case "off", "allow_apq":
-			if po.Manifest != "" {
-				add(p+".persisted_operations.manifest", "only used with mode safelist")
-			}
-		case "safelist":
-			if po.Manifest == "" {
-				add(p+".persisted_operations.manifest", "is required when mode is safelist")
-			}
-		default:
-			add(p+".persisted_operations.mode", "must be off, allow_apq or safelist, got %q", po.Mode)
-		}
-		if r.UnknownMembers != "refuse" && r.UnknownMembers != "drop" {
-			add(p+".unknown_members", "must be refuse or drop, got %q", r.UnknownMembers)
-		}
+		checkPath(p.Key("path"), r.Path)
+		from(p.Key("upstream"), r.Upstream.Validate())
+		from(p.Key("schema"), r.Schema.Validate())
+		from(p.Key("limits"), r.Limits.Validate())
+		from(p.Key("cost"), r.Cost.Validate())
+		from(p, validateGraphQLRoute(r, c.Policies))
 	}
 	for i := range c.REST {
 		r := &c.REST[i]
-		p := joinIndex("rest", i)
+		p := keypath.Key("rest").Index(i)
 		checkName(p, r.Name)
-		if msg := checkRoutePath(r.Prefix); msg != "" {
-			add(p+".prefix", "%s", msg)
-		} else if other, dup := paths[r.Prefix]; dup {
-			add(p+".prefix", "duplicate path %q (also %s)", r.Prefix, other)
-		} else {
-			paths[r.Prefix] = p + ".prefix"
+		checkPath(p.Key("prefix"), r.Prefix)
+		from(p.Key("upstream"), r.Upstream.Validate())
+		from(p, validateRESTRoute(r))
+	}
+	validateCoordinateRoutes(c, add)
+	return ps
+}
+
+// validateGraphQLRoute checks the keys of a GraphQL route that belong to
+// no package's section, at paths relative to the route.
+func validateGraphQLRoute(r *GraphQLRoute, policies authz.Policies) keypath.Problems {
+	var ps keypath.Problems
+	if r.AnalysisCacheSize < -1 {
+		ps.Addf(keypath.Key("analysis_cache_size"), "must be >= -1 (0: the default, -1: no cache)")
+	}
+	if r.AnalysisCacheBytes < -1 {
+		ps.Addf(keypath.Key("analysis_cache_bytes"), "must be >= -1 (0: the default 8 MiB, -1: no cache)")
+	}
+	authorization := keypath.Key("authorization")
+	ps.AddAll(authorization, r.Authorization.Validate())
+	for j, rule := range r.Authorization.Rules {
+		if rule.Policy == "" {
+			continue
 		}
-		if r.OpenAPI == "" {
-			add(p+".openapi", "is required")
-		}
-		from(p+".upstream", r.Upstream.Validate())
-		switch r.ValidateResponses {
-		case "off", "report", "enforce":
-		default:
-			add(p+".validate_responses", "must be off, report or enforce, got %q", r.ValidateResponses)
-		}
-		if r.DefaultCost < 0 {
-			add(p+".default_cost", "must be >= 0 (0 or absent means 1)")
+		if _, ok := policies[rule.Policy]; !ok {
+			ps.Addf(authorization.Key("rules").Index(j).Key("policy"), "unknown policy %q (not in policies)", rule.Policy)
 		}
 	}
+	if in := r.Introspection; in != nil {
+		scopes := keypath.Key("introspection").Key("allow_scopes")
+		if len(in.AllowScopes) == 0 {
+			ps.Addf(scopes, "list at least one scope, or remove introspection to refuse it")
+		}
+		for j, s := range in.AllowScopes {
+			if s == "" {
+				ps.Addf(scopes.Index(j), "must not be empty")
+			}
+		}
+	}
+	ps.AddAll(keypath.Key("persisted_operations"), r.PersistedOperations.Validate())
+	if r.UnknownMembers != "refuse" && r.UnknownMembers != "drop" {
+		ps.Addf(keypath.Key("unknown_members"), "must be refuse or drop, got %q", r.UnknownMembers)
+	}
 	return ps
+}
+
+// validateRESTRoute checks the keys of a REST route that belong to no
+// package's section, at paths relative to the route.
+func validateRESTRoute(r *RESTRoute) keypath.Problems {
+	var ps keypath.Problems
+	if r.OpenAPI == "" {
+		ps.Addf(keypath.Key("openapi"), "is required")
+	}
+	switch r.ValidateResponses {
+	case "off", "report", "enforce":
+	default:
+		ps.Addf(keypath.Key("validate_responses"), "must be off, report or enforce, got %q", r.ValidateResponses)
+	}
+	if r.DefaultCost < 0 {
+		ps.Addf(keypath.Key("default_cost"), "must be >= 0 (0 or absent means 1)")
+	}
+	if a := r.Authorization; a != nil && a.External != nil {
+		ps.AddAll(keypath.Key("authorization").Key("external"), a.External.Validate())
+	}
+	return ps
+}
+
+// validateCoordinateRoutes checks that each REST operation limit names a
+// REST route; the operationId is checked against the route's document
+// when the gateway loads it.
+func validateCoordinateRoutes(c *Config, add func(path keypath.Path, format string, args ...any)) {
+	for i, cl := range c.RateLimit.Coordinates {
+		if cl.Operation == "" {
+			continue
+		}
+		route, _, _ := strings.Cut(cl.Operation, ".")
+		found := false
+		for _, r := range c.REST {
+			found = found || r.Name == route
+		}
+		if !found {
+			add(keypath.Key("rate_limit").Key("coordinates").Index(i).Key("operation"), "no REST route named %q", route)
+		}
+	}
 }
 
 // routeNameRE keeps route names usable as metric labels and in logs.
@@ -168,8 +196,9 @@ func checkRoutePath(p string) string {
 	return ""
 }
 
-func validateServer(s *Server, add func(path, format string, args ...any)) {
-	checkListen := func(p, addr string) {
+func validateServer(s *Server, add func(path keypath.Path, format string, args ...any)) {
+	server := keypath.Key("server")
+	checkListen := func(p keypath.Path, addr string) {
 		_, port, err := net.SplitHostPort(addr)
 		if err != nil {
 			add(p, "must be host:port, got %q", addr)
@@ -179,46 +208,46 @@ func validateServer(s *Server, add func(path, format string, args ...any)) {
 			add(p, "invalid port in %q", addr)
 		}
 	}
-	checkListen("server.listen", s.Listen)
-	checkListen("server.admin_listen", s.AdminListen)
+	checkListen(server.Key("listen"), s.Listen)
+	checkListen(server.Key("admin_listen"), s.AdminListen)
 	// Port 0 asks the OS for a free port, so two ":0" listeners never clash.
 	if s.Listen == s.AdminListen && !strings.HasSuffix(s.Listen, ":0") {
-		add("server.admin_listen", "must differ from server.listen")
+		add(server.Key("admin_listen"), "must differ from server.listen")
 	}
 	if s.MaxBodyBytes <= 0 {
-		add("server.max_body_bytes", "must be > 0")
+		add(server.Key("max_body_bytes"), "must be > 0")
 	}
 	if d := s.DrainDelay; d != nil && (*d < 0 || *d >= s.ShutdownGrace) {
-		add("server.drain_delay", "must be >= 0 and less than shutdown_grace (draining is part of the grace)")
+		add(server.Key("drain_delay"), "must be >= 0 and less than shutdown_grace (draining is part of the grace)")
 	}
 	for _, d := range []struct {
-		path string
-		ok   bool
+		key string
+		ok  bool
 	}{
-		{"server.read_header_timeout", s.ReadHeaderTimeout > 0},
-		{"server.read_timeout", s.ReadTimeout > 0},
-		{"server.write_timeout", s.WriteTimeout > 0},
-		{"server.idle_timeout", s.IdleTimeout > 0},
-		{"server.shutdown_grace", s.ShutdownGrace > 0},
+		{"read_header_timeout", s.ReadHeaderTimeout > 0},
+		{"read_timeout", s.ReadTimeout > 0},
+		{"write_timeout", s.WriteTimeout > 0},
+		{"idle_timeout", s.IdleTimeout > 0},
+		{"shutdown_grace", s.ShutdownGrace > 0},
 	} {
 		if !d.ok {
-			add(d.path, "must be > 0")
+			add(server.Key(d.key), "must be > 0")
 		}
 	}
 	if t := s.TLS; t != nil {
 		if t.CertFile == "" {
-			add("server.tls.cert_file", "is required when tls is set")
+			add(server.Key("tls").Key("cert_file"), "is required when tls is set")
 		}
 		if t.KeyFile == "" {
-			add("server.tls.key_file", "is required when tls is set")
+			add(server.Key("tls").Key("key_file"), "is required when tls is set")
 		}
 	}
 	if t := s.AdminToken; t != "" && (len(t) < 16 || strings.ContainsAny(t, " \t\r\n")) {
-		add("server.admin_token", "must be at least 16 characters without spaces (a bearer token, RFC 6750 section 2.1)")
+		add(server.Key("admin_token"), "must be at least 16 characters without spaces (a bearer token, RFC 6750 section 2.1)")
 	}
 	for i, cidr := range s.TrustedProxies {
 		if _, err := netip.ParsePrefix(cidr); err != nil {
-			add(fmt.Sprintf("server.trusted_proxies[%d]", i), "must be a CIDR such as 10.0.0.0/8, got %q", cidr)
+			add(server.Key("trusted_proxies").Index(i), "must be a CIDR such as 10.0.0.0/8, got %q", cidr)
 		}
 	}
 }

@@ -31,6 +31,10 @@ const (
 	TooManyConcurrent  = "TOO_MANY_CONCURRENT_REQUESTS"
 	PersistedNotFound  = "PERSISTED_QUERY_NOT_FOUND"
 	PersistedNotInList = "PERSISTED_QUERY_NOT_IN_LIST"
+	// Governance (docs/governance.md).
+	CoordinateRateLimited = "COORDINATE_RATE_LIMITED"
+	ExternalDenied        = "EXTERNAL_AUTHORIZATION_DENIED"
+	ExternalUnavailable   = "EXTERNAL_AUTHORIZATION_UNAVAILABLE"
 
 	NotFound         = rest.CodeNotFound
 	MethodNotAllowed = rest.CodeMethodNotAllowed
@@ -84,7 +88,10 @@ var Registry = []Entry{
 	{Unauthenticated, http.StatusUnauthorized, Both, "missing or invalid credentials"},
 	{authz.CodeUnauthorized, http.StatusForbidden, GraphQL, "field or type not authorized"},
 	{Forbidden, http.StatusForbidden, REST, "operation refused by its security requirement or policy"},
+	{ExternalDenied, http.StatusForbidden, Both, "refused by the external decision point (authorization.external), with its reason"},
+	{ExternalUnavailable, http.StatusForbidden, Both, "external decision point failed, timed out or gave no decision, with on_error: deny"},
 	{RateLimited, http.StatusTooManyRequests, Both, "rate limit or failed-credential budget spent"},
+	{CoordinateRateLimited, http.StatusTooManyRequests, Both, "a rate_limit.coordinates budget of one field coordinate or REST operation spent"},
 	{TooManyConcurrent, http.StatusTooManyRequests, Both, "more requests in flight than max_in_flight"},
 	{RateLimitDown, http.StatusServiceUnavailable, Both, "rate-limit store down with on_store_error: fail_closed"},
 	{rest.CodeValidation, http.StatusBadRequest, REST, "parameters or body break the OpenAPI document"},

@@ -24,6 +24,8 @@ const maxAnswerBody = 64 << 20
 // treatment of the answer (error masking, say) is one more part here and
 // one more step in apply.
 type answerPlan struct {
+	// mask keeps upstream internals out of the answer (always set).
+	mask *maskPlan
 	// relabel gives the answer the GraphQL-over-HTTP media type, for a
 	// client that accepts it: it then reads the status code as that spec
 	// defines, whatever the upstream labelled its answer.
@@ -56,12 +58,14 @@ type costReport struct {
 
 // needsBody reports whether the plan reads the answer's body (which must
 // then come uncompressed).
-func (p *answerPlan) needsBody() bool { return p.filter != nil || p.refund != nil || p.cost != nil }
+func (p *answerPlan) needsBody() bool {
+	return p.mask != nil || p.filter != nil || p.refund != nil || p.cost != nil
+}
 
 // planAnswer builds the request's answer plan, or nil when the answer goes
 // back untouched.
 func (rt *Route) planAnswer(q *request) *answerPlan {
-	p := &answerPlan{relabel: mediaType(q.r) == MediaGraphQLResponse, filter: q.filter}
+	p := &answerPlan{mask: rt.planMask(q), relabel: mediaType(q.r) == MediaGraphQLResponse, filter: q.filter}
 	if rt.cfg.CostExtensions {
 		p.cost = &costReport{charged: q.charged.Cost, decision: q.charged.Decision}
 	}
@@ -102,6 +106,13 @@ func (p *answerPlan) apply(resp *http.Response) error {
 	if len(body) > maxAnswerBody {
 		return errors.New("upstream answer too large to merge")
 	}
+	// Masking comes first: it sees only what the upstream said, never the
+	// gateway's own errors merged in below.
+	body, replaced := p.mask.apply(resp, body)
+	if replaced {
+		// No GraphQL answer came: nothing to merge, measure or report.
+		return setBody(resp, body)
+	}
 	if p.filter != nil {
 		if body, err = p.filter.merge(body); err != nil {
 			return fmt.Errorf("merging filtered answer: %w", err)
@@ -115,6 +126,11 @@ func (p *answerPlan) apply(resp *http.Response) error {
 		d := p.cost.decision
 		body = withCostExtension(body, p.cost.charged-refunded, min(d.Remaining+refunded, d.Limit), d.Limit)
 	}
+	return setBody(resp, body)
+}
+
+// setBody makes body resp's (uncompressed) body.
+func setBody(resp *http.Response, body []byte) error {
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	resp.ContentLength = int64(len(body))
 	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))

@@ -10,6 +10,7 @@ import (
 	"github.com/portcullis-gw/portcullis/analysis/gqlrequest"
 	"github.com/portcullis-gw/portcullis/gateway/errcode"
 	"github.com/portcullis-gw/portcullis/gateway/pipeline"
+	"github.com/portcullis-gw/portcullis/policy/trusted"
 )
 
 // The GraphQL request is read by one strict reader (analysis/gqlrequest)
@@ -53,7 +54,12 @@ func (rt *Route) decode(r *http.Request, maxBatch int) (params []analysis.Reques
 // checkContentType admits JSON bodies, and the content types a browser
 // form can send only with proof that the request is no forged form post.
 func (rt *Route) checkContentType(r *http.Request) *pipeline.Refusal {
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	ct := r.Header.Get("Content-Type")
+	if ct != MediaJSON {
+		// The exact, parameterless JSON type needs no parsing (nor the
+		// parameter map ParseMediaType allocates).
+		ct, _, _ = mime.ParseMediaType(ct)
+	}
 	switch {
 	case ct == MediaJSON || ct == MediaGraphQLResponse:
 	case isSimpleContentType(ct):
@@ -156,25 +162,25 @@ func (rt *Route) parseGET(r *http.Request) ([]analysis.Request, []gqlrequest.Req
 // resolveEntry resolves a persisted operation sent by documentId (the
 // GraphQL-over-HTTP persisted documents proposal) or by
 // extensions.persistedQuery (Apollo's APQ).
-func (ps *persisted) resolveEntry(p *analysis.Request, req *gqlrequest.Request) *pipeline.Refusal {
+// l is the list of the request's client (trusted.Lists.For).
+func (ps *persisted) resolveEntry(l *trusted.List, p *analysis.Request, req *gqlrequest.Request) (*pipeline.Refusal, entryCheck) {
 	if ps == nil || !req.HasDocumentID {
-		return ps.resolve(p)
+		return ps.resolveIn(l, p)
 	}
 	if _, ok := p.Extensions["persistedQuery"]; ok {
-		return pipeline.Refuse(errcode.BadRequest, "send documentId or extensions.persistedQuery, not both")
+		return pipeline.Refuse(errcode.BadRequest, "send documentId or extensions.persistedQuery, not both"), entryKnown
 	}
 	id := req.DocumentID
 	if id == "" {
-		return pipeline.Refuse(errcode.BadRequest, "documentId must not be empty")
+		return pipeline.Refuse(errcode.BadRequest, "documentId must not be empty"), entryKnown
 	}
 	if ps.apq != nil {
 		// APQ documents are named by their hash.
-		return ps.resolveAPQ(p, strings.TrimPrefix(id, "sha256:"), true)
+		return ps.resolveAPQ(p, strings.TrimPrefix(id, "sha256:"), true), entryKnown
 	}
-	if _, ok := ps.byID[id]; !ok {
-		id = strings.TrimPrefix(id, "sha256:")
-	}
-	return ps.resolveSafelist(p, id, true)
+	// A documentId is the manifest entry's id, or "sha256:" and the hex
+	// digest of its body (List.ByID reads both).
+	return ps.resolveListed(l, p, id, true)
 }
 
 // outboundBody is what goes upstream: the canonical form of the checked

@@ -2,21 +2,17 @@ package graphqlhttp
 
 import (
 	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"os"
-	"strings"
+	"log/slog"
 	"sync"
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
-	"github.com/vektah/gqlparser/v2/ast"
-	"github.com/vektah/gqlparser/v2/parser"
 
 	"github.com/portcullis-gw/portcullis/analysis"
 	"github.com/portcullis-gw/portcullis/gateway/config"
 	"github.com/portcullis-gw/portcullis/gateway/errcode"
 	"github.com/portcullis-gw/portcullis/gateway/pipeline"
+	"github.com/portcullis-gw/portcullis/policy/trusted"
 )
 
 // msgPersistedNotFound is the exact message Apollo clients match on to send
@@ -31,37 +27,41 @@ const (
 	apqMaxBytes   = 32 << 20
 )
 
-// apolloManifestFormat names Apollo's persisted query manifest
-// (@apollo/generate-persisted-query-manifest).
-const apolloManifestFormat = "apollo-persisted-query-manifest"
-
 // persisted enforces a route's persisted_operations mode. A nil *persisted
 // (mode off) lets every request through unchanged.
 type persisted struct {
 	// apq is set in allow_apq mode: queries registered by clients.
 	apq *apqCache
-	// byID and byHash are set in safelist mode: the manifest's bodies by
-	// operation id and by the sha256 of the body.
-	byID   map[string]string
-	byHash map[[sha256.Size]byte]string
+	// audit: unknown operations pass and are reported; otherwise (safelist)
+	// they are refused. lists are the trusted documents of both modes.
+	audit bool
+	lists *trusted.Lists
+	norms *trusted.Normalizer
+	// rec, when set, records every operation that passed all checks.
+	rec *trusted.Recorder
 }
+
+// normCacheSize bounds the normalised hashes remembered per route.
+const normCacheSize = 4096
 
 // newPersisted builds the route's persisted-operation checker once, at
 // load; a bad manifest is an error naming the file.
-func newPersisted(cfg config.PersistedOperations) (*persisted, error) {
+func newPersisted(cfg config.PersistedOperations, log *slog.Logger) (*persisted, error) {
 	switch cfg.Mode {
-	case "", "off":
+	case "", trusted.ModeOff:
 		return nil, nil
-	case "allow_apq":
+	case trusted.ModeAPQ:
 		return &persisted{apq: newAPQCache(apqMaxEntries, apqMaxBytes)}, nil
-	case "safelist":
-		byID, err := loadManifest(cfg.Manifest)
+	case trusted.ModeAudit, trusted.ModeSafelist:
+		lists, err := trusted.LoadLists(cfg)
 		if err != nil {
-			return nil, fmt.Errorf("loading persisted operation manifest %q: %w", cfg.Manifest, err)
+			return nil, err
 		}
-		ps := &persisted{byID: byID, byHash: make(map[[sha256.Size]byte]string, len(byID))}
-		for _, body := range byID {
-			ps.byHash[sha256.Sum256([]byte(body))] = body
+		ps := &persisted{audit: cfg.Mode == trusted.ModeAudit, lists: lists, norms: trusted.NewNormalizer(normCacheSize)}
+		if cfg.Record != nil {
+			if ps.rec, err = trusted.Open(*cfg.Record, log, nil); err != nil {
+				return nil, err
+			}
 		}
 		return ps, nil
 	default:
@@ -69,28 +69,56 @@ func newPersisted(cfg config.PersistedOperations) (*persisted, error) {
 	}
 }
 
-// resolve runs before analysis. It fills p.Query from the APQ cache or the
-// manifest when the request sends only a hash or id, and refuses what the
-// mode does not allow. It does not store anything: see remember.
+// close releases the operation record (written once more on the way).
+func (ps *persisted) close() error {
+	if ps == nil || ps.rec == nil {
+		return nil
+	}
+	return ps.rec.Close()
+}
+
+// entryCheck is what resolving left to decide after analysis: a full text
+// whose bytes are in no list may still be a listed document spelt
+// differently, which only its parsed form can tell.
+type entryCheck uint8
+
+const (
+	entryKnown   entryCheck = iota // listed, or nothing to check (off, APQ)
+	entryPending                   // full text not listed byte for byte
+)
+
+// resolve runs before analysis with the shared list (a request naming no
+// client). See resolveIn.
 func (ps *persisted) resolve(p *analysis.Request) *pipeline.Refusal {
 	if ps == nil {
 		return nil
 	}
+	ref, _ := ps.resolveIn(ps.lists.For(""), p)
+	return ref
+}
+
+// resolveIn fills p.Query from the APQ cache or the list when the request
+// sends only a hash or id, and refuses what the mode does not allow. It
+// does not store anything: see remember.
+func (ps *persisted) resolveIn(l *trusted.List, p *analysis.Request) (*pipeline.Refusal, entryCheck) {
+	if ps == nil {
+		return nil, entryKnown
+	}
 	key, sent, ref := persistedKey(p.Extensions)
 	if ref != nil {
-		return ref
+		return ref, entryKnown
 	}
 	if ps.apq != nil {
-		return ps.resolveAPQ(p, key, sent)
+		return ps.resolveAPQ(p, key, sent), entryKnown
 	}
-	return ps.resolveSafelist(p, key, sent)
+	return ps.resolveListed(l, p, key, sent)
 }
 
 func (ps *persisted) resolveAPQ(p *analysis.Request, key string, sent bool) *pipeline.Refusal {
 	if !sent {
 		return nil
 	}
-	sum, ok := parseSHA256(key)
+	sum, ok := trusted.ParseSHA256(key)
 	if !ok {
 		return pipeline.Refuse(errcode.BadRequest, "extensions.persistedQuery.sha256Hash must be a hex sha256 digest")
 	}
@@ -108,46 +136,61 @@ func (ps *persisted) resolveAPQ(p *analysis.Request, key string, sent bool) *pip
 	return nil
 }
 
-func (ps *persisted) resolveSafelist(p *analysis.Request, key string, sent bool) *pipeline.Refusal {
+// resolveListed checks an entry against the client's list. An id names a
+// document or is refused (in audit mode too: there is no text to forward);
+// a full text listed byte for byte is known, any other is decided after
+// analysis (checkListed).
+func (ps *persisted) resolveListed(l *trusted.List, p *analysis.Request, key string, sent bool) (*pipeline.Refusal, entryCheck) {
 	if p.Query == "" {
 		if !sent {
 			// Nothing to look up: the front door answers "missing query".
-			return nil
+			return nil, entryKnown
 		}
-		body, ok := ps.lookup(key)
+		d, ok := l.ByID(key)
 		if !ok {
+			if ps.audit {
+				return pipeline.Refuse(errcode.PersistedNotFound, "the persisted operation is not in this route's manifests; send the query"), entryKnown
+			}
 			// The same answer whether or not the hash is known anywhere
 			// else: a safelist is not an oracle.
-			return pipeline.Refuse(errcode.PersistedNotInList, "the persisted operation is not in this route's safelist")
+			return pipeline.Refuse(errcode.PersistedNotInList, "the persisted operation is not in this route's safelist"), entryKnown
 		}
-		p.Query = body
-		return nil
+		p.Query = d.Body
+		return nil, entryKnown
 	}
 	sum := sha256.Sum256([]byte(p.Query))
-	if _, ok := ps.byHash[sum]; !ok {
-		return pipeline.Refuse(errcode.PersistedNotInList, "this route only serves operations from its safelist")
-	}
+	d, ok := l.ByHash(sum)
 	if sent {
-		// The query is listed; the id sent beside it must name that same
-		// query, or the client is confused about what it runs.
-		if body, ok := ps.lookup(key); !ok || body != p.Query {
-			return pipeline.Refuse(errcode.BadRequest, "provided sha does not match query")
+		// The id sent beside the query must name that same query, or the
+		// client is confused about what it runs.
+		byID, found := l.ByID(key)
+		keySum, isHash := trusted.ParseSHA256(key)
+		if found && (!ok || byID.Body != d.Body) || !found && isHash && keySum != sum {
+			if !ok && !ps.audit {
+				// An unlisted text is refused as unlisted, whatever id
+				// it claims: a safelist is not an oracle.
+				return pipeline.Refuse(errcode.PersistedNotInList, "this route only serves operations from its safelist"), entryKnown
+			}
+			return pipeline.Refuse(errcode.BadRequest, "provided sha does not match query"), entryKnown
 		}
 	}
-	return nil
+	if ok {
+		return nil, entryKnown
+	}
+	return nil, entryPending
 }
 
-// lookup finds a manifest body by its id, or by the sha256 of the body
-// (ids need not be hashes, and hashes may be sent in upper case).
-func (ps *persisted) lookup(key string) (string, bool) {
-	if body, ok := ps.byID[key]; ok {
-		return body, true
+// checkListed decides a pending entry once analysed: its normalised form
+// is listed (the same syntax tree as a trusted document), or it is unknown:
+// refused in safelist mode, reported in audit mode (unknown = true).
+func (ps *persisted) checkListed(l *trusted.List, p analysis.Request, rep *analysis.Report) (ref *pipeline.Refusal, unknown bool) {
+	if _, ok := l.ByNorm(ps.norms.Of(p.Query, rep.Document)); ok {
+		return nil, false
 	}
-	if sum, ok := parseSHA256(key); ok {
-		body, ok := ps.byHash[sum]
-		return body, ok
+	if ps.audit {
+		return nil, true
 	}
-	return "", false
+	return pipeline.Refuse(errcode.PersistedNotInList, "this route only serves operations from its safelist"), false
 }
 
 // remember stores an APQ registration (a request that sent both the query
@@ -182,101 +225,6 @@ func persistedKey(ext map[string]any) (key string, sent bool, ref *pipeline.Refu
 		return "", false, pipeline.Refuse(errcode.BadRequest, "extensions.persistedQuery.sha256Hash must be a non-empty string")
 	}
 	return key, true, nil
-}
-
-// parseSHA256 decodes a hex sha256 digest, in either case.
-func parseSHA256(s string) (sum [sha256.Size]byte, ok bool) {
-	if len(s) != hex.EncodedLen(sha256.Size) {
-		return sum, false
-	}
-	if _, err := hex.Decode(sum[:], []byte(s)); err != nil {
-		return sum, false
-	}
-	return sum, true
-}
-
-// loadManifest reads a safelist: Apollo's persisted query manifest, or a
-// plain JSON object of id to query (Relay, GraphQL Codegen's persisted
-// documents). It returns the bodies by id.
-func loadManifest(path string) (map[string]string, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(data, &top); err != nil {
-		return nil, fmt.Errorf("parsing JSON: %w", err)
-	}
-	if top == nil {
-		return nil, fmt.Errorf("expected a JSON object")
-	}
-	if _, ok := top["format"]; ok {
-		return loadApolloManifest(data)
-	}
-	ops := make(map[string]string, len(top))
-	for id, raw := range top {
-		var body string
-		if err := json.Unmarshal(raw, &body); err != nil {
-			return nil, fmt.Errorf("unknown manifest format: expected %q or an object of id to query string, and %q is not a string", apolloManifestFormat, id)
-		}
-		if err := checkOperation(id, body); err != nil {
-			return nil, fmt.Errorf("operation %q: %w", id, err)
-		}
-		ops[id] = body
-	}
-	return ops, nil
-}
-
-func loadApolloManifest(data []byte) (map[string]string, error) {
-	var m struct {
-		Format     string `json:"format"`
-		Version    int    `json:"version"`
-		Operations []struct {
-			ID   string `json:"id"`
-			Name string `json:"name"`
-			Type string `json:"type"`
-			Body string `json:"body"`
-		} `json:"operations"`
-	}
-	if err := json.Unmarshal(data, &m); err != nil {
-		return nil, fmt.Errorf("parsing Apollo manifest: %w", err)
-	}
-	if m.Format != apolloManifestFormat {
-		return nil, fmt.Errorf("unknown manifest format %q, want %q", m.Format, apolloManifestFormat)
-	}
-	if m.Version != 1 {
-		return nil, fmt.Errorf("unsupported manifest version %d, want 1", m.Version)
-	}
-	ops := make(map[string]string, len(m.Operations))
-	for i, op := range m.Operations {
-		if op.ID == "" {
-			return nil, fmt.Errorf("operations[%d] (%s): missing id", i, op.Name)
-		}
-		if err := checkOperation(op.ID, op.Body); err != nil {
-			return nil, fmt.Errorf("operations[%d] (%s): %w", i, op.Name, err)
-		}
-		if prev, dup := ops[op.ID]; dup && prev != op.Body {
-			return nil, fmt.Errorf("operations[%d] (%s): id %q already names another body", i, op.Name, op.ID)
-		}
-		ops[op.ID] = op.Body
-	}
-	return ops, nil
-}
-
-// checkOperation refuses a manifest entry the gateway could never serve:
-// an empty or unparsable body, or an id that is a sha256 but not its
-// body's (a stale or hand-edited manifest).
-func checkOperation(id, body string) error {
-	if strings.TrimSpace(body) == "" {
-		return fmt.Errorf("empty body")
-	}
-	if sum, ok := parseSHA256(id); ok && sum != sha256.Sum256([]byte(body)) {
-		return fmt.Errorf("id %q is a sha256 but not that of its body", id)
-	}
-	if _, err := parser.ParseQuery(&ast.Source{Name: id, Input: body}); err != nil {
-		return fmt.Errorf("parsing body: %w", err)
-	}
-	return nil
 }
 
 // apqCache is a concurrency-safe LRU of queries by sha256, bounded in

@@ -13,9 +13,14 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
+
 	"github.com/portcullis-gw/portcullis/analysis"
 	"github.com/portcullis-gw/portcullis/gateway/config"
 	"github.com/portcullis-gw/portcullis/gateway/errcode"
+	"github.com/portcullis-gw/portcullis/gateway/pipeline"
+	"github.com/portcullis-gw/portcullis/policy/trusted"
 )
 
 // Bodies of the manifests under testdata/persisted (valid against
@@ -70,7 +75,7 @@ type wantResolve struct {
 func checkResolve(t *testing.T, ps *persisted, body string, want wantResolve) {
 	t.Helper()
 	p := params(t, body)
-	ref := ps.resolve(&p)
+	ref := resolveAll(ps, &p)
 	if want.code == "" {
 		if ref != nil {
 			t.Fatalf("resolve(%s) refused %d %+v, want success", body, ref.Status, errorsOf(ref))
@@ -95,9 +100,29 @@ func checkResolve(t *testing.T, ps *persisted, body string, want wantResolve) {
 	}
 }
 
+// resolveAll is both phases of the check as the door runs them: resolving
+// before analysis, and deciding a text not listed byte for byte by its
+// parsed form after.
+func resolveAll(ps *persisted, p *analysis.Request) *pipeline.Refusal {
+	if ps == nil {
+		return nil
+	}
+	l := ps.lists.For("")
+	ref, check := ps.resolveIn(l, p)
+	if ref != nil || check != entryPending {
+		return ref
+	}
+	doc, err := parser.ParseQuery(&ast.Source{Input: p.Query})
+	if err != nil {
+		return pipeline.Refuse(analysis.CodeParseFailed, err.Error())
+	}
+	ref, _ = ps.checkListed(l, *p, &analysis.Report{Document: doc})
+	return ref
+}
+
 func mustPersisted(t testing.TB, cfg config.PersistedOperations) *persisted {
 	t.Helper()
-	ps, err := newPersisted(cfg)
+	ps, err := newPersisted(cfg, nil)
 	if err != nil {
 		t.Fatalf("newPersisted(%+v): %v", cfg, err)
 	}
@@ -108,7 +133,7 @@ func mustPersisted(t testing.TB, cfg config.PersistedOperations) *persisted {
 }
 
 func TestPersistedOff(t *testing.T) {
-	ps, err := newPersisted(config.PersistedOperations{Mode: "off"})
+	ps, err := newPersisted(config.PersistedOperations{Mode: "off"}, nil)
 	if err != nil || ps != nil {
 		t.Fatalf("newPersisted(off) = %v, %v; want nil, nil", ps, err)
 	}
@@ -201,7 +226,10 @@ func TestPersistedSafelist(t *testing.T) {
 		{"listed query with its custom id", pqBody(pqSetHello, "set-hello-v1"), wantResolve{query: pqSetHello}},
 		{"listed query, another listed hash", pqBody(pqHello, sha(pqProducts)), mismatch},
 		{"listed query, unknown hash", pqBody(pqHello, sha(unlisted)), mismatch},
-		{"listed query, whitespace changed", fmt.Sprintf(`{"query":%q}`, "query Hello {hello}"), notInList},
+		// The same syntax tree as a listed document: the same operation.
+		{"listed query, whitespace changed", fmt.Sprintf(`{"query":%q}`, "query Hello {hello}"), wantResolve{query: "query Hello {hello}"}},
+		{"listed query, a comment added", fmt.Sprintf(`{"query":%q}`, "# hi\nquery Hello { hello }"), wantResolve{query: "# hi\nquery Hello { hello }"}},
+		{"listed query, an alias added", fmt.Sprintf(`{"query":%q}`, "query Hello { h: hello }"), notInList},
 		{"unlisted query", fmt.Sprintf(`{"query":%q}`, unlisted), notInList},
 		{"unlisted query with its own hash (APQ registration)", pqBody(unlisted, sha(unlisted)), notInList},
 		{"unlisted query with a listed hash", pqBody(unlisted, sha(pqHello)), notInList},
@@ -277,7 +305,7 @@ func TestPersistedManifestErrors(t *testing.T) {
 			if tt.content != "" {
 				path = writeManifest(t, tt.content)
 			}
-			ps, err := newPersisted(config.PersistedOperations{Mode: "safelist", Manifest: path})
+			ps, err := newPersisted(config.PersistedOperations{Mode: "safelist", Manifest: path}, nil)
 			if err == nil {
 				t.Fatalf("newPersisted loaded %s (%v), want an error", tt.content, ps)
 			}
@@ -291,9 +319,13 @@ func TestPersistedManifestErrors(t *testing.T) {
 func TestPersistedManifestFormatsAgree(t *testing.T) {
 	var got []map[string]string
 	for _, m := range []string{"apollo.json", "plain.json"} {
-		ops, err := loadManifest(filepath.Join("testdata", "persisted", m))
+		docs, err := trusted.ReadManifest(filepath.Join("testdata", "persisted", m))
 		if err != nil {
 			t.Fatalf("loading %s: %v", m, err)
+		}
+		ops := map[string]string{}
+		for _, d := range docs {
+			ops[d.ID] = d.Body
 		}
 		got = append(got, ops)
 	}

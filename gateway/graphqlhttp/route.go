@@ -17,6 +17,7 @@ import (
 	"github.com/portcullis-gw/portcullis/gateway/pipeline"
 	"github.com/portcullis-gw/portcullis/policy/authn"
 	"github.com/portcullis-gw/portcullis/policy/authz"
+	"github.com/portcullis-gw/portcullis/policy/external"
 	"github.com/portcullis-gw/portcullis/schema"
 	"github.com/portcullis-gw/portcullis/upstream"
 )
@@ -38,6 +39,7 @@ type Route struct {
 	policies      authz.Policies
 	policyHeaders bool
 	persisted     *persisted
+	external      *external.Client
 	readOpts      gqlrequest.Options
 	// schema is nil until the route's schema is loaded and composed; a
 	// subgraph fetched over HTTP may come later (readiness retries it).
@@ -49,15 +51,19 @@ type gqlSchema struct {
 	graph      *schema.Graph
 	analyzer   *analysis.Analyzer
 	authorizer *authz.GraphQLAuthorizer
+	// coords watches the coordinates of rate_limit.coordinates this
+	// schema has; coordLimits maps each to its limiter index.
+	coords      *analysis.Coordinates
+	coordLimits []int
 }
 
 // New compiles one GraphQL route. A schema that cannot be loaded yet is an
 // error when requireSchemas is set or no subgraph is fetched over HTTP;
 // otherwise the route answers GATEWAY_NOT_READY until readiness loads it.
 func New(ctx context.Context, c *config.GraphQLRoute, cfg *config.Config, sh *pipeline.Shared, requireSchemas bool) (*Route, error) {
-	p, err := upstream.NewWithOptions(c.Upstream, upstream.PoolOptions{Logger: sh.Log.With("route", c.Name)})
+	p, err := pipeline.NewProxy(c.Upstream, upstream.PoolOptions{Logger: sh.Log.With("route", c.Name)})
 	if err != nil {
-		return nil, fmt.Errorf("building upstream proxy: %w", err)
+		return nil, err
 	}
 	rt := &Route{
 		cfg:           c,
@@ -79,9 +85,16 @@ func New(ctx context.Context, c *config.GraphQLRoute, cfg *config.Config, sh *pi
 	if c.Introspection != nil {
 		rt.introspection = c.Introspection.AllowScopes
 	}
-	if rt.persisted, err = newPersisted(c.PersistedOperations); err != nil {
+	if rt.persisted, err = newPersisted(c.PersistedOperations, sh.Log); err != nil {
 		p.CloseIdleConnections()
 		return nil, err
+	}
+	if e := c.Authorization.External; e != nil {
+		if rt.external, err = external.New(*e, external.Options{}); err != nil {
+			p.CloseIdleConnections()
+			_ = rt.persisted.close()
+			return nil, err
+		}
 	}
 	rt.readOpts = readOptions(c.UnknownMembers, rt.persisted != nil)
 	if err := rt.LoadSchema(ctx); err != nil {
@@ -108,8 +121,17 @@ func (rt *Route) Ping(ctx context.Context) []error { return rt.proxy.Ping(ctx) }
 // Pool is the route's upstream pool, for /readyz?verbose and metrics.
 func (rt *Route) Pool() *upstream.Pool { return rt.proxy.Pool() }
 
-// Close stops the pool's health checks and drops its idle connections.
-func (rt *Route) Close() { rt.proxy.CloseIdleConnections() }
+// Close stops the pool's health checks, drops the route's idle upstream
+// connections and writes its operation record.
+func (rt *Route) Close() {
+	rt.proxy.CloseIdleConnections()
+	if err := rt.persisted.close(); err != nil {
+		rt.logger().Warn("writing operation record failed", "route", rt.cfg.Name, "error", err.Error())
+	}
+	if rt.external != nil {
+		rt.external.Close()
+	}
+}
 
 // LoadSchema loads and composes the route's schema and compiles what hangs
 // off it; it is a no-op once loaded.
@@ -125,8 +147,39 @@ func (rt *Route) LoadSchema(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	rt.schema.Store(&gqlSchema{graph: graph, analyzer: analysis.NewAnalyzer(graph, rt.cfg.Cost, cacheOptions(rt.cfg)...), authorizer: az})
+	sch := &gqlSchema{graph: graph, analyzer: analysis.NewAnalyzer(graph, rt.cfg.Cost, cacheOptions(rt.cfg)...), authorizer: az}
+	sch.coords, sch.coordLimits = rt.watchCoordinates(graph)
+	rt.schema.Store(sch)
 	return nil
+}
+
+// watchCoordinates compiles the GraphQL coordinate limits against the
+// schema; a coordinate it lacks is for another route.
+func (rt *Route) watchCoordinates(graph *schema.Graph) (*analysis.Coordinates, []int) {
+	var names []string
+	var limits []int
+	for i, c := range rt.shared.Limiter.Coordinates() {
+		if c.Coordinate == "" {
+			continue
+		}
+		if _, unknown := analysis.WatchCoordinates(graph, []string{c.Coordinate}); len(unknown) > 0 {
+			continue
+		}
+		names = append(names, c.Coordinate)
+		limits = append(limits, i)
+	}
+	w, _ := analysis.WatchCoordinates(graph, names)
+	return w, limits
+}
+
+// HasCoordinate reports whether the route's schema has a field coordinate.
+func (rt *Route) HasCoordinate(coord string) (has, loaded bool) {
+	sch := rt.schema.Load()
+	if sch == nil {
+		return false, false
+	}
+	_, unknown := analysis.WatchCoordinates(sch.graph, []string{coord})
+	return len(unknown) == 0, true
 }
 
 // cacheOptions are the analysis cache bounds: positive sets, negative

@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 
@@ -38,6 +39,20 @@ type request struct {
 	// rate limit: the estimate, what was charged and the slot to release
 	estimate float64
 	charged  pipeline.Charged
+	gov      governed // the governance stages
+}
+
+// requests recycles request values: one per request would be the front
+// door's largest allocation (make bench).
+var requests = sync.Pool{New: func() any { return new(request) }}
+
+// done ends the request: the concurrency slot goes back, and the request
+// value, cleared so it holds nothing of this request, to the pool. Nothing
+// keeps q past Serve: the answer plan has run by the time Send returns.
+func (q *request) done() {
+	q.charged.Done()
+	*q = request{}
+	requests.Put(q)
 }
 
 // stages are the GraphQL door's checks in request order, cheapest first
@@ -49,15 +64,19 @@ var stages = []pipeline.Stage[*request]{
 	{Name: "decode", Run: (*request).stageDecode},
 	{Name: "persisted operations", Run: (*request).stagePersisted},
 	{Name: "analysis", Run: (*request).stageAnalysis, Span: "portcullis.analysis"},
+	{Name: "trusted documents", Run: (*request).stageTrusted},
+	{Name: "external authorization", Run: (*request).stageExternal, Span: "portcullis.external_authorization"},
 	{Name: "authorization", Run: (*request).stageAuthorization, Span: "portcullis.authorization"},
+	{Name: "coordinate limits", Run: (*request).stageCoordinates},
 	{Name: "rate limit", Run: (*request).stageRateLimit, Span: "portcullis.rate_limit"},
 }
 
 // Serve runs the stages, then forwards the checked request and applies the
 // answer plan to what comes back. ex is the request's Exchange.
 func (rt *Route) Serve(w http.ResponseWriter, r *http.Request, ex *pipeline.Exchange) {
-	q := &request{rt: rt, w: w, r: r, ex: ex}
-	defer q.charged.Done()
+	q := requests.Get().(*request)
+	*q = request{rt: rt, w: w, r: r, ex: ex}
+	defer q.done()
 	ex.Facts.RouteTemplate = rt.cfg.Path
 	if ref := pipeline.RunTraced(rt.shared.Tracer, r.Context(), stages, q); ref != nil {
 		q.noteFields()
@@ -108,15 +127,6 @@ func (q *request) stageDecode() (ref *pipeline.Refusal) {
 	return ref
 }
 
-func (q *request) stagePersisted() *pipeline.Refusal {
-	for i := range q.params {
-		if ref := q.rt.persisted.resolveEntry(&q.params[i], &q.reqs[i]); ref != nil {
-			return ref
-		}
-	}
-	return nil
-}
-
 // stageAnalysis analyses each entry against the route's schema and limits
 // (analysis does tokens, parse, validation and the rules, in that order,
 // cheapest first).
@@ -149,7 +159,7 @@ func (q *request) stageAnalysis() *pipeline.Refusal {
 func (q *request) stageAuthorization() *pipeline.Refusal {
 	req := pipeline.PolicyRequest(q.r, q.ex.ClientIP, q.rt.policyHeaders)
 	for i, rep := range q.reports {
-		d := q.sch.authorizer.Authorize(rep, q.id, req)
+		d := q.sch.authorizer.AuthorizeRemoving(rep, q.id, req, q.removeFor(i))
 		if d.Cause != nil {
 			q.rt.logger().Warn("policy evaluation failed; denying", "request_id", q.ex.ID, "error", d.Cause.Error())
 		}
@@ -217,6 +227,7 @@ func (rt *Route) forward(q *request) {
 	for i := range q.params {
 		rt.persisted.remember(q.params[i])
 	}
+	rt.passed(q)
 	plan := rt.planAnswer(q)
 	q.ex.Allowed()
 	if q.filter != nil && q.filter.allEmpty() {

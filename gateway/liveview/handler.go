@@ -158,9 +158,3 @@ func RequireToken(token string, open []string, next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
-
-type validationError string
-
-func (e validationError) Error() string { return string(e) }
-
-func errorf(format string, args ...any) error { return validationError(fmt.Sprintf(format, args...)) }

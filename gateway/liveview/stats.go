@@ -9,6 +9,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/portcullis-gw/portcullis/keypath"
 )
 
 // Config is the live_view section.
@@ -50,15 +52,15 @@ func (c Config) WithDefaults() Config {
 }
 
 // Validate reports every problem, with key paths relative to live_view.
-func (c Config) Validate() []error {
-	var errs []error
+func (c Config) Validate() keypath.Problems {
+	var ps keypath.Problems
 	if c.Recent < 1 || c.Recent > maxRecent {
-		errs = append(errs, errorf("recent: must be 1-%d", maxRecent))
+		ps.Addf(keypath.Key("recent"), "must be 1-%d", maxRecent)
 	}
 	if c.Refresh < 100*time.Millisecond {
-		errs = append(errs, errorf("refresh: must be at least 100ms"))
+		ps.Addf(keypath.Key("refresh"), "must be at least 100ms")
 	}
-	return errs
+	return ps
 }
 
 // Decision is one request's outcome as the page shows it. It holds no

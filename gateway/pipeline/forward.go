@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"fmt"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/portcullis-gw/portcullis/upstream"
@@ -12,6 +14,12 @@ type Counters struct {
 	UpstreamErrors *prometheus.CounterVec
 	// ResponseViolations is by route and operation (validate_responses).
 	ResponseViolations *prometheus.CounterVec
+	// UnknownOperations is by route and client: operations audit mode let
+	// through although no manifest lists them.
+	UnknownOperations *prometheus.CounterVec
+	// MaskedErrors is by route: upstream errors whose members or message
+	// were removed before the answer went back.
+	MaskedErrors *prometheus.CounterVec
 }
 
 // UpstreamFailed is the forward stage's refusal: the failure is counted,
@@ -25,4 +33,14 @@ func (s *Shared) UpstreamFailed(ex *Exchange, f *upstream.Failure) *Refusal {
 	s.Log.Warn("upstream failed", "route", ex.Route, "code", code, "error", f.Err)
 	ex.Failed(code)
 	return &Refusal{Status: f.Kind.Status(), Code: code, Message: f.Kind.Message(), Charge: PayNothing}
+}
+
+// NewProxy builds a route's upstream proxy; the doors answer its failures
+// themselves (upstream.Proxy.Send), so it carries no hooks.
+func NewProxy(c upstream.Config, opts upstream.PoolOptions) (*upstream.Proxy, error) {
+	p, err := upstream.NewWithOptions(c, opts)
+	if err != nil {
+		return nil, fmt.Errorf("building upstream proxy: %w", err)
+	}
+	return p, nil
 }

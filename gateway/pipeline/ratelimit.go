@@ -26,11 +26,7 @@ func (s *Shared) SubjectOf(id authn.Identity, ip netip.Addr) ratelimit.Subject {
 // setRateHeaders puts the RateLimit-Policy and RateLimit headers (and
 // Retry-After on refusals) of docs/rate-limiting.md on the answer.
 func (s *Shared) setRateHeaders(ex *Exchange, d ratelimit.Decision) {
-	for _, f := range s.Limiter.Headers(d) {
-		// Assigned, not Set: keeps the names as the RateLimit draft spells
-		// them on the wire and skips canonicalising on every request.
-		ex.Header[f.Name] = []string{f.Value}
-	}
+	s.Limiter.SetHeaders(ex.Header, d)
 }
 
 // Charged is a passed rate-limit stage: what was charged, the limiter's

@@ -120,13 +120,9 @@ func PolicyRequest(r *http.Request, clientIP string, withHeaders bool) authz.Req
 	return req
 }
 
-// PoliciesReadHeaders reports whether any CEL policy reads request.headers,
-// so the header map is built only for configs that use it.
+// PoliciesReadHeaders reports whether any CEL policy reads request.headers
+// (from the checked expressions), so the header map is built only for
+// configs that use it.
 func PoliciesReadHeaders(p authz.Policies) bool {
-	for _, src := range p {
-		if strings.Contains(src, "headers") {
-			return true
-		}
-	}
-	return false
+	return p.Inputs().Has(authz.InputRequestHeaders)
 }

@@ -35,6 +35,7 @@ type Route struct {
 	policyHeaders bool
 	// validate is validate_responses: off, report or enforce.
 	validate string
+	gov      governance
 }
 
 // New compiles one REST route.
@@ -64,9 +65,9 @@ func New(c *config.RESTRoute, cfg *config.Config, sh *pipeline.Shared) (*Route, 
 	if err != nil {
 		return nil, fmt.Errorf("compiling operation policies: %w", err)
 	}
-	p, err := upstream.NewWithOptions(c.Upstream, upstream.PoolOptions{Logger: sh.Log.With("route", c.Name)})
+	p, err := pipeline.NewProxy(c.Upstream, upstream.PoolOptions{Logger: sh.Log.With("route", c.Name)})
 	if err != nil {
-		return nil, fmt.Errorf("building upstream proxy: %w", err)
+		return nil, err
 	}
 	rt := &Route{
 		cfg:       c,
@@ -79,11 +80,15 @@ func New(c *config.RESTRoute, cfg *config.Config, sh *pipeline.Shared) (*Route, 
 		policies:  pol,
 		policyOps: map[string]bool{},
 		// Only the policies these operations use matter here.
-		policyHeaders: pipeline.PoliciesReadHeaders(cfg.Policies),
+		policyHeaders: pol.Inputs().Has(authz.InputRequestHeaders),
 		validate:      c.ValidateResponses,
 	}
 	for id := range c.OperationPolicies {
 		rt.policyOps[id] = true
+	}
+	if err := rt.newGovernance(known); err != nil {
+		p.CloseIdleConnections()
+		return nil, err
 	}
 	return rt, nil
 }
@@ -102,8 +107,14 @@ func (rt *Route) Ping(ctx context.Context) []error { return rt.proxy.Ping(ctx) }
 // Pool is the route's upstream pool, for /readyz?verbose and metrics.
 func (rt *Route) Pool() *upstream.Pool { return rt.proxy.Pool() }
 
-// Close stops the pool's health checks and drops its idle connections.
-func (rt *Route) Close() { rt.proxy.CloseIdleConnections() }
+// Close stops the pool's health checks and drops the route's idle upstream
+// connections.
+func (rt *Route) Close() {
+	rt.proxy.CloseIdleConnections()
+	if rt.gov.external != nil {
+		rt.gov.external.Close()
+	}
+}
 
 // Matches reports whether path is the route's prefix or starts with it
 // followed by a slash.

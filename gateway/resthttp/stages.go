@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 
@@ -31,6 +32,21 @@ type request struct {
 	op      *rest.Operation   // match
 	body    []byte            // body
 	charged pipeline.Charged  // rate limit
+	// coordHeaders are the operation limit's RateLimit pair (governance.go).
+	coordHeaders []ratelimit.HeaderField
+}
+
+// requests recycles request values: one per request would be the front
+// door's largest allocation (make bench).
+var requests = sync.Pool{New: func() any { return new(request) }}
+
+// done ends the request: the concurrency slot goes back, and the request
+// value, cleared so it holds nothing of this request, to the pool. Nothing
+// keeps q past Serve: the answer plan has run by the time Send returns.
+func (q *request) done() {
+	q.charged.Done()
+	*q = request{}
+	requests.Put(q)
 }
 
 // stages are the REST door's checks in request order, cheapest first:
@@ -44,14 +60,17 @@ var stages = []pipeline.Stage[*request]{
 	{Name: "validation", Run: (*request).stageValidation, Span: "portcullis.validation"},
 	{Name: "security", Run: (*request).stageSecurity, Span: "portcullis.authorization"},
 	{Name: "policy", Run: (*request).stagePolicy, Span: "portcullis.policy"},
+	{Name: "external authorization", Run: (*request).stageExternal, Span: "portcullis.external_authorization"},
+	{Name: "operation limit", Run: (*request).stageOperationLimit},
 	{Name: "rate limit", Run: (*request).stageRateLimit, Span: "portcullis.rate_limit"},
 }
 
 // Serve runs the stages, then forwards the checked request and applies the
 // answer plan to what comes back. ex is the request's Exchange.
 func (rt *Route) Serve(w http.ResponseWriter, r *http.Request, ex *pipeline.Exchange) {
-	q := &request{rt: rt, w: w, r: r, ex: ex}
-	defer q.charged.Done()
+	q := requests.Get().(*request)
+	*q = request{rt: rt, w: w, r: r, ex: ex}
+	defer q.done()
 	ex.Facts.RouteTemplate = rt.cfg.Prefix
 	if ref := pipeline.RunTraced(rt.shared.Tracer, r.Context(), stages, q); ref != nil {
 		Render(w, rt.shared.Settle(r, ex, q.subj, ref, "rest_refused"))
@@ -164,9 +183,17 @@ func (rt *Route) forward(q *request) {
 		Idempotent: q.rt.api.Idempotent(q.op),
 	}
 	out.StripHeaders = rt.shared.Forward.Apply(out.Header, q.id, rt.cfg.ForwardAuthorization)
+	pipeline.AddCoordinateHeaders(q.ex, q.coordHeaders)
 	plan := rt.planAnswer(q)
+	out.Answer = func(resp *http.Response) error {
+		// A 5xx body is the back end's, never the client's to read; the
+		// replacement is the gateway's, so it is not validated.
+		if rt.maskServerError(resp, q.ex.ID) || plan == nil {
+			return nil
+		}
+		return plan.apply(resp)
+	}
 	if plan != nil {
-		out.Answer = plan.apply
 		// Validating the answer needs it uncompressed.
 		out.StripHeaders = append(out.StripHeaders, "Accept-Encoding")
 	}

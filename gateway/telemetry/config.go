@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"net/url"
 	"time"
+
+	"github.com/portcullis-gw/portcullis/keypath"
 )
 
 // Defaults for what the config leaves out.
@@ -76,34 +78,35 @@ func (c Config) WithDefaults() Config {
 
 // Validate reports every problem in a defaulted c; each message starts
 // with the key path relative to the telemetry section.
-func (c Config) Validate() []error {
-	var errs []error
+func (c Config) Validate() keypath.Problems {
+	var ps keypath.Problems
 	t := c.Tracing
+	tr := keypath.Key("tracing")
 	switch t.Exporter {
 	case "none":
 	case "otlp":
 		if _, _, err := parseEndpoint(t.Endpoint); err != nil {
-			errs = append(errs, fmt.Errorf("tracing.endpoint: %w", err))
+			ps.Addf(tr.Key("endpoint"), "%v", err)
 		}
 	default:
-		errs = append(errs, fmt.Errorf("tracing.exporter: must be none or otlp, got %q", t.Exporter))
+		ps.Addf(tr.Key("exporter"), "must be none or otlp, got %q", t.Exporter)
 	}
 	if r := *t.SampleRatio; !(r >= 0 && r <= 1) {
-		errs = append(errs, fmt.Errorf("tracing.sample_ratio: must be between 0 and 1, got %v", r))
+		ps.Addf(tr.Key("sample_ratio"), "must be between 0 and 1, got %v", r)
 	}
 	if t.QueueSize < 1 || t.QueueSize > 1_000_000 {
-		errs = append(errs, errors.New("tracing.queue_size: must be 1-1000000"))
+		ps.Addf(tr.Key("queue_size"), "must be 1-1000000")
 	}
 	if t.BatchSize < 1 || t.BatchSize > t.QueueSize {
-		errs = append(errs, errors.New("tracing.batch_size: must be 1-queue_size"))
+		ps.Addf(tr.Key("batch_size"), "must be 1-queue_size")
 	}
 	if t.FlushInterval <= 0 {
-		errs = append(errs, errors.New("tracing.flush_interval: must be > 0"))
+		ps.Addf(tr.Key("flush_interval"), "must be > 0")
 	}
 	if t.Timeout <= 0 {
-		errs = append(errs, errors.New("tracing.timeout: must be > 0"))
+		ps.Addf(tr.Key("timeout"), "must be > 0")
 	}
-	return errs
+	return ps
 }
 
 // parseEndpoint returns the protocol (http, https, grpc, grpcs) and URL.

@@ -99,8 +99,8 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Authenticator, error
 		return nil, errors.New("creating authenticator: invalid retry backoff")
 	}
 	// Validate again: a zero or hand-built Config must fail closed too.
-	if errs := cfg.Validate(); len(errs) > 0 {
-		return nil, fmt.Errorf("creating authenticator: %w", errors.Join(errs...))
+	if err := cfg.Validate().Err(); err != nil {
+		return nil, fmt.Errorf("creating authenticator: %w", err)
 	}
 	keys, err := compileAPIKeys(cfg.APIKeys)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/portcullis-gw/portcullis/internal/testkit/fakeclock"
 	"github.com/portcullis-gw/portcullis/policy/authn"
 	"github.com/portcullis-gw/portcullis/policy/authn/oidctest"
 )
@@ -19,7 +20,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 		{"Uncached", []authn.Option{authn.WithCacheSize(0)}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			clk := newClock()
+			clk := fakeclock.New(epoch)
 			iss := oidctest.NewIssuer(b, oidctest.WithClock(clk.Now))
 			a := readyAuth(b, iss, clk, bc.opts...)
 			r := bearer(iss.Sign(with(userClaims(), "realm_access", map[string]any{"roles": []any{"user"}})))
@@ -39,7 +40,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 }
 
 func BenchmarkAuthenticateAPIKey(b *testing.B) {
-	a := newAuth(b, apiKeyConfig(), newClock())
+	a := newAuth(b, apiKeyConfig(), fakeclock.New(epoch))
 	r := withHeader("X-API-Key", partnerKey)
 	ctx := context.Background()
 	b.ReportAllocs()

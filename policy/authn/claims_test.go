@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/portcullis-gw/portcullis/internal/testkit/fakeclock"
 	"github.com/portcullis-gw/portcullis/policy/authn"
 	"github.com/portcullis-gw/portcullis/policy/authn/oidctest"
 )
@@ -14,7 +15,7 @@ import (
 // go-oidc) would read as another subject or expiry is refused, signed or
 // not (docs/security.md, "Claims are read exactly").
 func TestClaimsReadExactly(t *testing.T) {
-	clk := newClock()
+	clk := fakeclock.New(epoch)
 	iss := oidctest.NewIssuer(t, oidctest.WithClock(clk.Now))
 	a := readyAuth(t, iss, clk)
 	now := clk.Now().Unix()

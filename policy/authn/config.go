@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/portcullis-gw/portcullis/keypath"
 )
 
 // OIDC is one trusted token issuer.
@@ -48,63 +50,63 @@ type Config struct {
 	Forward   Forward  `yaml:"forward"`
 }
 
-// Validate reports every problem in c without I/O; each message starts with
-// the key path relative to c. Tier references are checked by the config
-// loader, which sees the rate_limit section.
-func (c Config) Validate() []error {
-	var errs []error
+// Validate reports every problem in c without I/O, each at its key path
+// relative to c. Tier references are checked by the config loader, which
+// sees the rate_limit section.
+func (c Config) Validate() keypath.Problems {
+	var ps keypath.Problems
 	issuers := map[string]int{}
 	for i, o := range c.OIDC {
-		p := fmt.Sprintf("oidc[%d]", i)
+		p := keypath.Key("oidc").Index(i)
 		if err := checkIdPURL(o.Issuer); err != nil {
-			errs = append(errs, fmt.Errorf("%s.issuer: %w", p, err))
+			ps.Addf(p.Key("issuer"), "%v", err)
 		} else if j, dup := issuers[o.Issuer]; dup {
-			errs = append(errs, fmt.Errorf("%s.issuer: duplicate issuer (also oidc[%d])", p, j))
+			ps.Addf(p.Key("issuer"), "duplicate issuer (also oidc[%d])", j)
 		} else {
 			issuers[o.Issuer] = i
 		}
 		if o.JWKSURL != "" {
 			if err := checkIdPURL(o.JWKSURL); err != nil {
-				errs = append(errs, fmt.Errorf("%s.jwks_url: %w", p, err))
+				ps.Addf(p.Key("jwks_url"), "%v", err)
 			}
 		}
 		// Without an audience check a token minted for any other client of
 		// the same IdP would be accepted.
 		if len(o.Audiences) == 0 {
-			errs = append(errs, fmt.Errorf("%s.audiences: at least one audience is required", p))
+			ps.Addf(p.Key("audiences"), "at least one audience is required")
 		}
 		for j, a := range o.Audiences {
 			if a == "" {
-				errs = append(errs, fmt.Errorf("%s.audiences[%d]: must not be empty", p, j))
+				ps.Addf(p.Key("audiences").Index(j), "must not be empty")
 			}
 		}
 		if o.ClockSkew < 0 {
-			errs = append(errs, fmt.Errorf("%s.clock_skew: must be >= 0", p))
+			ps.Addf(p.Key("clock_skew"), "must be >= 0")
 		}
 		if o.ClockSkew > 5*time.Minute {
-			errs = append(errs, fmt.Errorf("%s.clock_skew: must be at most 5m", p))
+			ps.Addf(p.Key("clock_skew"), "must be at most 5m")
 		}
 	}
 	names := map[string]int{}
 	hashes := map[string]int{}
 	for i, k := range c.APIKeys {
-		p := fmt.Sprintf("api_keys[%d]", i)
+		p := keypath.Key("api_keys").Index(i)
 		if k.Name == "" {
-			errs = append(errs, fmt.Errorf("%s.name: is required", p))
+			ps.Addf(p.Key("name"), "is required")
 		} else if j, dup := names[k.Name]; dup {
-			errs = append(errs, fmt.Errorf("%s.name: duplicate API key name %q (also api_keys[%d])", p, k.Name, j))
+			ps.Addf(p.Key("name"), "duplicate API key name %q (also api_keys[%d])", k.Name, j)
 		} else {
 			names[k.Name] = i
 		}
 		if !isSHA256Hex(k.SHA256) {
-			errs = append(errs, fmt.Errorf("%s.sha256: must be 64 hex characters (the SHA-256 of the key)", p))
+			ps.Addf(p.Key("sha256"), "must be 64 hex characters (the SHA-256 of the key)")
 		} else if j, dup := hashes[strings.ToLower(k.SHA256)]; dup {
-			errs = append(errs, fmt.Errorf("%s.sha256: same key hash as api_keys[%d]", p, j))
+			ps.Addf(p.Key("sha256"), "same key hash as api_keys[%d]", j)
 		} else {
 			hashes[strings.ToLower(k.SHA256)] = i
 		}
 	}
-	return errs
+	return ps
 }
 
 // checkIdPURL accepts https, and plain http only for loopback hosts

@@ -6,36 +6,20 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/portcullis-gw/portcullis/internal/testkit/fakeclock"
 	"github.com/portcullis-gw/portcullis/policy/authn"
 	"github.com/portcullis-gw/portcullis/policy/authn/oidctest"
 )
 
 const audience = "shop-api"
 
-// fakeClock drives token times, the token cache and the JWKS refresh limit,
-// so no test depends on wall-clock timing.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *fakeClock { return &fakeClock{t: time.Unix(1_800_000_000, 0)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// epoch is where the tests' fake clocks start; a fake clock drives token
+// times, the token cache and the JWKS refresh limit, so no test depends on
+// wall-clock timing.
+var epoch = time.Unix(1_800_000_000, 0)
 
 func oidcConfig(iss *oidctest.Issuer) authn.OIDC {
 	return authn.OIDC{
@@ -46,7 +30,7 @@ func oidcConfig(iss *oidctest.Issuer) authn.OIDC {
 	}
 }
 
-func newAuth(t testing.TB, cfg authn.Config, clk *fakeClock, opts ...authn.Option) *authn.Authenticator {
+func newAuth(t testing.TB, cfg authn.Config, clk *fakeclock.Clock, opts ...authn.Option) *authn.Authenticator {
 	t.Helper()
 	opts = append([]authn.Option{authn.WithClock(clk.Now)}, opts...)
 	a, err := authn.New(context.Background(), cfg, opts...)
@@ -58,7 +42,7 @@ func newAuth(t testing.TB, cfg authn.Config, clk *fakeClock, opts ...authn.Optio
 }
 
 // readyAuth is an authenticator for one issuer that must be ready at once.
-func readyAuth(t testing.TB, iss *oidctest.Issuer, clk *fakeClock, opts ...authn.Option) *authn.Authenticator {
+func readyAuth(t testing.TB, iss *oidctest.Issuer, clk *fakeclock.Clock, opts ...authn.Option) *authn.Authenticator {
 	t.Helper()
 	a := newAuth(t, authn.Config{OIDC: []authn.OIDC{oidcConfig(iss)}}, clk, opts...)
 	if !a.Ready() {

@@ -16,12 +16,13 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 
+	"github.com/portcullis-gw/portcullis/internal/testkit/fakeclock"
 	"github.com/portcullis-gw/portcullis/policy/authn"
 	"github.com/portcullis-gw/portcullis/policy/authn/oidctest"
 )
 
 func TestTokenAccepted(t *testing.T) {
-	clk := newClock()
+	clk := fakeclock.New(epoch)
 	iss := oidctest.NewIssuer(t, oidctest.WithClock(clk.Now))
 	a := readyAuth(t, iss, clk)
 	for _, alg := range []string{"RS256", "PS256", "ES256", "EdDSA"} {
@@ -42,7 +43,7 @@ func TestTokenAccepted(t *testing.T) {
 }
 
 func TestTokenTimesAndAudience(t *testing.T) {
-	clk := newClock()
+	clk := fakeclock.New(epoch)
 	iss := oidctest.NewIssuer(t, oidctest.WithClock(clk.Now))
 	a := readyAuth(t, iss, clk)
 	unix := func(d time.Duration) int64 { return clk.Now().Add(d).Unix() }
@@ -82,7 +83,7 @@ func TestTokenTimesAndAudience(t *testing.T) {
 // TestTokenAttacks sends forged and confused tokens; each must be refused
 // for its own reason.
 func TestTokenAttacks(t *testing.T) {
-	clk := newClock()
+	clk := fakeclock.New(epoch)
 	iss := oidctest.NewIssuer(t, oidctest.WithClock(clk.Now))
 	stranger := oidctest.NewIssuer(t, oidctest.WithClock(clk.Now)) // not configured
 	a := readyAuth(t, iss, clk)
@@ -164,7 +165,7 @@ func TestTokenAttacks(t *testing.T) {
 // TestAdvertisedAlgsOnly: an issuer that advertises none or HS256 still
 // gets neither; what it does not advertise is refused even if the key fits.
 func TestAdvertisedAlgsOnly(t *testing.T) {
-	clk := newClock()
+	clk := fakeclock.New(epoch)
 	iss := oidctest.NewIssuer(t, oidctest.WithClock(clk.Now), oidctest.WithAdvertisedAlgs("ES256", "none", "HS256"))
 	a := readyAuth(t, iss, clk)
 	tests := []struct {
@@ -189,7 +190,7 @@ func TestAdvertisedAlgsOnly(t *testing.T) {
 }
 
 func TestNoAsymmetricAlgAdvertisedIsNotReady(t *testing.T) {
-	clk := newClock()
+	clk := fakeclock.New(epoch)
 	iss := oidctest.NewIssuer(t, oidctest.WithClock(clk.Now), oidctest.WithAdvertisedAlgs("HS256", "none"))
 	a := newAuth(t, authn.Config{OIDC: []authn.OIDC{oidcConfig(iss)}}, clk, authn.WithRetryBackoff(time.Hour, time.Hour))
 	if a.Ready() {
@@ -200,7 +201,7 @@ func TestNoAsymmetricAlgAdvertisedIsNotReady(t *testing.T) {
 }
 
 func TestUnknownKidRefreshesThenRejects(t *testing.T) {
-	clk := newClock()
+	clk := fakeclock.New(epoch)
 	iss := oidctest.NewIssuer(t, oidctest.WithClock(clk.Now))
 	a := readyAuth(t, iss, clk)
 	clk.Advance(authn.DefaultRefreshInterval + time.Second)
@@ -213,7 +214,7 @@ func TestUnknownKidRefreshesThenRejects(t *testing.T) {
 }
 
 func TestKeyRotation(t *testing.T) {
-	clk := newClock()
+	clk := fakeclock.New(epoch)
 	iss := oidctest.NewIssuer(t, oidctest.WithClock(clk.Now))
 	a := readyAuth(t, iss, clk)
 	ctx := context.Background()
@@ -247,7 +248,7 @@ func TestKeyRotation(t *testing.T) {
 
 // TestKidFlood: random kids must not turn into one IdP request each.
 func TestKidFlood(t *testing.T) {
-	clk := newClock()
+	clk := fakeclock.New(epoch)
 	iss := oidctest.NewIssuer(t, oidctest.WithClock(clk.Now))
 	a := readyAuth(t, iss, clk)
 	var toks []string
@@ -288,7 +289,7 @@ func TestKidFlood(t *testing.T) {
 }
 
 func TestIdPDownAtStart(t *testing.T) {
-	clk := newClock()
+	clk := fakeclock.New(epoch)
 	iss := oidctest.NewIssuer(t, oidctest.WithClock(clk.Now))
 	iss.SetDown(true)
 	a := newAuth(t, authn.Config{OIDC: []authn.OIDC{oidcConfig(iss)}}, clk,
@@ -316,7 +317,7 @@ func TestIdPDownAtStart(t *testing.T) {
 }
 
 func TestCloseStopsRetries(t *testing.T) {
-	clk := newClock()
+	clk := fakeclock.New(epoch)
 	iss := oidctest.NewIssuer(t, oidctest.WithClock(clk.Now))
 	iss.SetDown(true)
 	a := newAuth(t, authn.Config{OIDC: []authn.OIDC{oidcConfig(iss)}}, clk,
@@ -340,7 +341,7 @@ func TestCloseStopsRetries(t *testing.T) {
 // TestIdPDownLater: once keys are loaded, an outage keeps them working,
 // even for a token never seen before.
 func TestIdPDownLater(t *testing.T) {
-	clk := newClock()
+	clk := fakeclock.New(epoch)
 	iss := oidctest.NewIssuer(t, oidctest.WithClock(clk.Now))
 	a := readyAuth(t, iss, clk)
 	iss.SetDown(true)
@@ -362,7 +363,7 @@ func TestIdPDownLater(t *testing.T) {
 }
 
 func TestExplicitJWKSURL(t *testing.T) {
-	clk := newClock()
+	clk := fakeclock.New(epoch)
 	iss := oidctest.NewIssuer(t, oidctest.WithClock(clk.Now))
 	cfg := oidcConfig(iss)
 	cfg.JWKSURL = iss.JWKSURL()
@@ -376,7 +377,7 @@ func TestExplicitJWKSURL(t *testing.T) {
 }
 
 func TestTLSIssuerWithCAFile(t *testing.T) {
-	clk := newClock()
+	clk := fakeclock.New(epoch)
 	iss := oidctest.NewIssuer(t, oidctest.WithClock(clk.Now), oidctest.WithTLS())
 	tests := []struct {
 		name  string
@@ -405,7 +406,7 @@ func TestTLSIssuerWithCAFile(t *testing.T) {
 }
 
 func TestMultipleIssuers(t *testing.T) {
-	clk := newClock()
+	clk := fakeclock.New(epoch)
 	first := oidctest.NewIssuer(t, oidctest.WithClock(clk.Now))
 	second := oidctest.NewIssuer(t, oidctest.WithClock(clk.Now))
 	c2 := oidcConfig(second)
@@ -459,7 +460,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 // TestForgedSignatureDoesNotRefresh: a known kid with a bad signature is a
 // forgery, not a rotation, so it never reaches the IdP.
 func TestForgedSignatureDoesNotRefresh(t *testing.T) {
-	clk := newClock()
+	clk := fakeclock.New(epoch)
 	iss := oidctest.NewIssuer(t, oidctest.WithClock(clk.Now))
 	a := readyAuth(t, iss, clk)
 	attacker, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)

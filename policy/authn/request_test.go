@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portcullis-gw/portcullis/internal/testkit/fakeclock"
 	"github.com/portcullis-gw/portcullis/policy/authn"
 	"github.com/portcullis-gw/portcullis/policy/authn/oidctest"
 )
@@ -34,7 +35,7 @@ func apiKeyConfig() authn.Config {
 }
 
 func TestAPIKeys(t *testing.T) {
-	a := newAuth(t, apiKeyConfig(), newClock())
+	a := newAuth(t, apiKeyConfig(), fakeclock.New(epoch))
 	tests := []struct {
 		name    string
 		headers [][2]string
@@ -90,7 +91,7 @@ func withHeader(k, v string) *http.Request {
 // TestMalformedAuthorization: an unreadable credential is refused even
 // where anonymous callers are admitted.
 func TestMalformedAuthorization(t *testing.T) {
-	clk := newClock()
+	clk := fakeclock.New(epoch)
 	iss := oidctest.NewIssuer(t, oidctest.WithClock(clk.Now))
 	cfg := authn.Config{Anonymous: true, OIDC: []authn.OIDC{oidcConfig(iss)}}
 	a := newAuth(t, cfg, clk)
@@ -139,7 +140,7 @@ func TestNoCredentials(t *testing.T) {
 	for _, tc := range tests {
 		cfg := apiKeyConfig()
 		cfg.Anonymous = tc.anonymous
-		a := newAuth(t, cfg, newClock())
+		a := newAuth(t, cfg, fakeclock.New(epoch))
 		id, err := a.Authenticate(context.Background(), httptest.NewRequest(http.MethodGet, "/", nil))
 		if !errors.Is(err, tc.wantErr) || (err == nil) != (tc.wantErr == nil) {
 			t.Fatalf("anonymous=%v: err = %v, want %v", tc.anonymous, err, tc.wantErr)
@@ -172,7 +173,7 @@ func TestTokenCache(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			clk := newClock()
+			clk := fakeclock.New(epoch)
 			iss := oidctest.NewIssuer(t, oidctest.WithClock(clk.Now))
 			a := readyAuth(t, iss, clk, authn.WithCacheSize(tc.cacheSize))
 			tok := iss.Sign(with(userClaims(), "exp", clk.Now().Add(tc.tokenTTL).Unix()))
@@ -197,7 +198,7 @@ func TestTokenCache(t *testing.T) {
 }
 
 func TestClaimsMapping(t *testing.T) {
-	clk := newClock()
+	clk := fakeclock.New(epoch)
 	iss := oidctest.NewIssuer(t, oidctest.WithClock(clk.Now))
 	tests := []struct {
 		name                    string

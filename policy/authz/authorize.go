@@ -74,6 +74,14 @@ type Decision struct {
 // rep must come from a successful analysis (rep.OK()); a failed or empty
 // report is refused. rep and its document are never modified.
 func (a *GraphQLAuthorizer) Authorize(rep *analysis.Report, id authn.Identity, req Request) *Decision {
+	return a.AuthorizeRemoving(rep, id, req, nil)
+}
+
+// AuthorizeRemoving is Authorize with the coordinates an external decision
+// point asked to remove (docs/governance.md): their fields are denied
+// exactly as unauthorized ones are, so filter mode removes them and reject
+// mode refuses the operation.
+func (a *GraphQLAuthorizer) AuthorizeRemoving(rep *analysis.Report, id authn.Identity, req Request, remove map[string]bool) *Decision {
 	d := &Decision{Mode: a.mode, DryRun: a.dryRun, Allowed: true}
 	if rep == nil || rep.Document == nil || rep.Operation == nil || !rep.OK() {
 		d.Allowed = false
@@ -84,6 +92,13 @@ func (a *GraphQLAuthorizer) Authorize(rep *analysis.Report, id authn.Identity, r
 	var denied map[*ast.Field]bool
 	for i := range rep.Fields {
 		u := &rep.Fields[i]
+		if remove[u.Coordinate] {
+			if denied == nil {
+				denied = make(map[*ast.Field]bool, 4)
+			}
+			denied[u.Field] = true
+			continue
+		}
 		var r *requirement
 		known := false
 		if u.Field != nil && u.Field.Definition != nil {
@@ -95,7 +110,7 @@ func (a *GraphQLAuthorizer) Authorize(rep *analysis.Report, id authn.Identity, r
 		if known && r == nil {
 			continue
 		}
-		if known && ev.satisfies(r, u.Field, u.Arguments) {
+		if known && ev.satisfies(r, u.Field, rep.Arguments(i)) {
 			continue
 		}
 		if denied == nil {
@@ -105,7 +120,7 @@ func (a *GraphQLAuthorizer) Authorize(rep *analysis.Report, id authn.Identity, r
 	}
 	var deniedTypes map[string]bool
 	if len(a.types) > 0 {
-		deniedTypes = a.deniedConditions(rep.Document, &ev)
+		deniedTypes = a.deniedConditions(rep, &ev)
 	}
 	d.Cause = ev.err
 	if len(denied) == 0 && len(deniedTypes) == 0 {
@@ -127,9 +142,10 @@ func (a *GraphQLAuthorizer) Authorize(rep *analysis.Report, id authn.Identity, r
 
 // deniedConditions evaluates the type conditions of the document's
 // fragments: a fragment on a type the identity may not see is removed.
-// Every inline fragment and fragment definition is looked at once, with no
-// expansion.
-func (a *GraphQLAuthorizer) deniedConditions(doc *ast.QueryDocument, ev *evaluator) map[string]bool {
+// Every inline fragment and fragment definition counts, with no expansion;
+// the analysis lists their distinct conditions once per document, and a
+// report without that list (not from an Analyzer) is walked here.
+func (a *GraphQLAuthorizer) deniedConditions(rep *analysis.Report, ev *evaluator) map[string]bool {
 	var out map[string]bool
 	check := func(cond string) {
 		if cond == "" || out[cond] {
@@ -144,6 +160,12 @@ func (a *GraphQLAuthorizer) deniedConditions(doc *ast.QueryDocument, ev *evaluat
 		}
 		out[cond] = true
 	}
+	if rep.TypeConditions != nil {
+		for _, c := range rep.TypeConditions {
+			check(c)
+		}
+		return out
+	}
 	var walk func(set ast.SelectionSet)
 	walk = func(set ast.SelectionSet) {
 		for _, sel := range set {
@@ -156,10 +178,10 @@ func (a *GraphQLAuthorizer) deniedConditions(doc *ast.QueryDocument, ev *evaluat
 			}
 		}
 	}
-	for _, op := range doc.Operations {
+	for _, op := range rep.Document.Operations {
 		walk(op.SelectionSet)
 	}
-	for _, f := range doc.Fragments {
+	for _, f := range rep.Document.Fragments {
 		check(f.TypeCondition)
 		walk(f.SelectionSet)
 	}

@@ -115,7 +115,7 @@ func TestAuthorizeFilter(t *testing.T) {
 			if d.Document == "" {
 				t.Fatal("filter decision without a document")
 			}
-			golden(t, tc.name+".graphql", d.Document)
+			checkGolden(t, tc.name+".graphql", d.Document)
 			assertClean(t, a, g, d, tc.id)
 			if tc.keptVars != nil {
 				keys := slices.Sorted(maps.Keys(d.Variables))

@@ -45,6 +45,17 @@ type policy struct {
 	// usesArgs: the expression reads args, so its result can differ from
 	// field to field; otherwise it is evaluated once per request.
 	usesArgs bool
+	// inputs is everything the expression reads.
+	inputs Inputs
+	// idFields are the identity fields that the policies compiled with
+	// this one read, all of them (nil) when one reads identity other than
+	// field by field. The identity value holds only those: it is built per
+	// request, and most policies read one or two of its nine fields.
+	idFields []string
+	// reads are this policy's own: the identity fields it selects, and
+	// whether it reads identity as a whole.
+	reads      []string
+	readsWhole bool
 }
 
 // newEnv declares every variable for every policy: the policies section
@@ -75,7 +86,33 @@ func compilePolicies(env *cel.Env, p Policies) (map[string]*policy, []error) {
 		}
 		out[n] = pol
 	}
+	idFields := identityReads(out)
+	for _, pol := range out {
+		pol.idFields = idFields
+	}
 	return out, errs
+}
+
+// identityReads is the union of the identity fields the policies select,
+// in identityFields order; nil (every field) when one reads identity as a
+// whole.
+func identityReads(ps map[string]*policy) []string {
+	read := map[string]bool{}
+	for _, p := range ps {
+		if p.readsWhole {
+			return nil
+		}
+		for _, f := range p.reads {
+			read[f] = true
+		}
+	}
+	out := []string{}
+	for _, f := range identityFields {
+		if read[f] {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 func compilePolicy(env *cel.Env, name, expr string) (*policy, error) {
@@ -89,10 +126,11 @@ func compilePolicy(env *cel.Env, name, expr string) (*policy, error) {
 	if !checked.OutputType().IsExactType(types.BoolType) {
 		return nil, fmt.Errorf("expression must be bool, is %s (compare dynamic values explicitly, e.g. args.flag == true)", checked.OutputType())
 	}
-	usesArgs, err := checkSelections(checked.NativeRep())
-	if err != nil {
+	if err := checkSelections(checked.NativeRep()); err != nil {
 		return nil, err
 	}
+	inputs := inputsOf(checked.NativeRep())
+	reads, whole := identitySelections(checked.NativeRep())
 	opts := []cel.ProgramOption{cel.EvalOptions(cel.OptOptimize)}
 	// Without a comprehension an expression costs at most linear time in
 	// its inputs; with one (all, exists, map, filter), nested over client
@@ -104,18 +142,37 @@ func compilePolicy(env *cel.Env, name, expr string) (*policy, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &policy{name: name, prg: prg, usesArgs: usesArgs}, nil
+	return &policy{name: name, prg: prg, usesArgs: inputs.Has(InputArgs), inputs: inputs, reads: reads, readsWhole: whole}, nil
 }
 
-// checkSelections rejects unknown fields of identity and request and tells
-// whether the expression reads args.
-func checkSelections(a *celast.AST) (usesArgs bool, err error) {
+// identitySelections lists the identity fields a selects (identity.x,
+// has(identity.x)); whole is true when identity appears other than as the
+// operand of such a selection (identity["x"], 'x' in identity, a macro
+// over it), which may read any field.
+func identitySelections(a *celast.AST) (fields []string, whole bool) {
 	root := celast.NavigateAST(a)
+	idents := 0
 	for _, id := range celast.MatchDescendants(root, celast.KindMatcher(celast.IdentKind)) {
-		if id.AsIdent() == "args" {
-			usesArgs = true
+		if id.AsIdent() == "identity" {
+			idents++
 		}
 	}
+	selects := 0
+	for _, sel := range celast.MatchDescendants(root, celast.KindMatcher(celast.SelectKind)) {
+		s := sel.AsSelect()
+		if op := s.Operand(); op.Kind() == celast.IdentKind && op.AsIdent() == "identity" {
+			selects++
+			if !slices.Contains(fields, s.FieldName()) {
+				fields = append(fields, s.FieldName())
+			}
+		}
+	}
+	return fields, idents != selects
+}
+
+// checkSelections rejects unknown fields of identity and request.
+func checkSelections(a *celast.AST) error {
+	root := celast.NavigateAST(a)
 	var bad []string
 	for _, sel := range celast.MatchDescendants(root, celast.KindMatcher(celast.SelectKind)) {
 		s := sel.AsSelect()
@@ -135,27 +192,45 @@ func checkSelections(a *celast.AST) (usesArgs bool, err error) {
 		}
 	}
 	if len(bad) > 0 {
-		return false, errors.New(strings.Join(bad, "; "))
+		return errors.New(strings.Join(bad, "; "))
 	}
-	return usesArgs, nil
+	return nil
 }
 
-func identityValue(id authn.Identity) map[string]any {
-	claims := id.Claims
-	if claims == nil {
-		claims = map[string]any{}
+// identityValue is the CEL identity variable with the given fields, every
+// field when fields is nil.
+func identityValue(id authn.Identity, fields []string) map[string]any {
+	if fields == nil {
+		fields = identityFields
 	}
-	return map[string]any{
-		"subject":   id.Subject,
-		"issuer":    id.Issuer,
-		"kind":      id.Kind,
-		"scopes":    nonNil(id.Scopes),
-		"roles":     nonNil(id.Roles),
-		"claims":    claims,
-		"tier":      id.Tier,
-		"api_key":   id.APIKeyName,
-		"anonymous": id.IsAnonymous(),
+	out := make(map[string]any, len(fields))
+	for _, f := range fields {
+		switch f {
+		case "subject":
+			out[f] = id.Subject
+		case "issuer":
+			out[f] = id.Issuer
+		case "kind":
+			out[f] = id.Kind
+		case "scopes":
+			out[f] = nonNil(id.Scopes)
+		case "roles":
+			out[f] = nonNil(id.Roles)
+		case "claims":
+			claims := id.Claims
+			if claims == nil {
+				claims = map[string]any{}
+			}
+			out[f] = claims
+		case "tier":
+			out[f] = id.Tier
+		case "api_key":
+			out[f] = id.APIKeyName
+		case "anonymous":
+			out[f] = id.IsAnonymous()
+		}
 	}
+	return out
 }
 
 func requestValue(r Request) map[string]any {
@@ -180,6 +255,8 @@ type activation struct {
 	id       authn.Identity
 	req      Request
 	identity map[string]any // built on first use from id
+	// idFields are the identity fields to build (policy.idFields).
+	idFields []string
 	request  map[string]any // built on first use from req
 	args     map[string]any
 	// REST only.
@@ -194,7 +271,7 @@ func (a *activation) ResolveName(name string) (any, bool) {
 	switch name {
 	case "identity":
 		if a.identity == nil {
-			a.identity = identityValue(a.id)
+			a.identity = identityValue(a.id, a.idFields)
 		}
 		return a.identity, true
 	case "request":
@@ -228,6 +305,7 @@ func (a *activation) Parent() interpreter.Activation { return nil }
 // eval runs p; any evaluation error (a missing key, a type mismatch, the
 // cost limit) is a denial: policies fail closed.
 func (p *policy) eval(act *activation) (bool, error) {
+	act.idFields = p.idFields
 	out, _, err := p.prg.Eval(act)
 	if err != nil {
 		return false, fmt.Errorf("evaluating policy %q: %w", p.name, err)

@@ -43,7 +43,12 @@ type GraphQLAuthorizer struct {
 	// own keeps each field's own requirement (without its return type's) for
 	// the coverage report.
 	own map[string]*requirement
+	// inputs is what the route's policies read together.
+	inputs Inputs
 }
+
+// Inputs is what the policies this authorizer evaluates read together.
+func (a *GraphQLAuthorizer) Inputs() Inputs { return a.inputs }
 
 // Mode is the configured mode, filter or reject.
 func (a *GraphQLAuthorizer) Mode() string { return a.mode }
@@ -76,6 +81,9 @@ func Compile(policies Policies, g *schema.Graph, cfg GraphQLConfig) (*GraphQLAut
 		fields: map[string]*requirement{}, byDef: map[*ast.FieldDefinition]*requirement{}, types: map[string]*requirement{}, own: map[string]*requirement{}}
 	c := &compiler{a: a, pols: pols, policies: policies, unknown: map[string][]string{},
 		ruleField: map[string]*requirement{}, ruleType: map[string]*requirement{}}
+	for _, p := range pols {
+		a.inputs |= p.inputs
+	}
 	errs = append(errs, c.rules(cfg.Rules)...)
 	c.build()
 	errs = append(errs, c.unknownErrors()...)

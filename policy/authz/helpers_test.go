@@ -1,7 +1,6 @@
 package authz
 
 import (
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,11 +8,10 @@ import (
 	"testing"
 
 	"github.com/portcullis-gw/portcullis/analysis"
+	"github.com/portcullis-gw/portcullis/internal/testkit/golden"
 	"github.com/portcullis-gw/portcullis/policy/authn"
 	"github.com/portcullis-gw/portcullis/schema"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 var (
 	shopOnce  sync.Once
@@ -111,20 +109,7 @@ func assertClean(t *testing.T, a *GraphQLAuthorizer, g *schema.Graph, d *Decisio
 	}
 }
 
-func golden(t *testing.T, name, got string) {
+func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
-	p := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("reading golden file (run with -update): %v", err)
-	}
-	if string(want) != got {
-		t.Errorf("%s differs from golden file:\n got:\n%s\nwant:\n%s", name, got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", "golden", name), []byte(got))
 }

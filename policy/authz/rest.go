@@ -13,7 +13,13 @@ import (
 // by operationId. Safe for concurrent use.
 type RESTAuthorizer struct {
 	ops map[string]*policy
+	// inputs is what the operations' policies read together.
+	inputs Inputs
 }
+
+// Inputs is what the policies attached to operations read together; a
+// policy no operation names is never evaluated, so it does not count.
+func (a *RESTAuthorizer) Inputs() Inputs { return a.inputs }
 
 // CompileREST compiles policies for REST routes: each policy sees
 // identity, request, path (path parameters), query (query parameters) and
@@ -36,6 +42,7 @@ func CompileREST(policies Policies, ops map[string]string) (*RESTAuthorizer, err
 			continue
 		}
 		a.ops[id] = p
+		a.inputs |= p.inputs
 	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("compiling REST policies: %w", errors.Join(errs...))

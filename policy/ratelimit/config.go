@@ -3,16 +3,14 @@
 package ratelimit
 
 import (
-	"errors"
-	"fmt"
 	"maps"
 	"net"
 	"regexp"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/portcullis-gw/portcullis/analysis"
+	"github.com/portcullis-gw/portcullis/keypath"
 )
 
 // Tier is one budget: Rate cost units per Per, Burst at most at once.
@@ -70,52 +68,53 @@ const (
 	RedisCluster    = "cluster"
 )
 
-func (r Redis) validate() []error {
-	var errs []error
-	checkAddr := func(path, a string) {
+// validate reports r's problems at key paths relative to the redis block.
+func (r Redis) validate() keypath.Problems {
+	var ps keypath.Problems
+	checkAddr := func(p keypath.Path, a string) {
 		if _, _, err := net.SplitHostPort(a); err != nil {
-			errs = append(errs, fmt.Errorf("%s: must be host:port, got %q", path, a))
+			ps.Addf(p, "must be host:port, got %q", a)
 		}
 	}
 	switch r.Mode {
 	case "", RedisStandalone:
 		if r.Address == "" {
-			errs = append(errs, errors.New("redis.address: is required when store is redis"))
+			ps.Addf(keypath.Key("address"), "is required when store is redis")
 		} else {
-			checkAddr("redis.address", r.Address)
+			checkAddr(keypath.Key("address"), r.Address)
 		}
 		if len(r.Addresses) > 0 {
-			errs = append(errs, errors.New("redis.addresses: only for mode sentinel or cluster; a single server takes address"))
+			ps.Addf(keypath.Key("addresses"), "only for mode sentinel or cluster; a single server takes address")
 		}
 	case RedisSentinel, RedisCluster:
 		if len(r.Addresses) == 0 {
-			errs = append(errs, fmt.Errorf("redis.addresses: is required in mode %s", r.Mode))
+			ps.Addf(keypath.Key("addresses"), "is required in mode %s", r.Mode)
 		}
 		for i, a := range r.Addresses {
-			checkAddr(fmt.Sprintf("redis.addresses[%d]", i), a)
+			checkAddr(keypath.Key("addresses").Index(i), a)
 		}
 		if r.Address != "" {
-			errs = append(errs, fmt.Errorf("redis.address: not used in mode %s; list the nodes in addresses", r.Mode))
+			ps.Addf(keypath.Key("address"), "not used in mode %s; list the nodes in addresses", r.Mode)
 		}
 	default:
-		errs = append(errs, fmt.Errorf("redis.mode: must be standalone, sentinel or cluster, got %q", r.Mode))
+		ps.Addf(keypath.Key("mode"), "must be standalone, sentinel or cluster, got %q", r.Mode)
 	}
 	if r.Mode == RedisSentinel && r.MasterName == "" {
-		errs = append(errs, errors.New("redis.master_name: is required in mode sentinel"))
+		ps.Addf(keypath.Key("master_name"), "is required in mode sentinel")
 	}
 	if r.Mode != RedisSentinel && r.MasterName != "" {
-		errs = append(errs, errors.New("redis.master_name: only for mode sentinel"))
+		ps.Addf(keypath.Key("master_name"), "only for mode sentinel")
 	}
 	if r.Mode == RedisCluster && r.DB != 0 {
-		errs = append(errs, errors.New("redis.db: a Redis Cluster has only database 0"))
+		ps.Addf(keypath.Key("db"), "a Redis Cluster has only database 0")
 	}
 	if r.DB < 0 {
-		errs = append(errs, errors.New("redis.db: must be >= 0"))
+		ps.Addf(keypath.Key("db"), "must be >= 0")
 	}
 	if t := r.TLS; t != nil && (t.CertFile == "") != (t.KeyFile == "") {
-		errs = append(errs, errors.New("redis.tls.cert_file: cert_file and key_file must be set together"))
+		ps.Addf(keypath.Key("tls").Key("cert_file"), "cert_file and key_file must be set together")
 	}
-	return errs
+	return ps
 }
 
 // Config is the rate_limit section.
@@ -136,63 +135,66 @@ type Config struct {
 	MinCost int `yaml:"min_cost"`
 	// AuthFailures is the budget of failed credential checks per client IP.
 	AuthFailures *Tier `yaml:"auth_failures"`
+	// Coordinates are budgets of uses of one GraphQL field coordinate or
+	// REST operation, beside the cost budget (docs/governance.md).
+	Coordinates []CoordinateLimit `yaml:"coordinates"`
 }
 
-// Validate reports every problem in c without I/O; each message starts with
-// the key path relative to c.
-func (c Config) Validate() []error {
-	var errs []error
+// Validate reports every problem in c without I/O, each at its key path
+// relative to c.
+func (c Config) Validate() keypath.Problems {
+	var ps keypath.Problems
+	redis := keypath.Key("redis")
 	switch c.Store {
 	case "memory":
 	case "redis":
-		errs = append(errs, c.Redis.validate()...)
+		ps.AddAll(redis, c.Redis.validate())
 	default:
-		errs = append(errs, fmt.Errorf("store: must be memory or redis, got %q", c.Store))
+		ps.Addf(keypath.Key("store"), "must be memory or redis, got %q", c.Store)
 	}
 	if c.Timeout < 0 {
-		errs = append(errs, errors.New("timeout: must be >= 0"))
+		ps.Addf(keypath.Key("timeout"), "must be >= 0")
 	}
 	if c.Penalty < 0 {
-		errs = append(errs, errors.New("penalty: must be >= 0"))
+		ps.Addf(keypath.Key("penalty"), "must be >= 0")
 	}
 	if c.MinCost < 0 {
-		errs = append(errs, errors.New("min_cost: must be >= 0 (0 means the default 1)"))
+		ps.Addf(keypath.Key("min_cost"), "must be >= 0 (0 means the default 1)")
 	}
 	if a := c.AuthFailures; a != nil && (a.Rate <= 0 || a.Per <= 0 || a.Burst <= 0) {
-		errs = append(errs, errors.New("auth_failures: rate, per and burst must be > 0"))
+		ps.Addf(keypath.Key("auth_failures"), "rate, per and burst must be > 0")
 	}
 	if c.OnStoreError != "fail_closed" && c.OnStoreError != "fail_open" {
-		errs = append(errs, fmt.Errorf("on_store_error: must be fail_closed or fail_open, got %q", c.OnStoreError))
+		ps.Addf(keypath.Key("on_store_error"), "must be fail_closed or fail_open, got %q", c.OnStoreError)
 	}
 	switch c.Key {
 	case "subject", "api_key", "ip":
 	default:
-		errs = append(errs, fmt.Errorf("key: must be subject, api_key or ip, got %q", c.Key))
+		ps.Addf(keypath.Key("key"), "must be subject, api_key or ip, got %q", c.Key)
 	}
+	ps = append(ps, validateCoordinates(c.Coordinates)...)
 	for _, name := range slices.Sorted(maps.Keys(c.Tiers)) {
 		t := c.Tiers[name]
+		p := keypath.Key("tiers").Key(name)
 		// Tier names go into RateLimit-Policy headers and metric labels.
 		if !tierNameRE.MatchString(name) {
-			errs = append(errs, fmt.Errorf("tiers[%s]: tier name must match %s", strconv.Quote(name), tierNameRE))
+			ps.Addf(p, "tier name must match %s", tierNameRE)
 			continue
 		}
-		p := "tiers." + name
 		if t.Rate <= 0 {
-			errs = append(errs, fmt.Errorf("%s.rate: must be > 0", p))
+			ps.Addf(p.Key("rate"), "must be > 0")
 		}
 		if t.Per <= 0 {
-			errs = append(errs, fmt.Errorf("%s.per: must be > 0", p))
+			ps.Addf(p.Key("per"), "must be > 0")
 		}
 		if t.Burst <= 0 {
-			errs = append(errs, fmt.Errorf("%s.burst: must be > 0", p))
+			ps.Addf(p.Key("burst"), "must be > 0")
 		}
 		if t.Limits != nil {
-			for _, err := range t.Limits.ValidateOverride() {
-				errs = append(errs, fmt.Errorf("%s.limits.%w", p, err))
-			}
+			ps.AddAll(p.Key("limits"), t.Limits.ValidateOverride())
 		}
 	}
-	return errs
+	return ps
 }
 
 var tierNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)

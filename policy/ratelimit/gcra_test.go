@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/portcullis-gw/portcullis/internal/testkit/fakeclock"
 )
 
 type step struct {
@@ -64,7 +66,7 @@ var sequences = []sequence{
 	},
 }
 
-func runSequence(t *testing.T, st Store, clock *fakeClock, seq sequence, key string) {
+func runSequence(t *testing.T, st Store, clock *fakeclock.Clock, seq sequence, key string) {
 	t.Helper()
 	ctx := context.Background()
 	for _, s := range seq.steps {
@@ -88,7 +90,7 @@ func runSequence(t *testing.T, st Store, clock *fakeClock, seq sequence, key str
 func TestMemoryStoreSequences(t *testing.T) {
 	for _, seq := range sequences {
 		t.Run(seq.name, func(t *testing.T) {
-			clock := newFakeClock()
+			clock := fakeclock.New(epoch)
 			st := NewMemoryStore(MemoryOptions{Now: clock.Now, SweepInterval: -1})
 			defer st.Close()
 			runSequence(t, st, clock, seq, "k")

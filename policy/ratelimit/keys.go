@@ -42,11 +42,16 @@ func (l *Limiter) SubjectFor(c Caller) Subject {
 	default:
 		key = "ip:" + l.ipKey(c.IP)
 	}
-	if len(key) > maxKeyLen {
-		sum := sha256.Sum256([]byte(key))
-		key = "h:" + base64.RawURLEncoding.EncodeToString(sum[:])
+	return Subject{Key: hashLong(key), Tier: tier}
+}
+
+// hashLong replaces a key longer than maxKeyLen by its digest.
+func hashLong(key string) string {
+	if len(key) <= maxKeyLen {
+		return key
 	}
-	return Subject{Key: key, Tier: tier}
+	sum := sha256.Sum256([]byte(key))
+	return "h:" + base64.RawURLEncoding.EncodeToString(sum[:])
 }
 
 // ipKey is an IPv4 address, or the IPv6 network of Options.IPv6Prefix bits.

@@ -93,6 +93,8 @@ var ErrUnknownTier = errors.New("unknown rate limit tier")
 type Limiter struct {
 	tiers    map[string]*tierInfo
 	auth     *tierInfo
+	coords   []coordinateRule
+	coordCfg []CoordinateLimit
 	key      string
 	penalty  int
 	minCost  int
@@ -127,11 +129,14 @@ type Limiter struct {
 }
 
 type tierInfo struct {
-	name    string
-	tier    Tier
-	policy  string
-	cap     int
-	results [numResults]prometheus.Counter
+	name   string
+	tier   Tier
+	policy string
+	// policyValue is policy as a header value, shared by every response:
+	// its capacity is its length, so an append copies.
+	policyValue []string
+	cap         int
+	results     [numResults]prometheus.Counter
 }
 
 const (
@@ -220,6 +225,10 @@ func New(cfg Config, opts Options) (*Limiter, error) {
 		return nil, err
 	}
 	l.auth = auth
+	if err := l.newCoordinateRules(cfg.Coordinates); err != nil {
+		return nil, err
+	}
+	l.coordCfg = slices.Clone(cfg.Coordinates)
 
 	switch cfg.Store {
 	case "memory":
@@ -312,6 +321,7 @@ func (l *Limiter) newTier(name string, t Tier, inflightCap int) (*tierInfo, erro
 		return nil, fmt.Errorf("building rate limiter: tiers.%s: %w", name, err)
 	}
 	ti := &tierInfo{name: name, tier: t, policy: PolicyHeader(name, t), cap: inflightCap}
+	ti.policyValue = []string{ti.policy}[:1:1]
 	for r := range ti.results {
 		ti.results[r] = l.metrics.decision(name, result(r))
 	}

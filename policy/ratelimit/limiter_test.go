@@ -12,6 +12,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/portcullis-gw/portcullis/internal/testkit/fakeclock"
+	"github.com/portcullis-gw/portcullis/internal/testkit/redistest"
 )
 
 // logRecorder keeps the messages a Limiter logs.
@@ -71,7 +74,7 @@ func newLimiter(t *testing.T, cfg Config, opts Options) *Limiter {
 }
 
 func TestLimiterMemoryCharges(t *testing.T) {
-	clock := newFakeClock()
+	clock := fakeclock.New(epoch)
 	l := newLimiter(t, testConfig("memory", "fail_closed", ""), Options{Now: clock.Now})
 	ctx := context.Background()
 	alice := Subject{Key: "sub:alice", Tier: "partner"}
@@ -237,12 +240,12 @@ func TestLimiterFailOpenLimitsLocally(t *testing.T) {
 func TestLimiterRecoversWhenStoreReturns(t *testing.T) {
 	for _, mode := range []string{"fail_closed", "fail_open"} {
 		t.Run(mode, func(t *testing.T) {
-			base := newRedisClient(t)
-			prefix := testPrefix(t, base)
-			proxy := newTCPProxy(t, redisClientOptions(t).Addr)
+			base := redistest.Client(t, -1)
+			prefix := redistest.Prefix(t, base, "portcullis:rl:")
+			proxy := newTCPProxy(t, redistest.Options(t, -1).Addr)
 			logs := &logRecorder{}
 			cfg := testConfig("redis", mode, proxy.addr)
-			cfg.Redis.DB = redisClientOptions(t).DB
+			cfg.Redis.DB = redistest.Options(t, -1).DB
 			l := newLimiter(t, cfg, Options{
 				Timeout: 200 * time.Millisecond, ProbeMin: 5 * time.Millisecond, ProbeMax: 20 * time.Millisecond,
 				Logger: slog.New(logs), RedisStore: RedisOptions{Prefix: prefix},
@@ -477,9 +480,9 @@ func TestLimiterCloseLeavesNoGoroutines(t *testing.T) {
 // TestTwoGatewaysShareOneBudget: two Limiters, each with its own Redis client
 // as two gateway processes have, admit exactly one budget between them.
 func TestTwoGatewaysShareOneBudget(t *testing.T) {
-	base := newRedisClient(t)
-	prefix := testPrefix(t, base)
-	ro := redisClientOptions(t)
+	base := redistest.Client(t, -1)
+	prefix := redistest.Prefix(t, base, "portcullis:rl:")
+	ro := redistest.Options(t, -1)
 	cfg := testConfig("redis", "fail_closed", ro.Addr)
 	cfg.Redis.DB, cfg.Redis.Password = ro.DB, ro.Password
 	cfg.Tiers["default"] = Tier{Rate: 1, Per: time.Hour, Burst: 50}

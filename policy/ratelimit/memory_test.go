@@ -6,10 +6,12 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/portcullis-gw/portcullis/internal/testkit/fakeclock"
 )
 
 func TestMemoryStoreBoundedUnderUniqueKeyFlood(t *testing.T) {
-	clock := newFakeClock()
+	clock := fakeclock.New(epoch)
 	const maxKeys = 1024
 	st := NewMemoryStore(MemoryOptions{Now: clock.Now, Shards: 16, MaxKeys: maxKeys, SweepInterval: -1})
 	defer st.Close()
@@ -33,7 +35,7 @@ func TestMemoryStoreBoundedUnderUniqueKeyFlood(t *testing.T) {
 }
 
 func TestMemoryStoreEvictsLeastIndebted(t *testing.T) {
-	clock := newFakeClock()
+	clock := fakeclock.New(epoch)
 	st := NewMemoryStore(MemoryOptions{Now: clock.Now, Shards: 1, MaxKeys: 4, SweepInterval: -1})
 	defer st.Close()
 	tier := Tier{Rate: 1, Per: time.Second, Burst: 10}
@@ -53,7 +55,7 @@ func TestMemoryStoreEvictsLeastIndebted(t *testing.T) {
 }
 
 func TestMemoryStoreSweepDropsOnlyFullBuckets(t *testing.T) {
-	clock := newFakeClock()
+	clock := fakeclock.New(epoch)
 	st := NewMemoryStore(MemoryOptions{Now: clock.Now, SweepInterval: -1})
 	defer st.Close()
 	tier := Tier{Rate: 1, Per: time.Second, Burst: 100}

@@ -9,14 +9,17 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/portcullis-gw/portcullis/internal/testkit/fakeclock"
+	"github.com/portcullis-gw/portcullis/internal/testkit/redistest"
 )
 
 func TestRedisStoreSequences(t *testing.T) {
-	c := newRedisClient(t)
+	c := redistest.Client(t, -1)
 	for _, seq := range sequences {
 		t.Run(seq.name, func(t *testing.T) {
-			clock := newFakeClock()
-			st := NewRedisStore(c, RedisOptions{Prefix: testPrefix(t, c), Now: clock.Now})
+			clock := fakeclock.New(epoch)
+			st := NewRedisStore(c, RedisOptions{Prefix: redistest.Prefix(t, c, "portcullis:rl:"), Now: clock.Now})
 			t.Cleanup(func() { st.Close() })
 			runSequence(t, st, clock, seq, "k")
 		})
@@ -27,8 +30,8 @@ func TestRedisStoreSequences(t *testing.T) {
 // unit per hour, the milliseconds the test takes cannot change r, t or
 // Retry-After, so the values are still exact.
 func TestRedisStoreServerClock(t *testing.T) {
-	c := newRedisClient(t)
-	prefix := testPrefix(t, c)
+	c := redistest.Client(t, -1)
+	prefix := redistest.Prefix(t, c, "portcullis:rl:")
 	st := NewRedisStore(c, RedisOptions{Prefix: prefix})
 	t.Cleanup(func() { st.Close() })
 	tier := Tier{Rate: 1, Per: time.Hour, Burst: 10}
@@ -74,8 +77,8 @@ func TestRedisStoreServerClock(t *testing.T) {
 }
 
 func TestRedisStoreKeysIndependent(t *testing.T) {
-	c := newRedisClient(t)
-	st := NewRedisStore(c, RedisOptions{Prefix: testPrefix(t, c)})
+	c := redistest.Client(t, -1)
+	st := NewRedisStore(c, RedisOptions{Prefix: redistest.Prefix(t, c, "portcullis:rl:")})
 	t.Cleanup(func() { st.Close() })
 	tier := Tier{Rate: 1, Per: time.Hour, Burst: 3}
 	ctx := context.Background()
@@ -94,13 +97,13 @@ func TestRedisStoreKeysIndependent(t *testing.T) {
 // connection pools) hammer one key. One unit per hour means nothing refills
 // during the test, so exactly burst charges may pass: no over-admission.
 func TestRedisStoreConcurrentExact(t *testing.T) {
-	base := newRedisClient(t)
-	prefix := testPrefix(t, base)
+	base := redistest.Client(t, -1)
+	prefix := redistest.Prefix(t, base, "portcullis:rl:")
 	tier := Tier{Rate: 1, Per: time.Hour, Burst: 100}
 	var allowed, refused atomic.Int64
 	var wg sync.WaitGroup
 	for range 2 {
-		c := redis.NewClient(redisClientOptions(t))
+		c := redis.NewClient(redistest.Options(t, -1))
 		defer c.Close()
 		st := NewRedisStore(c, RedisOptions{Prefix: prefix})
 		t.Cleanup(func() { st.Close() })
@@ -130,11 +133,11 @@ func TestRedisStoreConcurrentExact(t *testing.T) {
 }
 
 func BenchmarkRedisAllow(b *testing.B) {
-	opts := redisClientOptions(b)
+	opts := redistest.Options(b, -1)
 	opts.PoolSize = 64
 	c := redis.NewClient(opts)
 	defer c.Close()
-	prefix := testPrefix(b, c)
+	prefix := redistest.Prefix(b, c, "portcullis:rl:")
 	st := NewRedisStore(c, RedisOptions{Prefix: prefix})
 	defer st.Close()
 	tier := Tier{Rate: 1_000_000, Per: time.Second, Burst: 1_000_000}

@@ -2,11 +2,12 @@ package ratelimit
 
 import (
 	"context"
-	"errors"
 	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portcullis-gw/portcullis/internal/testkit/redistest"
 )
 
 func TestRedisConfigValidate(t *testing.T) {
@@ -35,7 +36,7 @@ func TestRedisConfigValidate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			errs := base(tt.r).Validate()
-			got := errors.Join(errs...)
+			got := errs.Err()
 			switch {
 			case tt.want == "" && got != nil:
 				t.Fatalf("valid config refused: %v", got)
@@ -86,7 +87,7 @@ func TestLimiterReady(t *testing.T) {
 	if err := l.Ping(context.Background()); err == nil {
 		t.Fatal("Ping on a dead store succeeded")
 	}
-	live := build("redis", "fail_closed", redisClientOptions(t).Addr)
+	live := build("redis", "fail_closed", redistest.Options(t, -1).Addr)
 	deadline = time.Now().Add(20 * time.Second)
 	for !live.Ready() {
 		if time.Now().After(deadline) {

@@ -696,25 +696,50 @@ type number struct {
 	s     string
 	i     int64
 	small bool
+	// dec: the number is mant / 10^scale exactly (a plain decimal such as
+	// 1289.4 with at most 18 digits), compared with integer bounds without
+	// big.Rat.
+	mant  int64
+	scale int
+	dec   bool
 	rat   *big.Rat
 	tried bool
 }
+
+// pow10 are the powers of ten an int64 holds.
+var pow10 = func() (p [19]int64) {
+	p[0] = 1
+	for i := 1; i < len(p); i++ {
+		p[i] = p[i-1] * 10
+	}
+	return p
+}()
 
 func parseNumber(n json.Number) number {
 	s := string(n)
 	digits := strings.TrimPrefix(s, "-")
 	// 18 digits always fit an int64; longer integers take the big.Rat road.
-	if len(digits) > 0 && len(digits) <= 18 {
-		plain := true
+	if len(digits) > 0 && len(digits) <= 19 {
+		dot, plain := -1, true
 		for i := 0; i < len(digits); i++ {
-			if digits[i] < '0' || digits[i] > '9' {
+			switch c := digits[i]; {
+			case c == '.' && dot < 0 && i > 0 && i < len(digits)-1:
+				dot = i
+			case c < '0' || c > '9':
 				plain = false
+			}
+			if !plain {
 				break
 			}
 		}
-		if plain {
+		switch {
+		case plain && dot < 0 && len(digits) <= 18:
 			if i, err := strconv.ParseInt(s, 10, 64); err == nil {
 				return number{s: s, i: i, small: true}
+			}
+		case plain && dot > 0:
+			if m, err := strconv.ParseInt(s[:len(s)-len(digits)]+digits[:dot]+digits[dot+1:], 10, 64); err == nil {
+				return number{s: s, mant: m, scale: len(digits) - dot - 1, dec: true}
 			}
 		}
 	}
@@ -738,6 +763,9 @@ func (n *number) isInteger() bool {
 	if n.small {
 		return true
 	}
+	if n.dec {
+		return n.mant%pow10[n.scale] == 0
+	}
 	r := n.ratValue()
 	return r != nil && r.IsInt()
 }
@@ -745,19 +773,28 @@ func (n *number) isInteger() bool {
 // cmp compares n with b; ok is false when n cannot be compared.
 func (n *number) cmp(b *bound) (int, bool) {
 	if n.small && b.isInt {
-		switch {
-		case n.i < b.i:
-			return -1, true
-		case n.i > b.i:
-			return 1, true
-		}
-		return 0, true
+		return cmpInt(n.i, b.i), true
+	}
+	// mant/10^scale against i: mant against i*10^scale, when that product
+	// fits an int64 (|i| < 10^(18-scale)).
+	if n.dec && b.isInt && b.i > -pow10[18-n.scale] && b.i < pow10[18-n.scale] {
+		return cmpInt(n.mant, b.i*pow10[n.scale]), true
 	}
 	r := n.ratValue()
 	if r == nil {
 		return 0, false
 	}
 	return r.Cmp(b.rat), true
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 // equal is jsonschema's equality: numbers by value (1, 1.0 and 1e0 are

@@ -1,3 +1,6 @@
+// Package upstreams starts the demo's real upstreams (the accounts, products
+// and reviews subgraphs and the orders REST service) for end-to-end tests and
+// benchmarks, each behind a recording upstream (internal/testkit/upstreamtest).
 package upstreams
 
 import (
@@ -5,6 +8,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/portcullis-gw/portcullis/internal/testkit/upstreamtest"
 	"github.com/portcullis-gw/portcullis/test/upstreams/accounts"
 	"github.com/portcullis-gw/portcullis/test/upstreams/orders"
 	"github.com/portcullis-gw/portcullis/test/upstreams/products"
@@ -19,7 +23,7 @@ type Service struct {
 	// Endpoint is where clients point: URL+"/query" for a subgraph,
 	// URL+"/v1" (the OpenAPI servers base path) for orders.
 	Endpoint string
-	Recorder *Recorder
+	Recorder *upstreamtest.Recorder
 	// Server is exposed so a test can Close it early to simulate an outage.
 	Server *httptest.Server
 }
@@ -60,7 +64,7 @@ func StartAll(t testing.TB) *Set {
 
 func start(t testing.TB, name string, h http.Handler, endpoint string) *Service {
 	t.Helper()
-	rec := NewRecorder(h)
+	rec := upstreamtest.NewRecorder(h)
 	// httptest.NewServer listens on 127.0.0.1 with an OS-chosen port.
 	srv := httptest.NewServer(rec)
 	t.Cleanup(srv.Close)

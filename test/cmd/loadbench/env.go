@@ -21,6 +21,7 @@ import (
 
 	"github.com/portcullis-gw/portcullis/gateway"
 	"github.com/portcullis-gw/portcullis/gateway/config"
+	"github.com/portcullis-gw/portcullis/internal/testkit/redistest"
 	"github.com/portcullis-gw/portcullis/upstream"
 )
 
@@ -109,7 +110,7 @@ func startEnv(ctx context.Context, stderr io.Writer) (_ *env, err error) {
 	// the docs/ pages measures the Redis store through a second gateway in this
 	// process. Without Redis only its row is missing: this is a benchmark,
 	// and the other figures are still worth having.
-	rd, err := openRedis(ctx, redisURL())
+	rd, err := openRedis(ctx, redistest.URL())
 	if err != nil {
 		e.redisSkip = err.Error()
 		return e, nil

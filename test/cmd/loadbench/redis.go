@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -15,15 +14,6 @@ import (
 type benchRedis struct {
 	client *redis.Client
 	opts   *redis.Options
-}
-
-// redisURL is REDIS_URL, defaulting to the database the tests use for
-// scratch work.
-func redisURL() string {
-	if u := os.Getenv("REDIS_URL"); u != "" {
-		return u
-	}
-	return "redis://127.0.0.1:6379/15"
 }
 
 // gatewayKeys matches only the gateway's own buckets
