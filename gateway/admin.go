@@ -6,7 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"sync"
 	"time"
 
@@ -28,20 +27,14 @@ func (g *Gateway) AdminHandler() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok"})
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		pending := g.ready.pending()
-		if len(pending) > 0 {
-			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "waiting_for": pending})
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"status": "ready"})
-	})
+	mux.HandleFunc("GET /readyz", g.serveReadyz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g.metrics.reg, promhttp.HandlerOpts{}))
 	return liveview.RequireToken(g.cfg.Server.AdminToken, []string{"/healthz", "/readyz"}, mux)
 }
 
-// Ready reports whether every start-up check has passed.
-func (g *Gateway) Ready() bool { return len(g.ready.pending()) == 0 }
+// Ready reports whether the gateway can serve: every start-up check has
+// passed and a fail_closed rate-limit store answers.
+func (g *Gateway) Ready() bool { return len(g.waitingFor()) == 0 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
@@ -153,27 +146,14 @@ func (rd *readiness) run(c readyCheck) {
 	}
 }
 
-// readinessChecks: each distinct upstream must answer once over the route's
-// own transport (TLS and client certificates included); any HTTP status
-// counts, since the question is reachability, not health.
+// readinessChecks are the gateway's own conditions for serving: each
+// route's schema composed and the identity providers' keys fetched once.
+// Upstream health is not among them: one dead back end must not take every
+// replica out of the load balancer (docs/operations.md, Running in
+// production); it is reported beside readiness instead.
 func (rt *routeTable) readinessChecks() []readyCheck {
-	seen := map[string]bool{}
 	var out []readyCheck
-	add := func(u string, ping func(context.Context) error) {
-		if seen[u] {
-			return
-		}
-		seen[u] = true
-		name := "upstream " + u
-		if pu, err := url.Parse(u); err == nil {
-			name = "upstream " + pu.Host
-		}
-		out = append(out, readyCheck{name: name, check: ping})
-	}
 	for _, r := range rt.graphql {
-		if u := r.UpstreamURL(); u != "" {
-			add(u, r.Ping)
-		}
 		out = append(out, readyCheck{name: "schema " + r.Name(), check: r.LoadSchema})
 	}
 	out = append(out, readyCheck{name: "identity providers", check: func(context.Context) error {
@@ -182,8 +162,5 @@ func (rt *routeTable) readinessChecks() []readyCheck {
 		}
 		return errors.New("waiting for OIDC discovery")
 	}})
-	for _, r := range rt.rest {
-		add(r.UpstreamURL(), r.Ping)
-	}
 	return out
 }

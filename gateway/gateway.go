@@ -46,6 +46,8 @@ type Gateway struct {
 
 	idPrefix  string
 	idCounter atomic.Uint64
+	// draining is set on SIGTERM (drain.go).
+	draining atomic.Bool
 
 	// mon reports decisions: spans, audit events, the live view.
 	mon     *monitor
@@ -124,7 +126,7 @@ func New(cfg *config.Config, opts ...Option) (*Gateway, error) {
 		return nil, err
 	}
 	g.routes.Store(rt)
-	g.metrics.reg.MustRegister(limiterCollector{g}, analysisCollector{g})
+	g.metrics.reg.MustRegister(limiterCollector{g}, analysisCollector{g}, upstreamCollector{g})
 	g.ready.init(rt.readinessChecks())
 
 	e := echo.New()

@@ -6,7 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
-	"net/url"
+
 	"os"
 	"sort"
 	"strings"
@@ -21,6 +21,7 @@ import (
 	"github.com/portcullis-gw/portcullis/gateway/liveview"
 	"github.com/portcullis-gw/portcullis/gateway/pipeline"
 	"github.com/portcullis-gw/portcullis/gateway/telemetry"
+	"github.com/portcullis-gw/portcullis/upstream"
 )
 
 // monitor is what reports the gateway's decisions: spans, audit events,
@@ -208,33 +209,32 @@ func (g *Gateway) status() liveview.Status {
 	if !st.RateLimit.OK {
 		st.RateLimit.Detail = "not answering; on_store_error: " + tbl.rateCfg.OnStoreError
 	}
-	pending := map[string]bool{}
-	for _, p := range g.ready.pending() {
-		pending[p] = true
-	}
+	// Each endpoint of each pool, as the pool sees it now (readiness does
+	// not wait on upstreams; docs/operations.md, Running in production).
 	seen := map[string]bool{}
-	addUpstream := func(raw string) {
-		name := "upstream " + raw
-		if u, err := url.Parse(raw); err == nil {
-			name = "upstream " + u.Host
+	addPool := func(ps upstream.PoolStatus) {
+		for _, e := range ps.Endpoints {
+			name := "upstream " + e.Address
+			if seen[name] {
+				continue
+			}
+			seen[name] = true
+			h := liveview.Health{Name: name, OK: e.State == upstream.StateHealthy}
+			if !h.OK {
+				h.Detail = e.State + ": " + e.LastError
+			}
+			st.Upstreams = append(st.Upstreams, h)
 		}
-		if seen[name] {
-			return
-		}
-		seen[name] = true
-		h := liveview.Health{Name: name, OK: !pending[name]}
-		if !h.OK {
-			h.Detail = "not reachable yet"
-		}
-		st.Upstreams = append(st.Upstreams, h)
 	}
 	for _, r := range tbl.graphql {
 		st.Routes = append(st.Routes, liveview.RouteInfo{Name: r.Name(), Protocol: "graphql", Path: r.Path()})
-		addUpstream(r.UpstreamURL())
+		if p := r.Pool(); p != nil { // nil in federated mode
+			addPool(p.Status())
+		}
 	}
 	for _, r := range tbl.rest {
 		st.Routes = append(st.Routes, liveview.RouteInfo{Name: r.Name(), Protocol: "rest", Path: r.Prefix()})
-		addUpstream(r.UpstreamURL())
+		addPool(r.Pool().Status())
 	}
 	sort.Slice(st.Routes, func(i, j int) bool { return st.Routes[i].Name < st.Routes[j].Name })
 	sort.Slice(st.Upstreams, func(i, j int) bool { return st.Upstreams[i].Name < st.Upstreams[j].Name })

@@ -13,7 +13,7 @@ import (
 func (g *Gateway) newServer(h http.Handler) *http.Server {
 	s := g.cfg.Server
 	return &http.Server{
-		Handler:           h,
+		Handler:           g.closeWhenDraining(h),
 		ReadHeaderTimeout: s.ReadHeaderTimeout,
 		ReadTimeout:       s.ReadTimeout,
 		WriteTimeout:      s.WriteTimeout,
@@ -90,6 +90,7 @@ func (g *Gateway) Serve(ctx context.Context, ln, adminLn net.Listener) error {
 	g.log.Info("shutting down", "grace", g.cfg.Server.ShutdownGrace.String())
 	sctx, cancel := context.WithTimeout(context.Background(), g.cfg.Server.ShutdownGrace)
 	defer cancel()
+	g.drain(sctx)
 	var firstErr error
 	for _, s := range servers {
 		if err := s.Shutdown(sctx); err != nil && firstErr == nil {

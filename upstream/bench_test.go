@@ -2,12 +2,14 @@ package upstream
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"testing"
+	"time"
 )
 
 // discard is a ResponseWriter that keeps nothing, so the benchmark measures
@@ -72,4 +74,92 @@ func BenchmarkForward(b *testing.B) {
 			rp.ServeHTTP(w, in)
 		})
 	})
+}
+
+// BenchmarkPool compares a 3-endpoint pool (round_robin and
+// least_requests) with a single upstream, each endpoint a real HTTP server,
+// and prints the throughput ratios measured in this run (goal: no loss).
+func BenchmarkPool(b *testing.B) {
+	reply := []byte(`{"data":{"me":{"id":"1"}}}`)
+	newSrv := func() *httptest.Server {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write(reply)
+		}))
+		b.Cleanup(srv.Close)
+		return srv
+	}
+	srvs := []*httptest.Server{newSrv(), newSrv(), newSrv()}
+	body := []byte(`{"query":"{ me { id } }"}`)
+	out := Outbound{Body: body, ClientIP: "203.0.113.9", Idempotent: true}
+	perOp := map[string]time.Duration{}
+	for _, bc := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"single", Config{URL: srvs[0].URL + "/graphql"}},
+		{"pool3-round_robin", Config{URLs: []string{srvs[0].URL + "/graphql", srvs[1].URL + "/graphql", srvs[2].URL + "/graphql"}}},
+		{"pool3-least_requests", Config{URLs: []string{srvs[0].URL + "/graphql", srvs[1].URL + "/graphql", srvs[2].URL + "/graphql"}, Balance: BalanceLeastRequests}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			p := mustNew(b, bc.cfg)
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				in := httptest.NewRequest(http.MethodPost, "http://gw.example/graphql", bytes.NewReader(body))
+				w := &discard{h: http.Header{}}
+				for pb.Next() {
+					clear(w.h)
+					p.Forward(w, in, out)
+					if w.code != http.StatusOK {
+						b.Errorf("status %d", w.code)
+						return
+					}
+				}
+			})
+			perOp[bc.name] = b.Elapsed() / time.Duration(b.N)
+		})
+	}
+	if base := perOp["single"]; base > 0 {
+		for _, name := range []string{"pool3-round_robin", "pool3-least_requests"} {
+			if d := perOp[name]; d > 0 {
+				fmt.Printf("BenchmarkPool: %s throughput = %.2f x single\n", name, float64(base)/float64(d))
+			}
+		}
+	}
+}
+
+// BenchmarkPoolOverhead is what the pool adds to each request before and
+// after the exchange: the breaker's admission and outcome, the retry
+// budget's deposit, the balancer's pick and the endpoint's outcome.
+func BenchmarkPoolOverhead(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"single", Config{URL: "http://a:1"}},
+		{"pool3-round_robin", Config{URLs: []string{"http://a:1", "http://b:1", "http://c:1"}}},
+		{"pool3-least_requests", Config{URLs: []string{"http://a:1", "http://b:1", "http://c:1"}, Balance: BalanceLeastRequests}},
+		{"pool3-breaker-off", Config{URLs: []string{"http://a:1", "http://b:1", "http://c:1"}, Breaker: BreakerConfig{MinRequests: -1}}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			p, err := NewPool(bc.cfg, PoolOptions{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(p.Close)
+			req := httptest.NewRequest(http.MethodGet, "http://a:1/", nil)
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					gen, _ := p.breaker.allow()
+					p.budget.deposit()
+					ep := p.pick(nil)
+					ep.inflight.Add(1)
+					p.outcome(req, ep, gen, http.StatusOK, nil)
+					ep.inflight.Add(-1)
+				}
+			})
+		})
+	}
 }

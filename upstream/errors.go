@@ -74,6 +74,9 @@ func Classify(err error) ErrorKind {
 	if err == nil {
 		return KindError
 	}
+	if errors.Is(err, ErrBreakerOpen) {
+		return KindUnavailable
+	}
 	var op *net.OpError
 	if errors.As(err, &op) && op.Op == "dial" {
 		return KindUnavailable

@@ -207,9 +207,15 @@ func TestPing(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := mustNew(t, Config{URL: tt.url}).Ping(context.Background())
-			if !errors.Is(err, tt.want) {
-				t.Fatalf("Ping = %v, want %v", err, tt.want)
+			errs := mustNew(t, Config{URL: tt.url}).Ping(context.Background())
+			if tt.want == nil {
+				if len(errs) != 0 {
+					t.Fatalf("Ping = %v, want none", errs)
+				}
+				return
+			}
+			if len(errs) != 1 || !errors.Is(errs[0], tt.want) {
+				t.Fatalf("Ping = %v, want one %v", errs, tt.want)
 			}
 		})
 	}

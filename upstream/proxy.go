@@ -39,11 +39,11 @@ type Proxy struct {
 	// the response and reports KindError (502) through OnError.
 	OnResponse func(*http.Response) error
 
-	target    *url.URL
-	timeout   time.Duration
-	transport *http.Transport
-	rp        *httputil.ReverseProxy
-	allow     []string // Config.ForwardHeaders
+	target  *url.URL
+	timeout time.Duration
+	pool    *Pool
+	rp      *httputil.ReverseProxy
+	allow   []string // Config.ForwardHeaders
 	// hideHeaders are removed from every answer (mask.NewHeaders).
 	hideHeaders mask.Headers
 }
@@ -69,6 +69,11 @@ type Outbound struct {
 	// Method, when set, replaces the inbound method (a GraphQL GET is sent
 	// on as a POST, which every subgraph server accepts).
 	Method string
+	// Idempotent says the request may safely reach the back end twice (a
+	// GraphQL query, a GET or HEAD, an operation marked
+	// x-portcullis-idempotent): only then are timeouts and 502/503 answers
+	// retried. Connect failures are retried for any request.
+	Idempotent bool
 	// Answer, when set, completes this request's answer before it is sent
 	// on, after OnResponse: the caller's plan for what must happen to the
 	// answer, handed over with the request. Returning an error drops the
@@ -86,9 +91,17 @@ type Failure struct {
 
 func (f *Failure) Error() string { return f.Kind.Code() + ": " + f.Err.Error() }
 
-// New builds the proxy for one back end, loading its TLS files.
-func New(cfg Config) (*Proxy, error) {
-	target, err := parseTarget(cfg.URL)
+// New builds the proxy for one back end: a Pool of its endpoints (see
+// NewPool) behind a hardened httputil.ReverseProxy.
+func New(cfg Config) (*Proxy, error) { return NewWithOptions(cfg, PoolOptions{}) }
+
+// NewWithOptions is New with the pool's clock and logger.
+func NewWithOptions(cfg Config, opts PoolOptions) (*Proxy, error) {
+	urls := cfg.Endpoints()
+	if len(urls) == 0 {
+		return nil, errors.New("configuring upstream: url or urls is required")
+	}
+	target, err := parseTarget(urls[0])
 	if err != nil {
 		return nil, err
 	}
@@ -96,37 +109,46 @@ func New(cfg Config) (*Proxy, error) {
 	if !https && (cfg.CAFile != "" || cfg.CertFile != "" || cfg.KeyFile != "") {
 		// TLS settings on a plain-http URL are a mistake; sending in clear
 		// what the operator meant to protect would fail open.
-		return nil, fmt.Errorf("configuring upstream %q: ca_file, cert_file and key_file need an https URL", cfg.URL)
+		return nil, fmt.Errorf("configuring upstream %q: ca_file, cert_file and key_file need an https URL", target.Redacted())
 	}
-	timeout := cfg.Timeout
-	switch {
-	case timeout < 0:
-		return nil, fmt.Errorf("configuring upstream %q: timeout must not be negative", cfg.URL)
-	case timeout == 0:
-		timeout = DefaultTimeout
-	}
-	maxIdle := cfg.MaxIdleConns
-	switch {
-	case maxIdle < 0:
-		return nil, fmt.Errorf("configuring upstream %q: max_idle_conns must not be negative", cfg.URL)
-	case maxIdle == 0:
-		maxIdle = DefaultMaxIdleConns
-	}
-	t, err := newTransport(https, cfg, timeout, maxIdle)
+	timeout, _, err := transportLimits(cfg)
 	if err != nil {
 		return nil, err
 	}
-	p := &Proxy{target: target, timeout: timeout, transport: t, allow: cfg.ForwardHeaders,
+	pool, err := NewPool(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	p := &Proxy{target: target, timeout: timeout, pool: pool, allow: cfg.ForwardHeaders,
 		hideHeaders: mask.NewHeaders(cfg.RemoveResponseHeaders, cfg.KeepResponseHeaders)}
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:        p.rewrite,
-		Transport:      t,
+		Transport:      pool,
 		ModifyResponse: p.modifyResponse,
 		ErrorHandler:   p.handleError,
 		BufferPool:     bufPool{},
 		ErrorLog:       slog.NewLogLogger(slog.Default().Handler(), slog.LevelWarn),
 	}
 	return p, nil
+}
+
+// transportLimits resolves the timeout and idle pool size with defaults.
+func transportLimits(cfg Config) (timeout time.Duration, maxIdle int, err error) {
+	timeout = cfg.Timeout
+	switch {
+	case timeout < 0:
+		return 0, 0, fmt.Errorf("configuring upstream %q: timeout must not be negative", cfg.URL)
+	case timeout == 0:
+		timeout = DefaultTimeout
+	}
+	maxIdle = cfg.MaxIdleConns
+	switch {
+	case maxIdle < 0:
+		return 0, 0, fmt.Errorf("configuring upstream %q: max_idle_conns must not be negative", cfg.URL)
+	case maxIdle == 0:
+		maxIdle = DefaultMaxIdleConns
+	}
+	return timeout, maxIdle, nil
 }
 
 func parseTarget(raw string) (*url.URL, error) {
@@ -148,27 +170,27 @@ func parseTarget(raw string) (*url.URL, error) {
 	return u, nil
 }
 
-// CloseIdleConnections drops pooled connections, e.g. when the route is
-// replaced or the gateway shuts down.
-func (p *Proxy) CloseIdleConnections() { p.transport.CloseIdleConnections() }
+// CloseIdleConnections releases the pool when the route is replaced or the
+// gateway shuts down: it stops the health checks and drops idle
+// connections. In-flight requests finish.
+func (p *Proxy) CloseIdleConnections() { p.pool.Close() }
 
-// Ping sends HEAD to the upstream URL through the proxy's own transport
-// (so TLS and mTLS are exercised too). Any HTTP answer, whatever its status,
-// proves the back end reachable; for readiness checks.
-func (p *Proxy) Ping(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, p.timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodHead, p.target.String(), nil)
-	if err != nil {
-		return fmt.Errorf("pinging upstream: %w", err)
+// Pool is the proxy's endpoint pool, for status and metrics.
+func (p *Proxy) Pool() *Pool { return p.pool }
+
+// Ping sends HEAD to the upstream URL on every endpoint through its own
+// transport (so TLS and mTLS are exercised too) and returns one error per
+// endpoint that gave no HTTP answer, naming it. Any status proves the back
+// end reachable: the question is reachability, not health.
+func (p *Proxy) Ping(ctx context.Context) []error {
+	path := p.target.EscapedPath()
+	if path == "" {
+		path = "/"
 	}
-	req.Header.Set("User-Agent", "portcullis")
-	res, err := p.transport.RoundTrip(req)
-	if err != nil {
-		return fmt.Errorf("pinging upstream: %w", err)
+	if u, err := url.PathUnescape(path); err == nil {
+		path = u
 	}
-	_ = res.Body.Close()
-	return nil
+	return p.pool.Ping(ctx, path, min(p.timeout, 5*time.Second))
 }
 
 type forwardKey struct{}
@@ -213,6 +235,7 @@ func (p *Proxy) send(w http.ResponseWriter, in *http.Request, out *Outbound, rep
 	}
 	ctx, cancel := context.WithTimeout(in.Context(), p.timeout)
 	defer cancel()
+	ctx = WithIdempotent(ctx, out.Idempotent)
 	p.rp.ServeHTTP(w, in.WithContext(context.WithValue(ctx, forwardKey{}, f)))
 	return f.failed
 }

@@ -119,7 +119,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		wantMsg string
 		wantIs  error
 	}{
-		{"empty URL", Config{}, "scheme must be http or https", nil},
+		{"empty URL", Config{}, "url or urls is required", nil},
 		{"ftp scheme", Config{URL: "ftp://backend"}, "scheme must be http or https", nil},
 		{"no host", Config{URL: "http:///query"}, "missing host", nil},
 		{"credentials in URL", Config{URL: "https://user:secret@backend"}, "credentials", nil},
@@ -159,7 +159,7 @@ func TestNewRefusesBadConfig(t *testing.T) {
 
 func TestNewDefaults(t *testing.T) {
 	p := mustNew(t, Config{URL: "https://backend"})
-	tr := p.transport
+	tr := p.pool.eps[0].transport
 	if p.timeout != DefaultTimeout || tr.ResponseHeaderTimeout != DefaultTimeout || tr.MaxIdleConnsPerHost != DefaultMaxIdleConns {
 		t.Errorf("defaults: timeout %v, header timeout %v, idle per host %d", p.timeout, tr.ResponseHeaderTimeout, tr.MaxIdleConnsPerHost)
 	}
@@ -169,7 +169,7 @@ func TestNewDefaults(t *testing.T) {
 	if tr.TLSClientConfig == nil || tr.TLSClientConfig.MinVersion != tls.VersionTLS12 || tr.TLSClientConfig.RootCAs != nil {
 		t.Error("https upstream without ca_file must use the system pool with TLS 1.2 minimum")
 	}
-	if plain := mustNew(t, Config{URL: "http://backend", MaxIdleConns: 7}).transport; plain.ForceAttemptHTTP2 || plain.MaxIdleConnsPerHost != 7 {
+	if plain := mustNew(t, Config{URL: "http://backend", MaxIdleConns: 7}).pool.eps[0].transport; plain.ForceAttemptHTTP2 || plain.MaxIdleConnsPerHost != 7 {
 		t.Error("plain http upstream: no HTTP/2, configured pool size")
 	}
 }

@@ -27,6 +27,7 @@ const (
 	defaultMaxJSONDepth   = 64
 	defaultMaxFormFields  = 1000
 	costExtension         = "x-portcullis-cost"
+	idempotentExtension   = "x-portcullis-idempotent"
 	problemTitleBadReq    = "Bad Request"
 	problemTitleBadGatewy = "Bad Gateway"
 )
@@ -96,6 +97,7 @@ type Route struct {
 	opts  Options
 	paths []*pathEntry
 	costs map[*openapi.Operation]int
+	idem  map[*openapi.Operation]bool
 	ops   map[*openapi.Operation]*opInfo
 	// ptrs are the parameters' JSON pointers in errors (/query/limit),
 	// built once rather than per request.
@@ -124,7 +126,7 @@ func New(doc *openapi.Document, opts Options) (*Route, error) {
 	if doc == nil {
 		return nil, fmt.Errorf("compiling REST route: no document")
 	}
-	r := &Route{doc: doc, opts: opts, costs: map[*openapi.Operation]int{}, ops: map[*openapi.Operation]*opInfo{},
+	r := &Route{doc: doc, opts: opts, costs: map[*openapi.Operation]int{}, idem: map[*openapi.Operation]bool{}, ops: map[*openapi.Operation]*opInfo{},
 		ptrs: map[*openapi.Parameter]string{}, maxDepth: opts.MaxJSONDepth}
 	if r.maxDepth <= 0 {
 		r.maxDepth = defaultMaxJSONDepth
@@ -157,6 +159,11 @@ func New(doc *openapi.Document, opts Options) (*Route, error) {
 			problems = append(problems, fmt.Sprintf("paths.%s.%s.%s: %v", op.Path, strings.ToLower(op.Method), costExtension, err))
 		}
 		r.costs[op] = cost
+		idem, err := idempotentOf(op)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("paths.%s.%s.%s: %v", op.Path, strings.ToLower(op.Method), idempotentExtension, err))
+		}
+		r.idem[op] = idem
 		r.ops[op] = newOpInfo(op)
 		for _, p := range op.Parameters {
 			r.ptrs[p] = pointer("/"+p.In, p.Name)
@@ -169,6 +176,33 @@ func New(doc *openapi.Document, opts Options) (*Route, error) {
 		return nil, fmt.Errorf("compiling REST route for %q: %s", doc.File(), strings.Join(problems, "; "))
 	}
 	return r, nil
+}
+
+// idempotentOf: GET and HEAD are safe methods (RFC 9110 section 9.2.1) and
+// so idempotent; any other operation is only when its document says
+// x-portcullis-idempotent: true, and a GET with side effects can say false.
+// PUT and DELETE are idempotent by the RFC, but back ends too often act on
+// them twice for the gateway to assume it.
+func idempotentOf(op *openapi.Operation) (bool, error) {
+	def := op.Method == "GET" || op.Method == "HEAD"
+	v, ok := op.Extensions[idempotentExtension]
+	if !ok {
+		return def, nil
+	}
+	b, isBool := v.(bool)
+	if !isBool {
+		return def, fmt.Errorf("must be true or false, got %v", v)
+	}
+	return b, nil
+}
+
+// Idempotent reports whether a request for op may safely reach the back end
+// twice, so the gateway may retry it after a timeout or a 502/503.
+func (r *Route) Idempotent(op *Operation) bool {
+	if op == nil {
+		return false
+	}
+	return r.idem[op.Spec]
 }
 
 func costOf(op *openapi.Operation, def int) (int, error) {

@@ -338,6 +338,41 @@ func TestCost(t *testing.T) {
 	}
 }
 
+func TestIdempotent(t *testing.T) {
+	cases := []struct {
+		doc, method, path string
+		want              bool
+	}{
+		{"orders31.yaml", "GET", "/v1/orders", true},
+		{"orders31.yaml", "POST", "/v1/orders", false},
+		{"orders31.yaml", "DELETE", "/v1/orders/1", false},
+		{"feat31.yaml", "POST", "/v2/things", true}, // x-portcullis-idempotent: true
+	}
+	for _, c := range cases {
+		t.Run(c.doc+c.method+c.path, func(t *testing.T) {
+			r := route(t, c.doc, Options{})
+			op, f := r.Match(c.method, c.path)
+			if f != nil {
+				t.Fatal(f)
+			}
+			if got := r.Idempotent(op); got != c.want {
+				t.Fatalf("idempotent %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+func TestIdempotentExtensionChecked(t *testing.T) {
+	d, err := openapi.Load("testdata/idempotent31.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = New(d, Options{})
+	if err == nil || !strings.Contains(err.Error(), "paths./bad.post.x-portcullis-idempotent: must be true or false") {
+		t.Fatalf("New = %v, want the non-boolean x-portcullis-idempotent refused with its path", err)
+	}
+}
+
 func TestValidateResponse(t *testing.T) {
 	order := `{"id":1,"userId":"u","status":"paid","items":[],"total":0,"note":null,"createdAt":"2025-03-01T10:00:00Z"}`
 	jsonHdr := http.Header{"Content-Type": {"application/json"}}

@@ -10,9 +10,11 @@ import (
 	"os/signal"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"github.com/portcullis-gw/portcullis/gateway"
 	"github.com/portcullis-gw/portcullis/gateway/config"
+	"github.com/portcullis-gw/portcullis/policy/ratelimit"
 )
 
 func init() {
@@ -36,6 +38,8 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: lv}))
+	// go-redis writes plain-text lines of its own; they join the JSON log.
+	ratelimit.LogRedisTo(log)
 
 	cfg, err := config.Load(*file)
 	if err != nil {
@@ -85,11 +89,13 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 }
 
 func runCheck(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("check", "check -c FILE [--coverage [--json] [--fail-unprotected]]", stdout, stderr)
+	fs := newFlagSet("check", "check -c FILE [--online [--timeout D]] [--coverage [--json] [--fail-unprotected]]", stdout, stderr)
 	file := fs.String("c", "portcullis.yaml", "config `file`")
 	coverage := fs.Bool("coverage", false, "print every GraphQL field reachable from the root types with its effective authorization requirement")
 	asJSON := fs.Bool("json", false, "with --coverage: print JSON")
 	failUnprotected := fs.Bool("fail-unprotected", false, "with --coverage: exit 1 when an unprotected field returns a type that is protected elsewhere")
+	online := fs.Bool("online", false, "also connect to every dependency the config names (Redis, identity providers, upstreams, subgraphs) and list the unreachable ones")
+	timeout := fs.Duration("timeout", 10*time.Second, "with --online: how long to wait for all dependencies")
 	if code, done := parseFlags(fs, args); done {
 		return code
 	}
@@ -104,12 +110,32 @@ func runCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: invalid config:\n%v\n", *file, err)
 		return 1
 	}
-	gw, err := gateway.New(cfg, gateway.WithRequireSchemas(), gateway.WithoutMonitoring(), gateway.WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	quiet := slog.New(slog.DiscardHandler)
+	ratelimit.LogRedisTo(quiet)
+	opts := []gateway.Option{gateway.WithLogger(quiet), gateway.WithoutMonitoring()}
+	if !*online {
+		// Offline, a schema that cannot be fetched is a failure of its own;
+		// online, Probe names it with the other unreachable dependencies.
+		opts = append(opts, gateway.WithRequireSchemas())
+	}
+	gw, err := gateway.New(cfg, opts...)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: invalid config:\n%v\n", *file, err)
 		return 1
 	}
 	defer gw.Close()
+	if *online {
+		ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+		bad := gw.Probe(ctx)
+		cancel()
+		if len(bad) > 0 {
+			fmt.Fprintf(stderr, "%s: %d unreachable:\n", *file, len(bad))
+			for _, u := range bad {
+				fmt.Fprintf(stderr, "  %s\n", u)
+			}
+			return 1
+		}
+	}
 	if *coverage {
 		return printCoverage(gw.Coverage(), *asJSON, *failUnprotected, stdout)
 	}

@@ -19,6 +19,7 @@ const (
 	DefaultWriteTimeout      = 60 * time.Second
 	DefaultIdleTimeout       = 120 * time.Second
 	DefaultShutdownGrace     = 20 * time.Second
+	DefaultDrainDelay        = time.Second
 	DefaultUpstreamTimeout   = 10 * time.Second
 	DefaultListSize          = 10
 	// DefaultAuthorizationMode is reject: a request touching a field it may

@@ -38,6 +38,12 @@ func fileRefs(c *Config) []fileRef {
 		add(tls.Key("key_file"), &t.KeyFile)
 		add(tls.Key("client_ca_file"), &t.ClientCAFile)
 	}
+	if t := c.RateLimit.Redis.TLS; t != nil {
+		rt := keypath.Key("rate_limit").Key("redis").Key("tls")
+		add(rt.Key("ca_file"), &t.CAFile)
+		add(rt.Key("cert_file"), &t.CertFile)
+		add(rt.Key("key_file"), &t.KeyFile)
+	}
 	for i := range c.Identity.OIDC {
 		add(keypath.Key("identity").Key("oidc").Index(i).Key("ca_file"), &c.Identity.OIDC[i].CAFile)
 	}

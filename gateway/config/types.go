@@ -48,7 +48,12 @@ type Server struct {
 	WriteTimeout      time.Duration `yaml:"write_timeout"`
 	IdleTimeout       time.Duration `yaml:"idle_timeout"`
 	ShutdownGrace     time.Duration `yaml:"shutdown_grace"`
-	TLS               *TLS          `yaml:"tls"`
+	// DrainDelay is how long, after SIGTERM, the gateway keeps serving
+	// while /readyz answers 503 and every response closes its connection,
+	// so load balancers stop sending before the listener closes. Unset:
+	// DefaultDrainDelay; 0: none.
+	DrainDelay *time.Duration `yaml:"drain_delay"`
+	TLS        *TLS           `yaml:"tls"`
 	// TrustedProxies are CIDRs whose X-Forwarded-For and X-Request-Id are believed.
 	TrustedProxies []string `yaml:"trusted_proxies"`
 	// AdminToken, when set, is required as "Authorization: Bearer" on the

@@ -221,6 +221,9 @@ func validateServer(s *Server, add func(path keypath.Path, format string, args .
 	if s.MaxBodyBytes <= 0 {
 		add(server.Key("max_body_bytes"), "must be > 0")
 	}
+	if d := s.DrainDelay; d != nil && (*d < 0 || *d >= s.ShutdownGrace) {
+		add(server.Key("drain_delay"), "must be >= 0 and less than shutdown_grace (draining is part of the grace)")
+	}
 	for _, d := range []struct {
 		key string
 		ok  bool

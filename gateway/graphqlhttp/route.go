@@ -83,7 +83,7 @@ func New(ctx context.Context, c *config.GraphQLRoute, cfg *config.Config, sh *pi
 	var err error
 	if c.Execution == config.ExecutionFederated {
 		rt.fed = newFedRoute(c, sh)
-	} else if rt.proxy, err = pipeline.NewProxy(c.Upstream); err != nil {
+	} else if rt.proxy, err = pipeline.NewProxy(c.Upstream, upstream.PoolOptions{Logger: sh.Log.With("route", c.Name)}); err != nil {
 		return nil, err
 	}
 	if c.Introspection != nil {
@@ -117,20 +117,29 @@ func (rt *Route) Name() string { return rt.cfg.Name }
 // Path is the exact request path the route serves.
 func (rt *Route) Path() string { return rt.cfg.Path }
 
-// UpstreamURL is the configured upstream, for readiness checks; empty in
-// federated mode (the subgraphs are asked for their SDL at load instead).
-func (rt *Route) UpstreamURL() string { return rt.cfg.Upstream.URL }
-
-// Ping reaches the upstream once over the route's own transport.
-func (rt *Route) Ping(ctx context.Context) error {
+// Ping reaches every upstream endpoint once over the route's own transport
+// and returns one error per endpoint that gave no HTTP answer (check
+// --online); none in federated mode, where the subgraphs are asked for
+// their SDL at load instead.
+func (rt *Route) Ping(ctx context.Context) []error {
 	if rt.proxy == nil {
 		return nil
 	}
 	return rt.proxy.Ping(ctx)
 }
 
-// Close drops the route's idle upstream connections, writes its operation
-// record and, in federated mode, stops its engine.
+// Pool is the route's upstream pool, for /readyz?verbose and metrics; nil
+// in federated mode.
+func (rt *Route) Pool() *upstream.Pool {
+	if rt.proxy == nil {
+		return nil
+	}
+	return rt.proxy.Pool()
+}
+
+// Close stops the pool's health checks, drops the route's idle upstream
+// connections, writes its operation record and, in federated mode, stops
+// its engine.
 func (rt *Route) Close() {
 	if rt.proxy != nil {
 		rt.proxy.CloseIdleConnections()

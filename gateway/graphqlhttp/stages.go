@@ -250,6 +250,7 @@ func (rt *Route) forward(q *request) {
 	// What goes upstream is always a JSON GraphQL request, whatever
 	// (preflighted) content type the client declared.
 	out.Header.Set("Content-Type", MediaJSON)
+	out.Idempotent = onlyQueries(q.reports)
 	if plan != nil {
 		out.Answer = plan.apply
 		if plan.needsBody() {
@@ -263,4 +264,15 @@ func (rt *Route) forward(q *request) {
 	if f := rt.shared.Send(rt.proxy, rt.upstream, q.w, q.r, out); f != nil {
 		Render(q.w, q.r, rt.shared.UpstreamFailed(q.ex, f))
 	}
+}
+
+// onlyQueries: a request of queries alone may be retried upstream; one
+// mutation (or subscription) anywhere in a batch makes it unsafe to send twice.
+func onlyQueries(reports []*analysis.Report) bool {
+	for _, rep := range reports {
+		if rep == nil || rep.OperationType != "query" {
+			return false
+		}
+	}
+	return len(reports) > 0
 }

@@ -44,8 +44,8 @@ func (s *Shared) UpstreamFailed(ex *Exchange, f *upstream.Failure) *Refusal {
 
 // NewProxy builds a route's upstream proxy; the doors answer its failures
 // themselves (upstream.Proxy.Send), so it carries no hooks.
-func NewProxy(c upstream.Config) (*upstream.Proxy, error) {
-	p, err := upstream.New(c)
+func NewProxy(c upstream.Config, opts upstream.PoolOptions) (*upstream.Proxy, error) {
+	p, err := upstream.NewWithOptions(c, opts)
 	if err != nil {
 		return nil, fmt.Errorf("building upstream proxy: %w", err)
 	}

@@ -65,7 +65,7 @@ func New(c *config.RESTRoute, cfg *config.Config, sh *pipeline.Shared) (*Route, 
 	if err != nil {
 		return nil, fmt.Errorf("compiling operation policies: %w", err)
 	}
-	p, err := pipeline.NewProxy(c.Upstream)
+	p, err := pipeline.NewProxy(c.Upstream, upstream.PoolOptions{Logger: sh.Log.With("route", c.Name)})
 	if err != nil {
 		return nil, err
 	}
@@ -99,13 +99,16 @@ func (rt *Route) Name() string { return rt.cfg.Name }
 // Prefix is the path prefix the route serves, without a trailing slash.
 func (rt *Route) Prefix() string { return rt.prefix }
 
-// UpstreamURL is the configured upstream, for readiness checks.
-func (rt *Route) UpstreamURL() string { return rt.cfg.Upstream.URL }
+// Ping reaches every upstream endpoint once over the route's own transport
+// and returns one error per endpoint that gave no HTTP answer (check
+// --online).
+func (rt *Route) Ping(ctx context.Context) []error { return rt.proxy.Ping(ctx) }
 
-// Ping reaches the upstream once over the route's own transport.
-func (rt *Route) Ping(ctx context.Context) error { return rt.proxy.Ping(ctx) }
+// Pool is the route's upstream pool, for /readyz?verbose and metrics.
+func (rt *Route) Pool() *upstream.Pool { return rt.proxy.Pool() }
 
-// Close drops the route's idle upstream connections.
+// Close stops the pool's health checks and drops the route's idle upstream
+// connections.
 func (rt *Route) Close() {
 	rt.proxy.CloseIdleConnections()
 	if rt.gov.external != nil {

@@ -179,6 +179,8 @@ func (rt *Route) forward(q *request) {
 		Body:     q.body,
 		ClientIP: q.ex.ClientIP,
 		Header:   http.Header{echo.HeaderXRequestID: {q.ex.ID}},
+		// GET and HEAD, or marked x-portcullis-idempotent in the document.
+		Idempotent: q.rt.api.Idempotent(q.op),
 	}
 	out.StripHeaders = rt.shared.Forward.Apply(out.Header, q.id, rt.cfg.ForwardAuthorization)
 	pipeline.AddCoordinateHeaders(q.ex, q.coordHeaders)

@@ -146,6 +146,7 @@ func (a *Authenticator) run(firstCtx context.Context, is *issuer, o *options, fi
 		ctx, cancel := context.WithTimeout(ctx, o.attemptTimeout)
 		defer cancel()
 		if err := is.setup(ctx); err != nil {
+			is.lastErr.Store(&err)
 			is.log.Warn("identity provider not ready", "error", err)
 			return false
 		}
@@ -173,6 +174,24 @@ func (a *Authenticator) run(firstCtx context.Context, is *issuer, o *options, fi
 
 // Ready reports whether every configured issuer has loaded its keys.
 func (a *Authenticator) Ready() bool { return a.pending.Load() == 0 }
+
+// Unready lists, by their index in Config.OIDC, the issuers whose discovery
+// or first JWKS fetch has not succeeded yet, each with the last attempt's
+// error: what `portcullis check --online` reports.
+func (a *Authenticator) Unready() map[int]error {
+	out := map[int]error{}
+	for i, is := range a.issuers {
+		if is.state.Load() != nil {
+			continue
+		}
+		err := errors.New("discovery has not succeeded yet")
+		if p := is.lastErr.Load(); p != nil {
+			err = *p
+		}
+		out[i] = err
+	}
+	return out
+}
 
 // WaitReady blocks until Ready or until ctx ends.
 func (a *Authenticator) WaitReady(ctx context.Context) error {

@@ -46,6 +46,8 @@ type issuer struct {
 	refreshInterval time.Duration
 
 	state atomic.Pointer[issuerState]
+	// lastErr is why the last setup attempt failed, for `check --online`.
+	lastErr atomic.Pointer[error]
 }
 
 type issuerState struct {

@@ -24,11 +24,97 @@ type Tier struct {
 	MaxInFlight int `yaml:"max_in_flight"`
 }
 
-// Redis is the shared store's address.
+// Redis is the shared store: a single server, a Sentinel-monitored master
+// or a Cluster, reached through go-redis's universal client.
 type Redis struct {
-	Address  string `yaml:"address"`
+	// Mode is standalone (default), sentinel or cluster.
+	Mode string `yaml:"mode"`
+	// Address is the server (standalone).
+	Address string `yaml:"address"`
+	// Addresses are the Sentinels (sentinel) or the seed nodes (cluster).
+	Addresses []string `yaml:"addresses"`
+	// MasterName is the master the Sentinels monitor (sentinel).
+	MasterName string `yaml:"master_name"`
+	// Username and Password authenticate to Redis (ACL user, or the
+	// default user's requirepass when Username is empty).
+	Username string `yaml:"username"`
 	Password string `yaml:"password"`
-	DB       int    `yaml:"db"`
+	// SentinelUsername and SentinelPassword authenticate to the Sentinels
+	// when they need it.
+	SentinelUsername string `yaml:"sentinel_username"`
+	SentinelPassword string `yaml:"sentinel_password"`
+	// DB is the database number (standalone and sentinel; a Cluster has
+	// only database 0).
+	DB int `yaml:"db"`
+	// TLS, when set, connects over TLS.
+	TLS *RedisTLS `yaml:"tls"`
+}
+
+// RedisTLS is the client side of TLS to Redis.
+type RedisTLS struct {
+	// CAFile is a PEM bundle trusted instead of the system pool.
+	CAFile string `yaml:"ca_file"`
+	// CertFile and KeyFile are a client certificate (tls-auth-clients).
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ServerName overrides the name checked in the server's certificate.
+	ServerName string `yaml:"server_name"`
+}
+
+// Redis modes of Redis.Mode.
+const (
+	RedisStandalone = "standalone"
+	RedisSentinel   = "sentinel"
+	RedisCluster    = "cluster"
+)
+
+// validate reports r's problems at key paths relative to the redis block.
+func (r Redis) validate() keypath.Problems {
+	var ps keypath.Problems
+	checkAddr := func(p keypath.Path, a string) {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			ps.Addf(p, "must be host:port, got %q", a)
+		}
+	}
+	switch r.Mode {
+	case "", RedisStandalone:
+		if r.Address == "" {
+			ps.Addf(keypath.Key("address"), "is required when store is redis")
+		} else {
+			checkAddr(keypath.Key("address"), r.Address)
+		}
+		if len(r.Addresses) > 0 {
+			ps.Addf(keypath.Key("addresses"), "only for mode sentinel or cluster; a single server takes address")
+		}
+	case RedisSentinel, RedisCluster:
+		if len(r.Addresses) == 0 {
+			ps.Addf(keypath.Key("addresses"), "is required in mode %s", r.Mode)
+		}
+		for i, a := range r.Addresses {
+			checkAddr(keypath.Key("addresses").Index(i), a)
+		}
+		if r.Address != "" {
+			ps.Addf(keypath.Key("address"), "not used in mode %s; list the nodes in addresses", r.Mode)
+		}
+	default:
+		ps.Addf(keypath.Key("mode"), "must be standalone, sentinel or cluster, got %q", r.Mode)
+	}
+	if r.Mode == RedisSentinel && r.MasterName == "" {
+		ps.Addf(keypath.Key("master_name"), "is required in mode sentinel")
+	}
+	if r.Mode != RedisSentinel && r.MasterName != "" {
+		ps.Addf(keypath.Key("master_name"), "only for mode sentinel")
+	}
+	if r.Mode == RedisCluster && r.DB != 0 {
+		ps.Addf(keypath.Key("db"), "a Redis Cluster has only database 0")
+	}
+	if r.DB < 0 {
+		ps.Addf(keypath.Key("db"), "must be >= 0")
+	}
+	if t := r.TLS; t != nil && (t.CertFile == "") != (t.KeyFile == "") {
+		ps.Addf(keypath.Key("tls").Key("cert_file"), "cert_file and key_file must be set together")
+	}
+	return ps
 }
 
 // Config is the rate_limit section.
@@ -62,16 +148,9 @@ func (c Config) Validate() keypath.Problems {
 	switch c.Store {
 	case "memory":
 	case "redis":
-		if c.Redis.Address == "" {
-			ps.Addf(redis.Key("address"), "is required when store is redis")
-		} else if _, _, err := net.SplitHostPort(c.Redis.Address); err != nil {
-			ps.Addf(redis.Key("address"), "must be host:port, got %q", c.Redis.Address)
-		}
+		ps.AddAll(redis, c.Redis.validate())
 	default:
 		ps.Addf(keypath.Key("store"), "must be memory or redis, got %q", c.Store)
-	}
-	if c.Redis.DB < 0 {
-		ps.Addf(redis.Key("db"), "must be >= 0")
 	}
 	if c.Timeout < 0 {
 		ps.Addf(keypath.Key("timeout"), "must be >= 0")

@@ -4,12 +4,14 @@ import (
 	"cmp"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"maps"
 	"net/netip"
+	"os"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -38,6 +40,9 @@ type Options struct {
 	// ProbeMin and ProbeMax bound the backoff of the probe that notices the
 	// store is back. Defaults 100ms and 5s.
 	ProbeMin, ProbeMax time.Duration
+	// Watch is how often an idle Redis store is pinged, so readiness sees
+	// an outage that no request has met yet. Default 1s; < 0: never.
+	Watch time.Duration
 
 	// Memory tunes the memory store (the primary one, or fail_open's local one).
 	Memory MemoryOptions
@@ -107,6 +112,10 @@ type Limiter struct {
 	ownsConn bool
 
 	up atomic.Bool
+	// reached is set by the first PING Redis answered: until then a
+	// fail_closed limiter is not ready, whatever up says.
+	reached atomic.Bool
+	watch   time.Duration
 	// fails counts store errors in a row; one slow call under load is not
 	// an outage, so the store is marked down only at downAfter.
 	fails   atomic.Int32
@@ -198,6 +207,7 @@ func New(cfg Config, opts Options) (*Limiter, error) {
 		probeMin: opts.ProbeMin,
 		probeMax: opts.ProbeMax,
 		failOpen: cfg.OnStoreError == "fail_open",
+		watch:    opts.Watch,
 		log:      opts.Logger,
 		stop:     make(chan struct{}),
 		inflight: newInflight(),
@@ -227,7 +237,11 @@ func New(cfg Config, opts Options) (*Limiter, error) {
 	case "redis":
 		l.client = opts.RedisClient
 		if l.client == nil {
-			l.client = redis.NewUniversalClient(redisOptions(cfg, opts))
+			ro, err := redisOptions(cfg, opts)
+			if err != nil {
+				return nil, err
+			}
+			l.client = redis.NewUniversalClient(ro)
 			l.ownsConn = true
 		}
 		rs := opts.RedisStore
@@ -244,7 +258,62 @@ func New(cfg Config, opts Options) (*Limiter, error) {
 	}
 	l.up.Store(true)
 	l.metrics.storeUp.Set(1)
+	if l.remote == nil {
+		l.reached.Store(true)
+	} else if l.watch >= 0 {
+		if l.watch == 0 {
+			l.watch = time.Second
+		}
+		l.probing.Add(1)
+		go l.watchStore()
+	}
 	return l, nil
+}
+
+// watchStore pings Redis at once and then every l.watch while it is up
+// (the probe takes over while it is down), so an outage with no traffic
+// still shows in readiness and the store_up metric.
+func (l *Limiter) watchStore() {
+	defer l.probing.Done()
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-t.C:
+		}
+		if l.up.Load() {
+			ctx, cancel := context.WithTimeout(context.Background(), max(l.timeout, 250*time.Millisecond))
+			err := l.remote.ping(ctx)
+			cancel()
+			if err == nil {
+				l.reached.Store(true)
+			} else {
+				l.markDown(err)
+			}
+		}
+		t.Reset(l.watch)
+	}
+}
+
+// Ready reports whether the limiter can decide requests as configured: a
+// fail_closed Redis store must have answered and be up; the memory store
+// and fail_open (which falls back to memory) always can.
+func (l *Limiter) Ready() bool {
+	if l.remote == nil || l.failOpen {
+		return true
+	}
+	return l.reached.Load() && l.up.Load()
+}
+
+// Ping asks the store to answer once (Redis PING; nil for the memory
+// store): for `portcullis check --online`.
+func (l *Limiter) Ping(ctx context.Context) error {
+	if l.remote == nil {
+		return nil
+	}
+	return l.remote.ping(ctx)
 }
 
 func (l *Limiter) newTier(name string, t Tier, inflightCap int) (*tierInfo, error) {
@@ -259,20 +328,37 @@ func (l *Limiter) newTier(name string, t Tier, inflightCap int) (*tierInfo, erro
 	return ti, nil
 }
 
-func redisOptions(cfg Config, opts Options) *redis.UniversalOptions {
+// redisOptions maps the redis section (and Options.Redis, which wins where
+// set) onto go-redis's universal client: MasterName makes it a Sentinel
+// failover client, IsClusterMode a Cluster client, anything else a single
+// server.
+func redisOptions(cfg Config, opts Options) (*redis.UniversalOptions, error) {
+	r := cfg.Redis
 	addrs := opts.Redis.Addrs
 	if len(addrs) == 0 {
-		addrs = []string{cfg.Redis.Address}
+		addrs = r.Addresses
+	}
+	if len(addrs) == 0 {
+		addrs = []string{r.Address}
+	}
+	tlsCfg := opts.Redis.TLS
+	if tlsCfg == nil && r.TLS != nil {
+		var err error
+		if tlsCfg, err = redisTLS(*r.TLS); err != nil {
+			return nil, err
+		}
 	}
 	return &redis.UniversalOptions{
-		Addrs:         addrs,
-		Username:      opts.Redis.Username,
-		Password:      cfg.Redis.Password,
-		DB:            cfg.Redis.DB,
-		MasterName:    opts.Redis.MasterName,
-		IsClusterMode: opts.Redis.Cluster,
-		TLSConfig:     opts.Redis.TLS,
-		PoolSize:      cmp.Or(opts.Redis.PoolSize, defaultPoolSize),
+		Addrs:            addrs,
+		Username:         cmp.Or(opts.Redis.Username, r.Username),
+		Password:         r.Password,
+		SentinelUsername: r.SentinelUsername,
+		SentinelPassword: r.SentinelPassword,
+		DB:               r.DB,
+		MasterName:       cmp.Or(opts.Redis.MasterName, r.MasterName),
+		IsClusterMode:    opts.Redis.Cluster || r.Mode == RedisCluster,
+		TLSConfig:        tlsCfg,
+		PoolSize:         cmp.Or(opts.Redis.PoolSize, defaultPoolSize),
 		// Every wait is bounded by the per-call timeout; a retry would only
 		// spend it again on a store that just failed.
 		MaxRetries:            -1,
@@ -281,7 +367,31 @@ func redisOptions(cfg Config, opts Options) *redis.UniversalOptions {
 		WriteTimeout:          opts.Timeout,
 		PoolTimeout:           opts.Timeout,
 		ContextTimeoutEnabled: true,
+	}, nil
+}
+
+// redisTLS loads the TLS files once, at build time.
+func redisTLS(t RedisTLS) (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName}
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("building rate limiter: redis.tls.ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("building rate limiter: redis.tls.ca_file %q: no PEM certificate found", t.CAFile)
+		}
+		tc.RootCAs = pool
 	}
+	if t.CertFile != "" || t.KeyFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("building rate limiter: redis.tls.cert_file: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, nil
 }
 
 // Close stops the probe and the janitor and closes the Redis client the
@@ -463,6 +573,12 @@ func (l *Limiter) storeFailed(err error) {
 	if l.fails.Add(1) < downAfter {
 		return
 	}
+	l.markDown(err)
+}
+
+// markDown marks the store down, logs once and starts the probe that
+// brings it back.
+func (l *Limiter) markDown(err error) {
 	if !l.up.CompareAndSwap(true, false) {
 		return
 	}
@@ -498,6 +614,7 @@ func (l *Limiter) probe() {
 		err := l.remote.ping(ctx)
 		cancel()
 		if err == nil {
+			l.reached.Store(true)
 			l.up.Store(true)
 			l.metrics.storeUp.Set(1)
 			l.log.Info("rate limit store available again")

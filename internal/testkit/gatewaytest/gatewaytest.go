@@ -118,9 +118,19 @@ type Gateway struct {
 }
 
 // Start runs the gateway on cfgPath and returns once it listens and its
-// readiness check passes (so its start-up probes of the upstreams are
-// over); it is stopped with SIGTERM when the test ends.
+// readiness check passes (so its start-up work, loading schemas and
+// identity providers' keys, is over before a test starts counting); it is
+// stopped with SIGTERM when the test ends.
 func Start(t testing.TB, cfgPath string) *Gateway {
+	t.Helper()
+	g := StartListening(t, cfgPath)
+	g.waitReady(t)
+	return g
+}
+
+// StartListening is Start without waiting for readiness: it returns once
+// the gateway listens, for tests of what it answers before it is ready.
+func StartListening(t testing.TB, cfgPath string) *Gateway {
 	t.Helper()
 	if binPath == "" {
 		t.Fatal("gatewaytest.Start without gatewaytest.Main: add func TestMain(m *testing.M) { os.Exit(gatewaytest.Main(m)) }")
@@ -144,7 +154,6 @@ func Start(t testing.TB, cfgPath string) *Gateway {
 		_ = g.cmd.Process.Kill()
 		t.Fatalf("gateway did not start listening\n%s", g.Logs())
 	}
-	g.waitReady(t)
 	t.Cleanup(func() {
 		_ = g.cmd.Process.Signal(syscall.SIGTERM)
 		select {
