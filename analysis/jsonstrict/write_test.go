@@ -17,6 +17,7 @@ func TestAppendString(t *testing.T) {
 		{"bad \xff byte", "bad \ufffd byte", "\"bad \ufffd byte\""},
 		{"trunc \xe2\x82", "trunc \ufffd\ufffd", "\"trunc \ufffd\ufffd\""},
 		{"ünïcode ✓", "ünïcode ✓", `"ünïcode ✓"`},
+		{"line\u2028para\u2029", "line\u2028para\u2029", `"line\u2028para\u2029"`},
 		{`{"injected":1}` + "\n", `{"injected":1}` + "\n", `"{\"injected\":1}\n"`},
 	} {
 		got := AppendString([]byte("x"), tt.in)

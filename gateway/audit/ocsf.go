@@ -3,7 +3,8 @@ package audit
 import (
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/portcullis-gw/portcullis/analysis/jsonstrict"
 )
 
 // OCSFVersion is the OCSF schema version the events follow
@@ -313,51 +314,11 @@ func (j *jw) strList(k string, vs []string) {
 	j.b = append(j.b, ']')
 }
 
-const hexDigits = "0123456789abcdef"
-
-// AppendJSONString quotes s as a JSON string (RFC 8259 section 7); invalid
-// UTF-8 becomes U+FFFD, so a hostile path or header can never break the
-// event's JSON or the syslog frame around it.
-func AppendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
-			b = append(b, c)
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			// Valid JSON, but line separators break line-oriented readers.
-			b = append(b, `\u202`...)
-			b = append(b, hexDigits[r&0xf])
-		default:
-			b = append(b, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(b, '"')
-}
+// AppendJSONString quotes s as a JSON string with the module's one string
+// writer (jsonstrict.AppendString): invalid UTF-8 becomes U+FFFD and line
+// separators are escaped, so no value can break the event's JSON or the
+// syslog frame around it.
+func AppendJSONString(b []byte, s string) []byte { return jsonstrict.AppendString(b, s) }
 
 // scopesString is the space-separated scope list for the log sink.
 func scopesString(s []string) string { return strings.Join(s, " ") }
