@@ -56,7 +56,7 @@ func (b *bench) check(ctx context.Context) error {
 // sequential requests makes unlikely.
 func (b *bench) checkRedis(ctx context.Context, c *http.Client) error {
 	w := b.workloads[slices.IndexFunc(b.workloads, func(w workload) bool { return w.Redis })]
-	before, err := b.redis.scriptCalls(ctx)
+	before, err := scriptCalls(ctx, b.redis)
 	if err != nil {
 		return err
 	}
@@ -66,7 +66,7 @@ func (b *bench) checkRedis(ctx context.Context, c *http.Client) error {
 			return fmt.Errorf("checking %s through %s: %d %.200q %v", w.Name, b.redisGW.name, status, body, err)
 		}
 	}
-	after, err := b.redis.scriptCalls(ctx)
+	after, err := scriptCalls(ctx, b.redis)
 	if err != nil {
 		return err
 	}

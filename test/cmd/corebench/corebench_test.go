@@ -16,6 +16,7 @@ import (
 
 	"github.com/portcullis-gw/portcullis/gateway"
 	"github.com/portcullis-gw/portcullis/gateway/config"
+	"github.com/portcullis-gw/portcullis/test/cmd/benchredis"
 )
 
 // inProcessBench is a bench whose targets are in this process: the same
@@ -50,13 +51,13 @@ func inProcessBench(t testing.TB, withRedis bool) *bench {
 	b.bare = &child{name: "bare-proxy", url: bs.URL}
 	b.gateway, b.cfgFile = startInProcessGateway(t, b, "portcullis", "store: memory")
 	if withRedis {
-		rd, err := openRedis(context.Background(), redisURL())
+		rd, err := benchredis.Open(context.Background(), redisURL())
 		if err != nil {
 			t.Fatalf("this test needs Redis (start redis-server on 127.0.0.1:6379, or set REDIS_URL): %v", err)
 		}
-		t.Cleanup(rd.close)
+		t.Cleanup(rd.Close)
 		b.redis = rd
-		b.redisGW, _ = startInProcessGateway(t, b, "portcullis-redis", rd.storeYAML())
+		b.redisGW, _ = startInProcessGateway(t, b, "portcullis-redis", rd.StoreYAML())
 	}
 	return b
 }

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/portcullis-gw/portcullis/test/cmd/benchredis"
 )
 
 type options struct {
@@ -216,17 +218,17 @@ func newBench(ctx context.Context, o options, wrk, taskset string, stderr io.Wri
 // startRedisGateway starts the gateway whose limiter keeps its buckets in
 // Redis; when Redis does not answer, its row says so and the run goes on.
 func (b *bench) startRedisGateway(ctx context.Context, taskset, core string) error {
-	rd, err := openRedis(ctx, redisURL())
+	rd, err := benchredis.Open(ctx, redisURL())
 	if err != nil {
 		b.redisSkip = err.Error() + " (start redis-server, or set REDIS_URL)"
 		fmt.Fprintf(b.stderr, "corebench: Redis did not answer, the Redis-store row is not measured: %s\n", b.redisSkip)
 		return nil
 	}
 	b.redis = rd
-	if err := rd.clean(ctx); err != nil {
+	if err := rd.Clean(ctx); err != nil {
 		return err
 	}
-	b.redisGW, _, err = b.startGateway("portcullis-redis", taskset, core, rd.storeYAML())
+	b.redisGW, _, err = b.startGateway("portcullis-redis", taskset, core, rd.StoreYAML())
 	return err
 }
 
@@ -271,11 +273,11 @@ func (b *bench) close() {
 	}
 	if b.redis != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		if err := b.redis.clean(ctx); err != nil {
+		if err := b.redis.Clean(ctx); err != nil {
 			fmt.Fprintf(b.stderr, "corebench: %v\n", err)
 		}
 		cancel()
-		b.redis.close()
+		b.redis.Close()
 	}
 	if b.tmp != "" {
 		_ = os.RemoveAll(b.tmp)

@@ -22,6 +22,7 @@ import (
 	"github.com/portcullis-gw/portcullis/gateway"
 	"github.com/portcullis-gw/portcullis/gateway/config"
 	"github.com/portcullis-gw/portcullis/internal/testkit/redistest"
+	"github.com/portcullis-gw/portcullis/test/cmd/benchredis"
 	"github.com/portcullis-gw/portcullis/upstream"
 )
 
@@ -110,16 +111,16 @@ func startEnv(ctx context.Context, stderr io.Writer) (_ *env, err error) {
 	// the docs/ pages measures the Redis store through a second gateway in this
 	// process. Without Redis only its row is missing: this is a benchmark,
 	// and the other figures are still worth having.
-	rd, err := openRedis(ctx, redistest.URL())
+	rd, err := benchredis.Open(ctx, redistest.URL())
 	if err != nil {
 		e.redisSkip = err.Error()
 		return e, nil
 	}
 	e.redis = rd
-	if err := rd.clean(ctx); err != nil {
+	if err := rd.Clean(ctx); err != nil {
 		return nil, err
 	}
-	if e.redisGWURL, err = e.startGateway(ctx, log, "redis", rd.storeYAML(), ""); err != nil {
+	if e.redisGWURL, err = e.startGateway(ctx, log, "redis", rd.StoreYAML(), ""); err != nil {
 		return nil, err
 	}
 	return e, nil
@@ -280,10 +281,10 @@ func (e *env) close() {
 		}
 	}
 	if e.redis != nil {
-		if err := e.redis.clean(ctx); err != nil {
+		if err := e.redis.Clean(ctx); err != nil {
 			fmt.Fprintf(os.Stderr, "loadbench: %v\n", err)
 		}
-		e.redis.close()
+		e.redis.Close()
 	}
 	if e.tmp != "" {
 		_ = os.RemoveAll(e.tmp)

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/portcullis-gw/portcullis/test/cmd/benchredis"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
@@ -115,7 +116,7 @@ func TestOrderBodies(t *testing.T) {
 func TestWriteConfig(t *testing.T) {
 	r := &benchRedis{}
 	var err error
-	if r.opts, err = parseRedisURL("redis://:s3cr%22et@127.0.0.1:6390/15"); err != nil {
+	if r.Opts, err = benchredis.ParseURL("redis://:s3cr%22et@127.0.0.1:6390/15"); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -123,7 +124,7 @@ func TestWriteConfig(t *testing.T) {
 		wantDB                 int
 	}{
 		{"memory", "store: memory", "memory", 0},
-		{"redis", r.storeYAML(), "redis", 15},
+		{"redis", r.StoreYAML(), "redis", 15},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -167,8 +168,8 @@ func TestMonitoringConfigs(t *testing.T) {
 func TestParseRedisURLRefusesWhatConfigCannotSay(t *testing.T) {
 	for _, u := range []string{"rediss://127.0.0.1:6379/15", "redis://user:pw@127.0.0.1:6379/15", "http://%zz"} {
 		t.Run(u, func(t *testing.T) {
-			if _, err := parseRedisURL(u); err == nil {
-				t.Errorf("parseRedisURL(%q) = nil error", u)
+			if _, err := benchredis.ParseURL(u); err == nil {
+				t.Errorf("benchredis.ParseURL(%q) = nil error", u)
 			} else if strings.Contains(err.Error(), "pw") {
 				t.Errorf("error %q quotes the password", err)
 			}
